@@ -1,0 +1,97 @@
+//! The token issuer's configuration, read once at cold start.
+
+/// Default token lifetime, INN-Reach's 599 seconds.
+pub const DEFAULT_TTL_SECONDS: u64 = 599;
+/// The longest lifetime accepted: a day.
+pub const MAX_TTL_SECONDS: u64 = 86_400;
+
+/// Where keys and tokens live and how long tokens last.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenIssuerConfig {
+    /// `KEYS_TABLE`: the client keys table.
+    pub keys_table: String,
+    /// `TOKENS_TABLE`: the issued tokens table.
+    pub tokens_table: String,
+    /// `TOKEN_TTL_SECONDS`: the lifetime of a token, reported as `expires_in`.
+    pub ttl_seconds: u64,
+}
+
+/// A configuration problem, naming the environment variable at fault.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    /// A required variable is unset or empty.
+    #[error("{0} must be set (the name of a DynamoDB table)")]
+    Missing(&'static str),
+    /// `TOKEN_TTL_SECONDS` is not a whole number of seconds in range.
+    #[error("TOKEN_TTL_SECONDS must be a whole number of seconds from 1 to {MAX_TTL_SECONDS}")]
+    InvalidTtl,
+}
+
+impl TokenIssuerConfig {
+    /// Reads the configuration from the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the configuration through `lookup`, a stand-in for the environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let required = |name: &'static str| {
+            lookup(name)
+                .filter(|v| !v.trim().is_empty())
+                .ok_or(ConfigError::Missing(name))
+        };
+        let ttl_seconds = match lookup("TOKEN_TTL_SECONDS") {
+            None => DEFAULT_TTL_SECONDS,
+            Some(text) => text
+                .trim()
+                .parse()
+                .ok()
+                .filter(|ttl| (1..=MAX_TTL_SECONDS).contains(ttl))
+                .ok_or(ConfigError::InvalidTtl)?,
+        };
+        Ok(Self {
+            keys_table: required("KEYS_TABLE")?,
+            tokens_table: required("TOKENS_TABLE")?,
+            ttl_seconds,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |name| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).to_owned())
+        }
+    }
+
+    #[test]
+    fn the_token_lifetime_defaults_to_599_seconds() {
+        let config =
+            TokenIssuerConfig::from_lookup(env(&[("KEYS_TABLE", "k"), ("TOKENS_TABLE", "t")]));
+        assert_eq!(config.map(|c| c.ttl_seconds), Ok(599));
+    }
+
+    #[test]
+    fn a_missing_table_name_is_named() {
+        let config = TokenIssuerConfig::from_lookup(env(&[("KEYS_TABLE", "k")]));
+        assert_eq!(config, Err(ConfigError::Missing("TOKENS_TABLE")));
+    }
+
+    #[test]
+    fn a_ttl_that_is_not_a_number_in_range_is_refused() {
+        for bad in ["", "abc", "0", "-5", "86401", "1.5"] {
+            let vars = [
+                ("KEYS_TABLE", "k"),
+                ("TOKENS_TABLE", "t"),
+                ("TOKEN_TTL_SECONDS", bad),
+            ];
+            let config = TokenIssuerConfig::from_lookup(env(&vars));
+            assert_eq!(config, Err(ConfigError::InvalidTtl), "{bad:?}");
+        }
+    }
+}

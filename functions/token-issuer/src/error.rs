@@ -1,0 +1,131 @@
+//! Every way the token endpoint can answer other than success, mapped to a status and a
+//! body in exactly one place.
+
+use lambda_http::http::{HeaderValue, StatusCode, header};
+use lambda_http::{Body, Response};
+use serde_json::json;
+use tokengate_shared::StoreError;
+use tracing::{error, info, warn};
+
+/// Why credentials were refused. Only logged: every case answers the same 401 body, so a
+/// caller learns nothing about which keys exist.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthFailure {
+    /// The key id is not one the store could hold, or no key has it.
+    UnknownKey,
+    /// The key exists, but the secret is not its secret.
+    WrongSecret,
+    /// The key exists and the secret matches, but the key is disabled.
+    DisabledKey,
+    /// The key is not valid for the request's `X-From-Code`.
+    CodeNotAllowed,
+}
+
+impl AuthFailure {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::UnknownKey => "unknown_key",
+            Self::WrongSecret => "wrong_secret",
+            Self::DisabledKey => "disabled_key",
+            Self::CodeNotAllowed => "code_not_allowed",
+        }
+    }
+}
+
+/// The token endpoint's errors.
+#[derive(Debug, thiserror::Error)]
+pub enum TokenEndpointError {
+    /// A required header or parameter is missing or malformed: 400 `invalid_request`,
+    /// with a description naming the part. Descriptions never echo what the client sent.
+    #[error("{0}")]
+    InvalidRequest(String),
+    /// Credentials were refused: 401 `invalid_token`, as INN-Reach specifies.
+    #[error("token authentication failed ({})", .0.as_str())]
+    AuthenticationFailed(AuthFailure),
+    /// No such route: 404.
+    #[error("no such route")]
+    NotFound,
+    /// The route exists but takes only POST: 405.
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    /// A store failed: 503, with detail in the log only.
+    #[error("store unavailable: {0}")]
+    Unavailable(#[from] StoreError),
+}
+
+impl TokenEndpointError {
+    /// An `invalid_request` with the given description.
+    pub fn invalid(description: impl Into<String>) -> Self {
+        Self::InvalidRequest(description.into())
+    }
+
+    /// The HTTP status this error answers with.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::InvalidRequest(_) => StatusCode::BAD_REQUEST,
+            Self::AuthenticationFailed(_) => StatusCode::UNAUTHORIZED,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    /// Logs the error once, with its reason id, and renders the response.
+    pub fn into_response(self) -> Response<Body> {
+        let (code, description) = match &self {
+            Self::InvalidRequest(description) => {
+                info!(reason = "invalid_request", description = %description);
+                ("invalid_request", description.as_str())
+            }
+            Self::AuthenticationFailed(failure) => {
+                warn!(reason = "authentication_failed", cause = failure.as_str());
+                ("invalid_token", "Token authentication failed")
+            }
+            Self::NotFound => (
+                "not_found",
+                "No such route. POST to /innreach/v2/oauth2/token.",
+            ),
+            Self::MethodNotAllowed => ("method_not_allowed", "This route accepts only POST."),
+            Self::Unavailable(err) => {
+                error!(reason = "store_unavailable", error = %err);
+                (
+                    "temporarily_unavailable",
+                    "The token service cannot reach its store. Retry shortly.",
+                )
+            }
+        };
+        let mut response = json_response(
+            self.status(),
+            &json!({"error": code, "error_description": description}),
+        );
+        let headers = response.headers_mut();
+        match self {
+            Self::AuthenticationFailed(_) => {
+                headers.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Basic realm=\"tokengate\", charset=\"UTF-8\""),
+                );
+            }
+            Self::MethodNotAllowed => {
+                headers.insert(header::ALLOW, HeaderValue::from_static("POST"));
+            }
+            _ => {}
+        }
+        response
+    }
+}
+
+/// A JSON response that no cache may keep, as every token endpoint answer must be
+/// (RFC 6749 §5.1).
+pub fn json_response(status: StatusCode, body: &serde_json::Value) -> Response<Body> {
+    let mut response = Response::new(Body::Text(body.to_string()));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    response
+}

@@ -1,0 +1,15 @@
+//! The INN-Reach D2IR token endpoint (`POST /innreach/v2/oauth2/token`) and RFC 7662
+//! introspection of the tokens it issues.
+//!
+//! [`handler::handle`] is the whole function: the Lambda binary and the local server both
+//! call it with an HTTP request and get an HTTP response back.
+
+pub mod config;
+pub mod error;
+pub mod handler;
+pub mod request;
+pub mod service;
+
+pub use config::TokenIssuerConfig;
+pub use error::TokenEndpointError;
+pub use service::TokenService;

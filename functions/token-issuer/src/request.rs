@@ -1,0 +1,280 @@
+//! Turning an HTTP request into a token or introspection request, or a 400 that names the
+//! part at fault.
+
+use std::fmt;
+
+use base64::Engine as _;
+use base64::engine::DecodePaddingMode;
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
+use lambda_http::Request;
+use lambda_http::http::HeaderMap;
+use tokengate_shared::{Secret, SystemCode};
+
+use crate::error::TokenEndpointError;
+
+/// The only grant type the endpoint serves.
+pub const GRANT_TYPE: &str = "client_credentials";
+/// The only scope INN-Reach asks for.
+pub const SCOPE: &str = "innreach_tp";
+
+const JSON: &str = "application/json";
+const FORM: &str = "application/x-www-form-urlencoded";
+
+/// Standard base64, with or without padding: clients differ.
+const BASE64: GeneralPurpose = GeneralPurpose::new(
+    &base64::alphabet::STANDARD,
+    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+);
+
+type Result<T> = std::result::Result<T, TokenEndpointError>;
+
+/// HTTP Basic client credentials, decoded as RFC 6749 §2.3.1 says: base64, split at the
+/// first `:`, then each half form-urldecoded. The secret never shows in `Debug`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ClientCredentials {
+    /// The key id as sent; it may not be a valid one.
+    pub key: String,
+    /// The secret as sent.
+    pub secret: Secret,
+}
+
+impl fmt::Debug for ClientCredentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientCredentials")
+            .field("key", &self.key)
+            .field("secret", &self.secret)
+            .finish()
+    }
+}
+
+/// A well-formed token request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRequest {
+    /// Who asks.
+    pub credentials: ClientCredentials,
+    /// `X-From-Code`: the system the key must be valid for.
+    pub from_code: SystemCode,
+    /// `X-To-Code`.
+    pub to_code: SystemCode,
+    /// `X-Request-Creation-Time`, epoch seconds as the client says.
+    pub created_at: u64,
+}
+
+/// A well-formed RFC 7662 introspection request.
+#[derive(Clone, PartialEq, Eq)]
+pub struct IntrospectionRequest {
+    /// The protected resource asking.
+    pub credentials: ClientCredentials,
+    /// The token to introspect, as presented.
+    pub token: String,
+}
+
+impl fmt::Debug for IntrospectionRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IntrospectionRequest")
+            .field("credentials", &self.credentials)
+            .field("token", &"<redacted>")
+            .finish()
+    }
+}
+
+impl TokenRequest {
+    /// Parses a token request. Every header and parameter is checked before the
+    /// credentials are, so a malformed request is a 400 whatever its credentials.
+    pub fn parse(request: &Request) -> Result<Self> {
+        let headers = request.headers();
+        let credentials = basic_credentials(headers)?;
+        let from_code = system_code(headers, "X-From-Code")?;
+        let to_code = system_code(headers, "X-To-Code")?;
+        let created_at = epoch_seconds(single_header(headers, "X-Request-Creation-Time")?)
+            .ok_or_else(|| {
+                TokenEndpointError::invalid(
+                    "The X-Request-Creation-Time header must be epoch seconds, a whole number.",
+                )
+            })?;
+        accepts_json(headers)?;
+        let content_type = media_type(headers)?;
+        if content_type != JSON && content_type != FORM {
+            return Err(TokenEndpointError::invalid(format!(
+                "The Content-Type header must be {JSON} (or {FORM} with the parameters in the body)."
+            )));
+        }
+        let mut params = query_parameters(request);
+        if content_type == FORM {
+            params.extend(body_parameters(request));
+        }
+        expect_parameter(&params, "grant_type", GRANT_TYPE)?;
+        expect_parameter(&params, "scope", SCOPE)?;
+        Ok(Self {
+            credentials,
+            from_code,
+            to_code,
+            created_at,
+        })
+    }
+}
+
+impl IntrospectionRequest {
+    /// Parses an introspection request: Basic credentials and a form body with `token`.
+    pub fn parse(request: &Request) -> Result<Self> {
+        let headers = request.headers();
+        let credentials = basic_credentials(headers)?;
+        if media_type(headers)? != FORM {
+            return Err(TokenEndpointError::invalid(format!(
+                "The Content-Type header must be {FORM}."
+            )));
+        }
+        let params = body_parameters(request);
+        let token = single_parameter(&params, "token")?.to_owned();
+        Ok(Self { credentials, token })
+    }
+}
+
+fn single_header<'a>(headers: &'a HeaderMap, name: &str) -> Result<&'a str> {
+    let mut values = headers.get_all(name).iter();
+    let value = match (values.next(), values.next()) {
+        (None, _) => None,
+        (Some(_), Some(_)) => {
+            return Err(TokenEndpointError::invalid(format!(
+                "The {name} header must appear once."
+            )));
+        }
+        (Some(value), None) => Some(value),
+    };
+    let text = value
+        .map(|v| {
+            v.to_str().map_err(|_| {
+                TokenEndpointError::invalid(format!("The {name} header must be printable ASCII."))
+            })
+        })
+        .transpose()?
+        .map(str::trim)
+        .unwrap_or_default();
+    if text.is_empty() {
+        return Err(TokenEndpointError::invalid(format!(
+            "The {name} header is required."
+        )));
+    }
+    Ok(text)
+}
+
+/// Digits only: `str::parse` would also take a leading `+`.
+fn epoch_seconds(text: &str) -> Option<u64> {
+    text.bytes()
+        .all(|b| b.is_ascii_digit())
+        .then(|| text.parse().ok())
+        .flatten()
+}
+
+fn system_code(headers: &HeaderMap, name: &str) -> Result<SystemCode> {
+    SystemCode::parse(single_header(headers, name)?).map_err(|_| {
+        TokenEndpointError::invalid(format!(
+            "The {name} header must be a five-character code of letters and digits."
+        ))
+    })
+}
+
+fn media_type(headers: &HeaderMap) -> Result<String> {
+    let value = single_header(headers, "Content-Type")?;
+    Ok(value
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase())
+}
+
+fn accepts_json(headers: &HeaderMap) -> Result<()> {
+    let value = single_header(headers, "Accept")?;
+    let admits_json = value.split(',').any(|range| {
+        let media = range.split(';').next().unwrap_or_default().trim();
+        ["application/json", "application/*", "*/*"]
+            .iter()
+            .any(|ok| media.eq_ignore_ascii_case(ok))
+    });
+    if admits_json {
+        Ok(())
+    } else {
+        Err(TokenEndpointError::invalid(format!(
+            "The Accept header must allow {JSON}."
+        )))
+    }
+}
+
+fn basic_credentials(headers: &HeaderMap) -> Result<ClientCredentials> {
+    let value = single_header(headers, "Authorization")?;
+    let not_basic =
+        || TokenEndpointError::invalid("The Authorization header must use the Basic scheme.");
+    let (scheme, encoded) = value.split_once(' ').ok_or_else(not_basic)?;
+    if !scheme.eq_ignore_ascii_case("Basic") {
+        return Err(not_basic());
+    }
+    let decoded = BASE64.decode(encoded.trim()).map_err(|_| {
+        TokenEndpointError::invalid("The Authorization header's Basic credentials must be base64.")
+    })?;
+    let colon = decoded.iter().position(|&b| b == b':').ok_or_else(|| {
+        TokenEndpointError::invalid(
+            "The Authorization header's Basic credentials must be key:secret.",
+        )
+    })?;
+    let utf8 = |bytes: &[u8]| {
+        form_urldecode(bytes).ok_or_else(|| {
+            TokenEndpointError::invalid(
+                "The Authorization header's Basic credentials must be UTF-8.",
+            )
+        })
+    };
+    Ok(ClientCredentials {
+        key: utf8(&decoded[..colon])?,
+        secret: Secret::from(utf8(&decoded[colon + 1..])?),
+    })
+}
+
+/// `application/x-www-form-urlencoded` decoding of one value: `+` is a space, then
+/// percent-decoding; `None` unless the result is UTF-8.
+fn form_urldecode(bytes: &[u8]) -> Option<String> {
+    let plus_as_space: Vec<u8> = bytes
+        .iter()
+        .map(|&b| if b == b'+' { b' ' } else { b })
+        .collect();
+    let decoded: Vec<u8> = percent_encoding::percent_decode(&plus_as_space).collect();
+    String::from_utf8(decoded).ok()
+}
+
+type Params = Vec<(String, String)>;
+
+fn query_parameters(request: &Request) -> Params {
+    let query = request.uri().query().unwrap_or_default();
+    form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .collect()
+}
+
+fn body_parameters(request: &Request) -> Params {
+    form_urlencoded::parse(request.body().as_ref())
+        .into_owned()
+        .collect()
+}
+
+fn single_parameter<'a>(params: &'a Params, name: &str) -> Result<&'a str> {
+    let mut values = params.iter().filter(|(k, _)| k == name).map(|(_, v)| v);
+    match (values.next(), values.next()) {
+        (Some(_), Some(_)) => Err(TokenEndpointError::invalid(format!(
+            "The {name} parameter must appear once."
+        ))),
+        (Some(value), None) if !value.is_empty() => Ok(value),
+        _ => Err(TokenEndpointError::invalid(format!(
+            "The {name} parameter is required."
+        ))),
+    }
+}
+
+fn expect_parameter(params: &Params, name: &str, expected: &str) -> Result<()> {
+    if single_parameter(params, name)? == expected {
+        Ok(())
+    } else {
+        Err(TokenEndpointError::invalid(format!(
+            "The {name} parameter must be {expected}."
+        )))
+    }
+}

@@ -1,0 +1,177 @@
+//! Issuing and introspecting tokens, over the key and token stores.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+use tokengate_shared::{
+    AccessToken, ClientKey, KeyId, KeyStatus, KeyStore, SecretHash, TokenHash, TokenRecord,
+    TokenStore,
+};
+
+use crate::error::{AuthFailure, TokenEndpointError};
+use crate::request::{ClientCredentials, IntrospectionRequest, SCOPE, TokenRequest};
+
+/// The body of a successful token response.
+#[derive(Debug, Serialize)]
+pub struct IssuedToken {
+    /// The bearer token, 32 hex characters.
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: &'static str,
+    /// Seconds until the token expires.
+    pub expires_in: u64,
+}
+
+/// The body of an introspection response (RFC 7662 §2.2).
+#[derive(Debug, Serialize, PartialEq, Eq)]
+#[serde(untagged)]
+pub enum Introspection {
+    /// The token is live and its key is active.
+    Active {
+        /// Always `true`.
+        active: bool,
+        /// The key the token was issued to.
+        client_id: String,
+        /// The granted scope.
+        scope: String,
+        /// Expiry, epoch seconds.
+        exp: u64,
+        /// Issue time, epoch seconds.
+        iat: u64,
+        /// Always `Bearer`.
+        token_type: &'static str,
+        /// The `X-From-Code` the token was issued for.
+        from_code: String,
+        /// The `X-To-Code` the token was issued for.
+        to_code: String,
+    },
+    /// Anything else: unknown, expired, or issued to a key that is no longer active.
+    Inactive {
+        /// Always `false`.
+        active: bool,
+    },
+}
+
+impl Introspection {
+    fn inactive() -> Self {
+        Self::Inactive { active: false }
+    }
+}
+
+/// The token endpoint's domain: authenticate a client key, mint and store a token, or
+/// look one up.
+pub struct TokenService {
+    keys: Arc<dyn KeyStore>,
+    tokens: Arc<dyn TokenStore>,
+    ttl_seconds: u64,
+}
+
+impl std::fmt::Debug for TokenService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenService")
+            .field("ttl_seconds", &self.ttl_seconds)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TokenService {
+    /// A service over the given stores, issuing tokens that live `ttl_seconds`.
+    pub fn new(keys: Arc<dyn KeyStore>, tokens: Arc<dyn TokenStore>, ttl_seconds: u64) -> Self {
+        Self {
+            keys,
+            tokens,
+            ttl_seconds,
+        }
+    }
+
+    /// Issues a token: one key read, one token write.
+    pub async fn issue(
+        &self,
+        request: &TokenRequest,
+        now: u64,
+    ) -> Result<(IssuedToken, KeyId), TokenEndpointError> {
+        let key = self.authenticate(&request.credentials).await?;
+        if !key.is_valid_for(&request.from_code) {
+            return Err(TokenEndpointError::AuthenticationFailed(
+                AuthFailure::CodeNotAllowed,
+            ));
+        }
+        let token = AccessToken::mint();
+        let record = TokenRecord {
+            hash: token.hash(),
+            key_id: key.id.clone(),
+            from_code: request.from_code.clone(),
+            to_code: request.to_code.clone(),
+            scope: SCOPE.to_owned(),
+            issued_at: now,
+            expires_at: now + self.ttl_seconds,
+        };
+        self.tokens.put(&record).await?;
+        let issued = IssuedToken {
+            access_token: token.expose().to_owned(),
+            token_type: "Bearer",
+            expires_in: self.ttl_seconds,
+        };
+        Ok((issued, key.id))
+    }
+
+    /// Introspects a token for an authenticated client. A token is active while it is
+    /// within its lifetime (whether or not the TTL has deleted it yet) and the key it was
+    /// issued to still exists and is active.
+    pub async fn introspect(
+        &self,
+        request: &IntrospectionRequest,
+        now: u64,
+    ) -> Result<Introspection, TokenEndpointError> {
+        self.authenticate(&request.credentials).await?;
+        let Some(record) = self.tokens.get(&TokenHash::of(&request.token)).await? else {
+            return Ok(Introspection::inactive());
+        };
+        if !record.is_live_at(now) {
+            return Ok(Introspection::inactive());
+        }
+        let owner = self.keys.get(&record.key_id).await?;
+        if owner.is_none_or(|k| k.status != KeyStatus::Active) {
+            return Ok(Introspection::inactive());
+        }
+        Ok(Introspection::Active {
+            active: true,
+            client_id: record.key_id.to_string(),
+            scope: record.scope,
+            exp: record.expires_at,
+            iat: record.issued_at,
+            token_type: "Bearer",
+            from_code: record.from_code.to_string(),
+            to_code: record.to_code.to_string(),
+        })
+    }
+
+    async fn authenticate(
+        &self,
+        credentials: &ClientCredentials,
+    ) -> Result<ClientKey, TokenEndpointError> {
+        let secret = credentials.secret.expose().as_bytes();
+        let unknown = || {
+            SecretHash::verify_decoy(secret);
+            TokenEndpointError::AuthenticationFailed(AuthFailure::UnknownKey)
+        };
+        // An id no store could hold is unknown without asking the store.
+        let Ok(id) = KeyId::parse(&credentials.key) else {
+            return Err(unknown());
+        };
+        let Some(key) = self.keys.get(&id).await? else {
+            return Err(unknown());
+        };
+        if !key.secret_hash.verify(secret) {
+            return Err(TokenEndpointError::AuthenticationFailed(
+                AuthFailure::WrongSecret,
+            ));
+        }
+        if key.status != KeyStatus::Active {
+            return Err(TokenEndpointError::AuthenticationFailed(
+                AuthFailure::DisabledKey,
+            ));
+        }
+        Ok(key)
+    }
+}

@@ -1,0 +1,166 @@
+//! `tokengate keys …`
+
+use std::collections::BTreeSet;
+
+use clap::Subcommand;
+use serde_json::{Value, json};
+use tokengate_shared::{
+    ClientKey, KeyId, KeyStatus, KeyStore, Secret, SecretHash, SystemCode, clock,
+};
+
+use crate::CliError;
+use crate::output::{key_json, key_text, print_json};
+
+/// Client key commands.
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Create a key and print its secret, once.
+    Create {
+        /// An X-From-Code the key may request tokens for (five letters or digits); repeat for more.
+        #[arg(long = "code", required = true, value_parser = parse_code)]
+        codes: Vec<SystemCode>,
+        /// A note for operators.
+        #[arg(long)]
+        description: Option<String>,
+    },
+    /// List every key (never secrets).
+    List,
+    /// Show one key.
+    Show {
+        /// The key id.
+        #[arg(value_parser = parse_key_id)]
+        key: KeyId,
+    },
+    /// Stop a key from authenticating; its tokens stop introspecting as active.
+    Disable {
+        /// The key id.
+        #[arg(value_parser = parse_key_id)]
+        key: KeyId,
+    },
+    /// Let a disabled key authenticate again.
+    Enable {
+        /// The key id.
+        #[arg(value_parser = parse_key_id)]
+        key: KeyId,
+    },
+    /// Give a key a new secret and print it, once; the old secret stops working.
+    Rotate {
+        /// The key id.
+        #[arg(value_parser = parse_key_id)]
+        key: KeyId,
+    },
+    /// Delete a key for good.
+    Delete {
+        /// The key id.
+        #[arg(value_parser = parse_key_id)]
+        key: KeyId,
+    },
+}
+
+fn parse_code(value: &str) -> Result<SystemCode, String> {
+    SystemCode::parse(value).map_err(|e| e.to_string())
+}
+
+fn parse_key_id(value: &str) -> Result<KeyId, String> {
+    KeyId::parse(value).map_err(|e| e.to_string())
+}
+
+const SECRET_NOTE: &str =
+    "Store the secret now: it is shown only this once, and tokengate keeps only its hash.";
+
+/// Runs a key command against `store`.
+pub async fn run(command: KeysCommand, store: &dyn KeyStore, json: bool) -> Result<(), CliError> {
+    let now = clock::now_epoch_seconds();
+    match command {
+        KeysCommand::Create { codes, description } => {
+            if description
+                .as_ref()
+                .is_some_and(|d| d.chars().count() > ClientKey::MAX_DESCRIPTION_LEN)
+            {
+                return Err(CliError::Usage(format!(
+                    "--description is at most {} characters",
+                    ClientKey::MAX_DESCRIPTION_LEN
+                )));
+            }
+            let codes: BTreeSet<SystemCode> = codes.into_iter().collect();
+            let (key, secret) = ClientKey::generate(codes, description, now);
+            store.create(&key).await?;
+            print_with_secret(&key, &secret, json);
+        }
+        KeysCommand::List => {
+            let keys = store.list().await?;
+            if json {
+                print_json(&Value::Array(keys.iter().map(key_json).collect()));
+            } else if keys.is_empty() {
+                println!("no keys; create one with `tokengate keys create --code CODE`");
+            } else {
+                for key in &keys {
+                    let codes: Vec<&str> = key.codes.iter().map(|c| c.as_str()).collect();
+                    println!(
+                        "{}  {:<8}  {}  {}",
+                        key.id,
+                        key.status.as_str(),
+                        codes.join(","),
+                        key.description.as_deref().unwrap_or("")
+                    );
+                }
+            }
+        }
+        KeysCommand::Show { key } => {
+            let found = store.get(&key).await?.ok_or_else(|| {
+                CliError::Store(tokengate_shared::StoreError::NotFound {
+                    what: "key",
+                    id: key.to_string(),
+                })
+            })?;
+            print_key(&found, json);
+        }
+        KeysCommand::Disable { key } => {
+            print_key(
+                &store.set_status(&key, KeyStatus::Disabled, now).await?,
+                json,
+            );
+        }
+        KeysCommand::Enable { key } => {
+            print_key(&store.set_status(&key, KeyStatus::Active, now).await?, json);
+        }
+        KeysCommand::Rotate { key } => {
+            let secret = Secret::generate();
+            let updated = store
+                .set_secret(&key, &SecretHash::of(&secret), now)
+                .await?;
+            print_with_secret(&updated, &secret, json);
+        }
+        KeysCommand::Delete { key } => {
+            store.delete(&key).await?;
+            if json {
+                print_json(&json!({"key": key.as_str(), "deleted": true}));
+            } else {
+                println!("deleted key {key}");
+            }
+        }
+    }
+    Ok(())
+}
+
+fn print_key(key: &ClientKey, json: bool) {
+    if json {
+        print_json(&key_json(key));
+    } else {
+        println!("{}", key_text(key));
+    }
+}
+
+fn print_with_secret(key: &ClientKey, secret: &Secret, json: bool) {
+    if json {
+        let mut value = key_json(key);
+        value["secret"] = Value::String(secret.expose().to_owned());
+        print_json(&value);
+    } else {
+        println!(
+            "{}\nsecret:      {}\n\n{SECRET_NOTE}",
+            key_text(key),
+            secret.expose()
+        );
+    }
+}

@@ -1,0 +1,94 @@
+//! The `tokengate` command: DynamoDB tables and client keys, on whatever endpoint the AWS
+//! SDK's environment points at.
+
+pub mod keys;
+pub mod output;
+pub mod tables;
+
+use clap::{Parser, Subcommand};
+use tokengate_shared::StoreError;
+use tokengate_shared::store::dynamodb::endpoint_description;
+
+/// Operate tokengate: tables and client keys.
+#[derive(Debug, Parser)]
+#[command(name = "tokengate", version, about)]
+pub struct Cli {
+    /// The client keys table.
+    #[arg(
+        long,
+        global = true,
+        env = "KEYS_TABLE",
+        default_value = "tokengate-keys"
+    )]
+    pub keys_table: String,
+    /// The issued tokens table.
+    #[arg(
+        long,
+        global = true,
+        env = "TOKENS_TABLE",
+        default_value = "tokengate-tokens"
+    )]
+    pub tokens_table: String,
+    /// Print JSON for machines instead of text for people (errors too, on stderr).
+    #[arg(long, global = true)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The command groups.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// DynamoDB tables.
+    #[command(subcommand)]
+    Tables(tables::TablesCommand),
+    /// Client keys: the key/secret pairs that get tokens.
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
+}
+
+/// A failed command, said so a person can act on it.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// The store refused or failed.
+    #[error("{}", describe_store_error(.0))]
+    Store(#[from] StoreError),
+    /// An argument was not acceptable.
+    #[error("{0}")]
+    Usage(String),
+}
+
+fn describe_store_error(err: &StoreError) -> String {
+    let endpoint = endpoint_description();
+    match err {
+        StoreError::TableMissing { table } => format!(
+            "table '{table}' does not exist at {endpoint}; create it with `tokengate tables create`"
+        ),
+        StoreError::Unreachable { detail } => {
+            format!("cannot reach DynamoDB at {endpoint}: {detail}")
+        }
+        other => other.to_string(),
+    }
+}
+
+/// Runs one command.
+pub async fn run(cli: Cli) -> Result<(), CliError> {
+    let client = tokengate_shared::store::dynamodb::client_from_env().await;
+    match cli.command {
+        Command::Tables(command) => {
+            tables::run(
+                command,
+                &client,
+                &cli.keys_table,
+                &cli.tokens_table,
+                cli.json,
+            )
+            .await
+        }
+        Command::Keys(command) => {
+            let store =
+                tokengate_shared::store::dynamodb::DynamoKeyStore::new(client, cli.keys_table);
+            keys::run(command, &store, cli.json).await
+        }
+    }
+}

@@ -1,0 +1,59 @@
+//! How the CLI prints: text for people, JSON with `--json`.
+
+use std::time::{Duration, UNIX_EPOCH};
+
+use serde_json::{Value, json};
+use tokengate_shared::ClientKey;
+
+use crate::CliError;
+
+/// A key as shown: never its hash.
+pub fn key_json(key: &ClientKey) -> Value {
+    json!({
+        "key": key.id.as_str(),
+        "codes": key.codes.iter().map(|c| c.as_str()).collect::<Vec<_>>(),
+        "status": key.status.as_str(),
+        "created_at": key.created_at,
+        "updated_at": key.updated_at,
+        "description": key.description,
+    })
+}
+
+/// Epoch seconds as RFC 3339 UTC.
+pub fn timestamp(epoch: u64) -> String {
+    humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_secs(epoch)).to_string()
+}
+
+/// A key as lines of text.
+pub fn key_text(key: &ClientKey) -> String {
+    let codes: Vec<&str> = key.codes.iter().map(|c| c.as_str()).collect();
+    let mut text = format!(
+        "key:         {}\ncodes:       {}\nstatus:      {}\ncreated:     {}\nupdated:     {}",
+        key.id,
+        codes.join(", "),
+        key.status.as_str(),
+        timestamp(key.created_at),
+        timestamp(key.updated_at),
+    );
+    if let Some(description) = &key.description {
+        text.push_str(&format!("\ndescription: {description}"));
+    }
+    text
+}
+
+/// Prints a value as pretty JSON on stdout.
+pub fn print_json(value: &Value) {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(value).unwrap_or_default()
+    );
+}
+
+/// Prints an error on stderr, as JSON when asked for.
+pub fn error(json: bool, err: &CliError) {
+    if json {
+        eprintln!("{}", json!({"error": err.to_string()}));
+    } else {
+        eprintln!("error: {err}");
+    }
+}

@@ -1,0 +1,176 @@
+//! Client keys: who may ask for tokens, with which secret, on behalf of which systems.
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use crate::code::SystemCode;
+use crate::secret::{Secret, SecretHash};
+
+/// A client key's identifier, the user-id half of HTTP Basic credentials.
+///
+/// tokengate generates UUIDs; any 1 to 128 visible ASCII characters are accepted so keys
+/// provisioned elsewhere can be imported.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+pub struct KeyId(String);
+
+/// Why a string is not a [`KeyId`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("a key id is 1 to 128 visible ASCII characters")]
+pub struct InvalidKeyId;
+
+impl KeyId {
+    /// The longest key id accepted.
+    pub const MAX_LEN: usize = 128;
+
+    /// A new random key id (a UUID, as INN-Reach keys are).
+    pub fn generate() -> Self {
+        Self(uuid::Uuid::new_v4().to_string())
+    }
+
+    /// Parses a key id, rejecting empty, over-long or non-printable ones before they reach
+    /// a store.
+    pub fn parse(value: &str) -> Result<Self, InvalidKeyId> {
+        let printable = value.bytes().all(|b| b.is_ascii_graphic());
+        if !value.is_empty() && value.len() <= Self::MAX_LEN && printable {
+            Ok(Self(value.to_owned()))
+        } else {
+            Err(InvalidKeyId)
+        }
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for KeyId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Whether a key may be used.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum KeyStatus {
+    /// The key authenticates.
+    Active,
+    /// The key is kept but authenticates nothing, and tokens it issued stop introspecting
+    /// as active.
+    Disabled,
+}
+
+impl KeyStatus {
+    /// The stored and displayed name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Disabled => "disabled",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "active" => Some(Self::Active),
+            "disabled" => Some(Self::Disabled),
+            _ => None,
+        }
+    }
+}
+
+/// A client key as stored: never the secret, only its hash.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct ClientKey {
+    /// The key id.
+    pub id: KeyId,
+    /// The salted hash of the key's secret.
+    pub secret_hash: SecretHash,
+    /// The `X-From-Code` systems this key may request tokens for.
+    pub codes: BTreeSet<SystemCode>,
+    /// Whether the key may be used.
+    pub status: KeyStatus,
+    /// When the key was created, epoch seconds.
+    pub created_at: u64,
+    /// When the key's secret or status last changed, epoch seconds.
+    pub updated_at: u64,
+    /// A free-text note for operators.
+    pub description: Option<String>,
+}
+
+impl ClientKey {
+    /// The longest description accepted.
+    pub const MAX_DESCRIPTION_LEN: usize = 1024;
+
+    /// A new active key with a fresh id and secret. The secret is returned once, here, and
+    /// the key keeps only its hash.
+    pub fn generate(
+        codes: BTreeSet<SystemCode>,
+        description: Option<String>,
+        now: u64,
+    ) -> (Self, Secret) {
+        let secret = Secret::generate();
+        let key = Self {
+            id: KeyId::generate(),
+            secret_hash: SecretHash::of(&secret),
+            codes,
+            status: KeyStatus::Active,
+            created_at: now,
+            updated_at: now,
+            description,
+        };
+        (key, secret)
+    }
+
+    /// Whether this key is active and `candidate` is its secret. Constant time in the
+    /// secret's content.
+    pub fn authenticates(&self, candidate: &[u8]) -> bool {
+        let secret_matches = self.secret_hash.verify(candidate);
+        secret_matches && self.status == KeyStatus::Active
+    }
+
+    /// Whether this key may request tokens for `code`.
+    pub fn is_valid_for(&self, code: &SystemCode) -> bool {
+        self.codes.contains(code)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn codes(list: &[&str]) -> BTreeSet<SystemCode> {
+        list.iter()
+            .filter_map(|c| SystemCode::parse(c).ok())
+            .collect()
+    }
+
+    #[test]
+    fn a_generated_key_authenticates_with_its_secret_while_active() {
+        let (mut key, secret) = ClientKey::generate(codes(&["d2ir1"]), None, 1);
+        assert!(key.authenticates(secret.expose().as_bytes()));
+        key.status = KeyStatus::Disabled;
+        assert!(!key.authenticates(secret.expose().as_bytes()));
+    }
+
+    #[test]
+    fn a_key_is_valid_only_for_its_own_codes() {
+        let (key, _) = ClientKey::generate(codes(&["d2ir1", "abcde"]), None, 1);
+        assert!(key.is_valid_for(&SystemCode::parse("abcde").unwrap()));
+        assert!(!key.is_valid_for(&SystemCode::parse("zzzzz").unwrap()));
+    }
+
+    #[test]
+    fn key_ids_are_printable_and_bounded() {
+        assert!(KeyId::parse("6f1a0c1e-1b1f-4d6b-9a57-0c8f3f1d2e3a").is_ok());
+        let too_long = "k".repeat(KeyId::MAX_LEN + 1);
+        for bad in ["", "has space", "tab\t", too_long.as_str(), "ключ"] {
+            assert_eq!(KeyId::parse(bad), Err(InvalidKeyId), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_generated_key_id_is_a_uuid() {
+        assert!(uuid::Uuid::parse_str(KeyId::generate().as_str()).is_ok());
+    }
+}

@@ -1,0 +1,18 @@
+//! tokengate's domain, shared by both Lambda functions and the `tokengate` CLI.
+//!
+//! Nothing here knows about Lambda events: client keys and their secrets, access tokens,
+//! and the stores that keep them (DynamoDB for deployments, in-memory for the local server).
+
+pub mod clock;
+pub mod code;
+pub mod key;
+pub mod random;
+pub mod secret;
+pub mod store;
+pub mod token;
+
+pub use code::SystemCode;
+pub use key::{ClientKey, KeyId, KeyStatus};
+pub use secret::{Secret, SecretHash};
+pub use store::{KeyStore, StoreError, TokenStore};
+pub use token::{AccessToken, TokenHash, TokenRecord};

@@ -1,0 +1,109 @@
+//! Where client keys and issued tokens live.
+//!
+//! Each store is a narrow trait with two real implementations side by side: DynamoDB for
+//! deployments ([`dynamodb`]) and in-memory for the local server ([`memory`]).
+
+pub mod dynamodb;
+pub mod memory;
+
+use async_trait::async_trait;
+
+use crate::key::{ClientKey, KeyId, KeyStatus};
+use crate::secret::SecretHash;
+use crate::token::{TokenHash, TokenRecord};
+
+/// Why a store could not do what was asked. Messages never carry a secret or a token.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// No item with that key.
+    #[error("{what} {id} does not exist")]
+    NotFound {
+        /// What kind of item was looked for.
+        what: &'static str,
+        /// Its identifier (a key id, never a token).
+        id: String,
+    },
+    /// An item with that key exists already.
+    #[error("{what} {id} already exists")]
+    AlreadyExists {
+        /// What kind of item was written.
+        what: &'static str,
+        /// Its identifier.
+        id: String,
+    },
+    /// The table does not exist at the endpoint the SDK is pointed at.
+    #[error("table '{table}' does not exist (create it with `tokengate tables create`)")]
+    TableMissing {
+        /// The table's name.
+        table: String,
+    },
+    /// The endpoint did not answer: refused, timed out, unresolvable.
+    #[error("cannot reach DynamoDB: {detail}")]
+    Unreachable {
+        /// The SDK's explanation.
+        detail: String,
+    },
+    /// An item is there but is not one tokengate wrote.
+    #[error("an item in table '{table}' is malformed: {detail}")]
+    Corrupt {
+        /// The table's name.
+        table: String,
+        /// What was wrong with it.
+        detail: String,
+    },
+    /// Any other failure of the backend.
+    #[error("DynamoDB request failed: {detail}")]
+    Backend {
+        /// The SDK's explanation.
+        detail: String,
+    },
+}
+
+/// Client keys, by id.
+#[async_trait]
+pub trait KeyStore: Send + Sync {
+    /// The key with this id, if any. One read.
+    async fn get(&self, id: &KeyId) -> Result<Option<ClientKey>, StoreError>;
+
+    /// Stores a new key; [`StoreError::AlreadyExists`] if the id is taken.
+    async fn create(&self, key: &ClientKey) -> Result<(), StoreError>;
+
+    /// Every key, oldest first.
+    async fn list(&self) -> Result<Vec<ClientKey>, StoreError>;
+
+    /// Sets a key's status and returns the key as it now is.
+    async fn set_status(
+        &self,
+        id: &KeyId,
+        status: KeyStatus,
+        now: u64,
+    ) -> Result<ClientKey, StoreError>;
+
+    /// Replaces a key's secret hash (rotation) and returns the key as it now is.
+    async fn set_secret(
+        &self,
+        id: &KeyId,
+        secret_hash: &SecretHash,
+        now: u64,
+    ) -> Result<ClientKey, StoreError>;
+
+    /// Deletes a key; [`StoreError::NotFound`] if there is none.
+    async fn delete(&self, id: &KeyId) -> Result<(), StoreError>;
+}
+
+/// Issued tokens, by the hash of their text.
+#[async_trait]
+pub trait TokenStore: Send + Sync {
+    /// Stores a freshly issued token. One write.
+    async fn put(&self, record: &TokenRecord) -> Result<(), StoreError>;
+
+    /// The token with this hash, if stored (expired ones included until deleted). One read.
+    async fn get(&self, hash: &TokenHash) -> Result<Option<TokenRecord>, StoreError>;
+}
+
+pub(crate) fn key_not_found(id: &KeyId) -> StoreError {
+    StoreError::NotFound {
+        what: "key",
+        id: id.to_string(),
+    }
+}

@@ -1,0 +1,554 @@
+//! DynamoDB stores, and the table layout that `tokengate tables create` and `template.yaml`
+//! both declare.
+//!
+//! Reads are strongly consistent: a token introspected right after it is issued, or a key
+//! used right after it is disabled or rotated, must see the write.
+
+use std::collections::{BTreeSet, HashMap};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::client::Waiters;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, ReturnValue,
+    ScalarAttributeType, TimeToLiveSpecification, TimeToLiveStatus,
+};
+use tracing::instrument;
+
+use super::{KeyStore, StoreError, TokenStore, key_not_found};
+use crate::code::SystemCode;
+use crate::key::{ClientKey, KeyId, KeyStatus};
+use crate::secret::SecretHash;
+use crate::token::{TokenHash, TokenRecord};
+
+type Item = HashMap<String, AttributeValue>;
+
+/// Partition key of `KEYS_TABLE` (string).
+pub const KEY_ID: &str = "key_id";
+/// Partition key of `TOKENS_TABLE` (string, hex SHA-256 of the token).
+pub const TOKEN_HASH: &str = "token_hash";
+/// The TTL attribute of `TOKENS_TABLE` (number, epoch seconds).
+pub const EXPIRES_AT: &str = "expires_at";
+
+/// An SDK client configured from the environment, as the AWS SDK reads it everywhere:
+/// credentials, region, and `AWS_ENDPOINT_URL_DYNAMODB` / `AWS_ENDPOINT_URL`.
+pub async fn client_from_env() -> Client {
+    let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    Client::new(&config)
+}
+
+/// The DynamoDB endpoint the SDK will use, for messages: the override if one is set.
+pub fn endpoint_description() -> String {
+    ["AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL"]
+        .iter()
+        .find_map(|var| std::env::var(var).ok().filter(|v| !v.is_empty()))
+        .unwrap_or_else(|| "the AWS DynamoDB endpoint of the configured region".to_owned())
+}
+
+fn classify<E, R>(table: &str, err: SdkError<E, R>) -> StoreError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug,
+{
+    let detail = DisplayErrorContext(&err).to_string();
+    match &err {
+        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => {
+            StoreError::Unreachable { detail }
+        }
+        SdkError::ServiceError(e) if e.err().code() == Some("ResourceNotFoundException") => {
+            StoreError::TableMissing {
+                table: table.to_owned(),
+            }
+        }
+        _ => StoreError::Backend { detail },
+    }
+}
+
+fn is_condition_failure<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
+    matches!(err, SdkError::ServiceError(e) if e.err().code() == Some("ConditionalCheckFailedException"))
+}
+
+fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+fn n(value: u64) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+/// Reads typed attributes out of an item, naming the attribute that is wrong.
+struct Attributes<'a>(&'a Item);
+
+impl Attributes<'_> {
+    fn string(&self, name: &str) -> Result<&str, String> {
+        match self.0.get(name) {
+            Some(AttributeValue::S(v)) => Ok(v),
+            Some(_) => Err(format!("attribute '{name}' is not a string")),
+            None => Err(format!("attribute '{name}' is missing")),
+        }
+    }
+
+    fn optional_string(&self, name: &str) -> Result<Option<&str>, String> {
+        match self.0.get(name) {
+            None => Ok(None),
+            Some(_) => self.string(name).map(Some),
+        }
+    }
+
+    fn number(&self, name: &str) -> Result<u64, String> {
+        match self.0.get(name) {
+            Some(AttributeValue::N(v)) => v
+                .parse()
+                .map_err(|_| format!("attribute '{name}' is not a whole number")),
+            Some(_) => Err(format!("attribute '{name}' is not a number")),
+            None => Err(format!("attribute '{name}' is missing")),
+        }
+    }
+
+    fn string_set(&self, name: &str) -> Result<&[String], String> {
+        match self.0.get(name) {
+            Some(AttributeValue::Ss(v)) => Ok(v),
+            Some(_) => Err(format!("attribute '{name}' is not a string set")),
+            None => Ok(&[]),
+        }
+    }
+
+    fn code(&self, name: &str) -> Result<SystemCode, String> {
+        SystemCode::parse(self.string(name)?).map_err(|e| format!("attribute '{name}': {e}"))
+    }
+}
+
+impl TryFrom<&Item> for ClientKey {
+    type Error = String;
+
+    fn try_from(item: &Item) -> Result<Self, Self::Error> {
+        let a = Attributes(item);
+        let id = KeyId::parse(a.string(KEY_ID)?).map_err(|e| e.to_string())?;
+        let codes = a
+            .string_set("codes")?
+            .iter()
+            .map(|c| SystemCode::parse(c).map_err(|e| format!("attribute 'codes': {e}")))
+            .collect::<Result<BTreeSet<_>, _>>()?;
+        Ok(Self {
+            secret_hash: SecretHash::parse(a.string("secret_hash")?)
+                .map_err(|e| format!("key {id}: {e}"))?,
+            status: KeyStatus::parse(a.string("status")?)
+                .ok_or_else(|| format!("key {id}: attribute 'status' is not active or disabled"))?,
+            created_at: a.number("created_at")?,
+            updated_at: a.number("updated_at")?,
+            description: a.optional_string("description")?.map(str::to_owned),
+            codes,
+            id,
+        })
+    }
+}
+
+impl From<&ClientKey> for Item {
+    fn from(key: &ClientKey) -> Self {
+        let mut item = Item::from([
+            (KEY_ID.to_owned(), s(key.id.as_str())),
+            ("secret_hash".to_owned(), s(key.secret_hash.encode())),
+            ("status".to_owned(), s(key.status.as_str())),
+            ("created_at".to_owned(), n(key.created_at)),
+            ("updated_at".to_owned(), n(key.updated_at)),
+        ]);
+        // DynamoDB has no empty sets: a key with no codes simply has no attribute.
+        if !key.codes.is_empty() {
+            let codes = key.codes.iter().map(|c| c.to_string()).collect();
+            item.insert("codes".to_owned(), AttributeValue::Ss(codes));
+        }
+        if let Some(description) = &key.description {
+            item.insert("description".to_owned(), s(description));
+        }
+        item
+    }
+}
+
+impl TryFrom<&Item> for TokenRecord {
+    type Error = String;
+
+    fn try_from(item: &Item) -> Result<Self, Self::Error> {
+        let a = Attributes(item);
+        Ok(Self {
+            hash: TokenHash::from_hex(a.string(TOKEN_HASH)?)
+                .ok_or_else(|| format!("attribute '{TOKEN_HASH}' is not a SHA-256 in hex"))?,
+            key_id: KeyId::parse(a.string(KEY_ID)?).map_err(|e| e.to_string())?,
+            from_code: a.code("from_code")?,
+            to_code: a.code("to_code")?,
+            scope: a.string("scope")?.to_owned(),
+            issued_at: a.number("issued_at")?,
+            expires_at: a.number(EXPIRES_AT)?,
+        })
+    }
+}
+
+impl From<&TokenRecord> for Item {
+    fn from(token: &TokenRecord) -> Self {
+        Item::from([
+            (TOKEN_HASH.to_owned(), s(token.hash.to_hex())),
+            (KEY_ID.to_owned(), s(token.key_id.as_str())),
+            ("from_code".to_owned(), s(token.from_code.as_str())),
+            ("to_code".to_owned(), s(token.to_code.as_str())),
+            ("scope".to_owned(), s(&token.scope)),
+            ("issued_at".to_owned(), n(token.issued_at)),
+            (EXPIRES_AT.to_owned(), n(token.expires_at)),
+        ])
+    }
+}
+
+/// Client keys in `KEYS_TABLE`.
+#[derive(Debug, Clone)]
+pub struct DynamoKeyStore {
+    client: Client,
+    table: String,
+}
+
+impl DynamoKeyStore {
+    /// A store over `table`, sharing the given client.
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    fn decode(&self, item: &Item) -> Result<ClientKey, StoreError> {
+        ClientKey::try_from(item).map_err(|detail| StoreError::Corrupt {
+            table: self.table.clone(),
+            detail,
+        })
+    }
+
+    async fn update(
+        &self,
+        id: &KeyId,
+        expression: &str,
+        values: Vec<(&str, AttributeValue)>,
+    ) -> Result<ClientKey, StoreError> {
+        let mut request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(KEY_ID, s(id.as_str()))
+            .update_expression(expression)
+            .condition_expression("attribute_exists(key_id)")
+            .expression_attribute_names("#status", "status")
+            .return_values(ReturnValue::AllNew);
+        for (name, value) in values {
+            request = request.expression_attribute_values(name, value);
+        }
+        if !expression.contains("#status") {
+            request = request.set_expression_attribute_names(None);
+        }
+        match request.send().await {
+            Ok(out) => self.decode(out.attributes().unwrap_or(&Item::new())),
+            Err(err) if is_condition_failure(&err) => Err(key_not_found(id)),
+            Err(err) => Err(classify(&self.table, err)),
+        }
+    }
+}
+
+#[async_trait]
+impl KeyStore for DynamoKeyStore {
+    #[instrument(skip(self), fields(table = %self.table))]
+    async fn get(&self, id: &KeyId) -> Result<Option<ClientKey>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(KEY_ID, s(id.as_str()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| classify(&self.table, e))?;
+        out.item().map(|item| self.decode(item)).transpose()
+    }
+
+    #[instrument(skip(self, key), fields(table = %self.table, key_id = %key.id))]
+    async fn create(&self, key: &ClientKey) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(Item::from(key)))
+            .condition_expression("attribute_not_exists(key_id)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(err) if is_condition_failure(&err) => Err(StoreError::AlreadyExists {
+                what: "key",
+                id: key.id.to_string(),
+            }),
+            Err(err) => Err(classify(&self.table, err)),
+        }
+    }
+
+    #[instrument(skip(self), fields(table = %self.table))]
+    async fn list(&self) -> Result<Vec<ClientKey>, StoreError> {
+        let items: Vec<Item> = self
+            .client
+            .scan()
+            .table_name(&self.table)
+            .consistent_read(true)
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<_, _>>()
+            .await
+            .map_err(|e| classify(&self.table, e))?;
+        let mut keys = items
+            .iter()
+            .map(|item| self.decode(item))
+            .collect::<Result<Vec<_>, _>>()?;
+        keys.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        Ok(keys)
+    }
+
+    #[instrument(skip(self), fields(table = %self.table))]
+    async fn set_status(
+        &self,
+        id: &KeyId,
+        status: KeyStatus,
+        now: u64,
+    ) -> Result<ClientKey, StoreError> {
+        self.update(
+            id,
+            "SET #status = :status, updated_at = :now",
+            vec![(":status", s(status.as_str())), (":now", n(now))],
+        )
+        .await
+    }
+
+    #[instrument(skip(self, secret_hash), fields(table = %self.table))]
+    async fn set_secret(
+        &self,
+        id: &KeyId,
+        secret_hash: &SecretHash,
+        now: u64,
+    ) -> Result<ClientKey, StoreError> {
+        self.update(
+            id,
+            "SET secret_hash = :hash, updated_at = :now",
+            vec![(":hash", s(secret_hash.encode())), (":now", n(now))],
+        )
+        .await
+    }
+
+    #[instrument(skip(self), fields(table = %self.table))]
+    async fn delete(&self, id: &KeyId) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key(KEY_ID, s(id.as_str()))
+            .condition_expression("attribute_exists(key_id)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(err) if is_condition_failure(&err) => Err(key_not_found(id)),
+            Err(err) => Err(classify(&self.table, err)),
+        }
+    }
+}
+
+/// Issued tokens in `TOKENS_TABLE`, expiring through its TTL attribute.
+#[derive(Debug, Clone)]
+pub struct DynamoTokenStore {
+    client: Client,
+    table: String,
+}
+
+impl DynamoTokenStore {
+    /// A store over `table`, sharing the given client.
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+}
+
+#[async_trait]
+impl TokenStore for DynamoTokenStore {
+    #[instrument(skip(self, record), fields(table = %self.table, token = ?record.hash))]
+    async fn put(&self, record: &TokenRecord) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(Item::from(record)))
+            .condition_expression("attribute_not_exists(token_hash)")
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| classify(&self.table, e))
+    }
+
+    #[instrument(skip(self), fields(table = %self.table))]
+    async fn get(&self, hash: &TokenHash) -> Result<Option<TokenRecord>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(TOKEN_HASH, s(hash.to_hex()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| classify(&self.table, e))?;
+        out.item()
+            .map(TokenRecord::try_from)
+            .transpose()
+            .map_err(|detail| StoreError::Corrupt {
+                table: self.table.clone(),
+                detail,
+            })
+    }
+}
+
+/// What `create_tables` did to one table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TableOutcome {
+    /// The table was made.
+    Created,
+    /// It was there already (its settings were still checked).
+    AlreadyExisted,
+}
+
+/// Makes both tables, on demand billing, with TTL on the tokens table; idempotent.
+pub async fn create_tables(
+    client: &Client,
+    keys_table: &str,
+    tokens_table: &str,
+) -> Result<[TableOutcome; 2], StoreError> {
+    let keys = create_table(client, keys_table, KEY_ID).await?;
+    let tokens = create_table(client, tokens_table, TOKEN_HASH).await?;
+    enable_ttl(client, tokens_table).await?;
+    Ok([keys, tokens])
+}
+
+async fn create_table(
+    client: &Client,
+    table: &str,
+    partition_key: &str,
+) -> Result<TableOutcome, StoreError> {
+    let backend = |e: aws_sdk_dynamodb::error::BuildError| StoreError::Backend {
+        detail: e.to_string(),
+    };
+    let result = client
+        .create_table()
+        .table_name(table)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name(partition_key)
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .map_err(backend)?,
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name(partition_key)
+                .key_type(KeyType::Hash)
+                .build()
+                .map_err(backend)?,
+        )
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await;
+    let outcome = match result {
+        Ok(_) => TableOutcome::Created,
+        Err(SdkError::ServiceError(e)) if e.err().code() == Some("ResourceInUseException") => {
+            TableOutcome::AlreadyExisted
+        }
+        Err(err) => return Err(classify(table, err)),
+    };
+    client
+        .wait_until_table_exists()
+        .table_name(table)
+        .wait(Duration::from_secs(120))
+        .await
+        .map_err(|e| StoreError::Backend {
+            detail: format!(
+                "table '{table}' did not become active: {}",
+                DisplayErrorContext(&e)
+            ),
+        })?;
+    Ok(outcome)
+}
+
+async fn enable_ttl(client: &Client, table: &str) -> Result<(), StoreError> {
+    let current = client
+        .describe_time_to_live()
+        .table_name(table)
+        .send()
+        .await
+        .map_err(|e| classify(table, e))?;
+    let description = current.time_to_live_description();
+    let status = description.and_then(|d| d.time_to_live_status());
+    let attribute = description.and_then(|d| d.attribute_name());
+    if matches!(
+        status,
+        Some(TimeToLiveStatus::Enabled | TimeToLiveStatus::Enabling)
+    ) && attribute == Some(EXPIRES_AT)
+    {
+        return Ok(());
+    }
+    let spec = TimeToLiveSpecification::builder()
+        .enabled(true)
+        .attribute_name(EXPIRES_AT)
+        .build()
+        .map_err(|e| StoreError::Backend {
+            detail: e.to_string(),
+        })?;
+    client
+        .update_time_to_live()
+        .table_name(table)
+        .time_to_live_specification(spec)
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| classify(table, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_key_survives_the_round_trip_through_an_item() {
+        let codes = ["d2ir1", "abcde"]
+            .iter()
+            .map(|c| SystemCode::parse(c).unwrap())
+            .collect();
+        let (key, _) = ClientKey::generate(codes, Some("ILS of Example U".into()), 1_700_000_000);
+        let item = Item::from(&key);
+        assert_eq!(ClientKey::try_from(&item), Ok(key));
+    }
+
+    #[test]
+    fn a_key_item_missing_its_hash_is_reported_by_attribute_name() {
+        let (key, _) = ClientKey::generate(BTreeSet::new(), None, 1);
+        let mut item = Item::from(&key);
+        item.remove("secret_hash");
+        assert_eq!(
+            ClientKey::try_from(&item),
+            Err("attribute 'secret_hash' is missing".to_owned())
+        );
+    }
+
+    #[test]
+    fn a_token_record_survives_the_round_trip_through_an_item() {
+        let record = TokenRecord {
+            hash: TokenHash::of("t"),
+            key_id: KeyId::generate(),
+            from_code: SystemCode::parse("d2ir1").unwrap(),
+            to_code: SystemCode::parse("abcde").unwrap(),
+            scope: "innreach_tp".into(),
+            issued_at: 10,
+            expires_at: 609,
+        };
+        assert_eq!(TokenRecord::try_from(&Item::from(&record)), Ok(record));
+    }
+}

@@ -1,0 +1,134 @@
+//! Opaque bearer tokens: minted here, stored only as their SHA-256.
+//!
+//! A token carries 128 random bits, so an unsalted SHA-256 is enough to make a stolen
+//! table useless, and it lets the store look a token up by its hash in one read.
+
+use std::fmt;
+
+use sha2::{Digest, Sha256};
+
+use crate::code::SystemCode;
+use crate::key::KeyId;
+use crate::random;
+
+/// An access token as handed to a client: 32 lowercase hex characters. Its `Debug` never
+/// shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AccessToken(String);
+
+impl AccessToken {
+    /// Mints a token from 128 bits of OS randomness.
+    pub fn mint() -> Self {
+        Self(hex::encode(random::bytes::<16>()))
+    }
+
+    /// The token's text, for the one response that carries it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// The hash under which the token is stored.
+    pub fn hash(&self) -> TokenHash {
+        TokenHash::of(&self.0)
+    }
+}
+
+impl fmt::Debug for AccessToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("AccessToken(<redacted>)")
+    }
+}
+
+/// SHA-256 of a token's text: the only form a token is stored or looked up in.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TokenHash([u8; 32]);
+
+impl TokenHash {
+    /// Hashes a token as presented by a caller (any text, valid or not).
+    pub fn of(token: &str) -> Self {
+        Self(Sha256::digest(token.as_bytes()).into())
+    }
+
+    /// Lowercase hex, the stored key.
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.0)
+    }
+
+    /// Parses the stored hex form.
+    pub fn from_hex(text: &str) -> Option<Self> {
+        let mut out = [0u8; 32];
+        hex::decode_to_slice(text, &mut out).ok()?;
+        Some(Self(out))
+    }
+}
+
+impl fmt::Debug for TokenHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // A prefix is enough to correlate log lines and too little to be worth anything.
+        write!(f, "TokenHash({}…)", &self.to_hex()[..8])
+    }
+}
+
+/// What is stored about an issued token.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct TokenRecord {
+    /// The token's hash, the table's key.
+    pub hash: TokenHash,
+    /// The client key the token was issued to.
+    pub key_id: KeyId,
+    /// The `X-From-Code` of the token request.
+    pub from_code: SystemCode,
+    /// The `X-To-Code` of the token request.
+    pub to_code: SystemCode,
+    /// The granted scope.
+    pub scope: String,
+    /// Issue time, epoch seconds.
+    pub issued_at: u64,
+    /// Expiry, epoch seconds; also the table's TTL attribute.
+    pub expires_at: u64,
+}
+
+impl TokenRecord {
+    /// Whether the token is still within its lifetime at `now`, whether or not the
+    /// table's TTL has deleted it yet.
+    pub fn is_live_at(&self, now: u64) -> bool {
+        now < self.expires_at
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_minted_token_is_32_lowercase_hex_characters_and_unique() {
+        let token = AccessToken::mint();
+        assert_eq!(token.expose().len(), 32);
+        assert!(
+            token
+                .expose()
+                .bytes()
+                .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+        );
+        assert_ne!(token, AccessToken::mint());
+    }
+
+    #[test]
+    fn a_token_hash_is_its_sha256_and_round_trips_through_hex() {
+        let hash = TokenHash::of("abc");
+        assert_eq!(
+            hash.to_hex(),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert_eq!(TokenHash::from_hex(&hash.to_hex()), Some(hash));
+        assert_eq!(TokenHash::from_hex("zz"), None);
+    }
+
+    #[test]
+    fn debug_output_never_shows_the_token_or_its_whole_hash() {
+        let token = AccessToken::mint();
+        let shown = format!("{token:?} {:?}", token.hash());
+        assert!(!shown.contains(token.expose()));
+        assert!(!shown.contains(&token.hash().to_hex()));
+    }
+}
