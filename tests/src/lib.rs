@@ -1,1 +1,253 @@
-pub fn placeholder() {}
+//! The harness the end-to-end tests share: real peers on loopback ports.
+//!
+//! - [`Moto`]: moto's DynamoDB-protocol server, one per test process, on a free port.
+//! - [`LambdaEmulator`]: `cargo lambda watch`, running the real function binaries under the
+//!   Lambda runtime API emulator.
+//!
+//! A missing tool is a failure that says how to install it, never a skipped test.
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+
+/// How to install the tools when one is missing.
+pub const INSTALL_HINT: &str =
+    "run `infra/scripts/install-test-tools` (it installs the pinned versions into .venv/)";
+
+/// The workspace's root folder.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// A tool from the project's virtualenv, or from `PATH` if it is not there.
+///
+/// # Panics
+/// When the tool is in neither place, with the command that installs it.
+pub fn tool(name: &str) -> PathBuf {
+    let local = workspace_root().join(".venv/bin").join(name);
+    if local.is_file() {
+        return local;
+    }
+    std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|path| std::env::split_paths(&path).collect::<Vec<_>>())
+        .map(|dir| dir.join(name))
+        .find(|candidate| candidate.is_file())
+        .unwrap_or_else(|| panic!("`{name}` is not installed: {INSTALL_HINT}"))
+}
+
+/// A port nobody listens on right now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("no free loopback port")
+}
+
+/// A table name no other test in this process uses.
+pub fn unique_name(prefix: &str) -> String {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    format!(
+        "{prefix}-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// The environment the AWS SDK needs against a local endpoint: dummy credentials, a
+/// region, and no instance-metadata probing (which stalls for seconds).
+pub fn sdk_env(endpoint: &str) -> Vec<(String, String)> {
+    [
+        ("AWS_ENDPOINT_URL_DYNAMODB", endpoint),
+        ("AWS_ACCESS_KEY_ID", "tokengate-test"),
+        ("AWS_SECRET_ACCESS_KEY", "tokengate-test"),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+    ]
+    .iter()
+    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+    .collect()
+}
+
+/// An SDK client for `endpoint` with dummy credentials.
+pub fn dynamodb_client(endpoint: &str) -> Client {
+    let config = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new(
+            "tokengate-test",
+            "tokengate-test",
+            None,
+            None,
+            "tokengate-tests",
+        ))
+        .build();
+    Client::from_conf(config)
+}
+
+/// Kills a child's whole process group on drop, so nothing outlives the test.
+#[derive(Debug)]
+struct ProcessGroup(Child);
+
+impl ProcessGroup {
+    fn spawn(command: &mut Command) -> std::io::Result<Self> {
+        use std::os::unix::process::CommandExt as _;
+        command.process_group(0).spawn().map(Self)
+    }
+}
+
+impl Drop for ProcessGroup {
+    fn drop(&mut self) {
+        if let Ok(pid) = i32::try_from(self.0.id()) {
+            let _ = killpg(Pid::from_raw(pid), Signal::SIGTERM);
+        }
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// moto's DynamoDB server on a free loopback port, stopped on drop.
+#[derive(Debug)]
+pub struct Moto {
+    _process: ProcessGroup,
+    endpoint: String,
+}
+
+impl Moto {
+    /// Starts `moto_server` and waits for it to print its port.
+    ///
+    /// # Panics
+    /// When moto is not installed (with the install command) or does not start.
+    pub fn start() -> Self {
+        let mut command = Command::new(tool("moto_server"));
+        command
+            .args(["-H", "127.0.0.1", "-p", "0"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        let mut process = ProcessGroup::spawn(&mut command)
+            .unwrap_or_else(|e| panic!("moto_server did not start ({e}): {INSTALL_HINT}"));
+        let stderr = process.0.stderr.take().expect("stderr is piped");
+        let mut lines = BufReader::new(stderr).lines();
+        let port = lines
+            .by_ref()
+            .map_while(Result::ok)
+            .find_map(|line| {
+                line.split("Running on http://127.0.0.1:")
+                    .nth(1)
+                    .and_then(|rest| rest.trim().parse::<u16>().ok())
+            })
+            .expect("moto_server exited without printing its port");
+        // Keep draining its request log, or the pipe fills and moto blocks.
+        std::thread::spawn(move || lines.for_each(drop));
+        Self {
+            _process: process,
+            endpoint: format!("http://127.0.0.1:{port}"),
+        }
+    }
+
+    /// The server's URL, for `AWS_ENDPOINT_URL_DYNAMODB`.
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    /// An SDK client for this server.
+    pub fn client(&self) -> Client {
+        dynamodb_client(&self.endpoint)
+    }
+
+    /// Environment variables that point the SDK (in a child process) here.
+    pub fn env(&self) -> Vec<(String, String)> {
+        sdk_env(&self.endpoint)
+    }
+
+    /// Creates a fresh pair of tables through tokengate's own code and returns their names
+    /// (keys, tokens).
+    pub async fn fresh_tables(&self) -> (String, String) {
+        let keys = unique_name("keys");
+        let tokens = unique_name("tokens");
+        tokengate_shared::store::dynamodb::create_tables(&self.client(), &keys, &tokens)
+            .await
+            .expect("tables are created on moto");
+        (keys, tokens)
+    }
+}
+
+/// `cargo lambda watch` serving the workspace's functions on a free loopback port.
+#[derive(Debug)]
+pub struct LambdaEmulator {
+    _process: ProcessGroup,
+    port: u16,
+}
+
+impl LambdaEmulator {
+    /// Starts the emulator with `env` passed to the functions. The functions compile on the
+    /// first request, which can take minutes on a cold target directory.
+    ///
+    /// # Panics
+    /// When cargo-lambda is not installed (with the install command).
+    pub fn start(env: &[(String, String)]) -> Self {
+        let port = free_port();
+        let venv_bin = workspace_root().join(".venv/bin");
+        let path = std::env::var("PATH").unwrap_or_default();
+        let env_vars: Vec<String> = env.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let mut command = Command::new(tool("cargo-lambda"));
+        command
+            .current_dir(workspace_root())
+            .args([
+                "lambda",
+                "watch",
+                "--ignore-changes",
+                "-A",
+                "127.0.0.1",
+                "-P",
+            ])
+            .arg(port.to_string())
+            .args(["--env-vars", &env_vars.join(",")])
+            .env("PATH", format!("{}:{path}", venv_bin.display()))
+            .env("CARGO_LAMBDA_COMPILER", "cargo")
+            .stdin(Stdio::null());
+        let process = ProcessGroup::spawn(&mut command)
+            .unwrap_or_else(|e| panic!("cargo lambda watch did not start ({e}): {INSTALL_HINT}"));
+        let emulator = Self {
+            _process: process,
+            port,
+        };
+        emulator.wait_until_listening(Duration::from_secs(60));
+        emulator
+    }
+
+    fn wait_until_listening(&self, limit: Duration) {
+        let start = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(
+                start.elapsed() < limit,
+                "cargo lambda watch did not listen on port {} within {limit:?}",
+                self.port
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// The emulator's address, `127.0.0.1:PORT`.
+    pub fn address(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// The function URL of `function` for `path` (which starts with `/`).
+    pub fn function_url(&self, function: &str, path: &str) -> String {
+        format!("http://127.0.0.1:{}/lambda-url/{function}{path}", self.port)
+    }
+}

@@ -1,0 +1,924 @@
+//! The token endpoint's contract, driven through the real handler with the in-memory
+//! stores (the same ones `tokengate serve` uses). The DynamoDB path is covered by the
+//! end-to-end tests in `tests/`.
+
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
+use lambda_http::http::{HeaderMap, HeaderValue, StatusCode};
+use lambda_http::{Body, Request};
+use serde_json::{Value, json};
+use token_issuer::{TokenService, handler};
+use tokengate_shared::store::memory::{MemoryKeyStore, MemoryTokenStore};
+use tokengate_shared::{
+    ClientKey, KeyId, KeyStatus, KeyStore, Secret, SecretHash, StoreError, SystemCode, TokenHash,
+    TokenRecord, TokenStore, clock,
+};
+
+const KEY: &str = "0b9c0e0a-7f3e-4e0a-9f39-4d2b6f0d1a11";
+const SECRET: &str = "example-secret-rotate-me";
+
+fn codes(list: &[&str]) -> BTreeSet<SystemCode> {
+    list.iter().map(|c| SystemCode::parse(c).unwrap()).collect()
+}
+
+fn basic(key: &str, secret: &str) -> String {
+    format!("Basic {}", STANDARD.encode(format!("{key}:{secret}")))
+}
+
+struct Endpoint {
+    keys: Arc<MemoryKeyStore>,
+    tokens: Arc<MemoryTokenStore>,
+    service: TokenService,
+}
+
+impl Endpoint {
+    /// The example key from `events/`, valid for d2ir1, and a 599 s lifetime.
+    async fn new() -> Self {
+        Self::with_ttl(599).await
+    }
+
+    async fn with_ttl(ttl: u64) -> Self {
+        let keys = Arc::new(MemoryKeyStore::new());
+        let tokens = Arc::new(MemoryTokenStore::new());
+        let service = TokenService::new(keys.clone(), tokens.clone(), ttl);
+        let endpoint = Self {
+            keys,
+            tokens,
+            service,
+        };
+        endpoint.add_key(KEY, SECRET, &["d2ir1"]).await;
+        endpoint
+    }
+
+    async fn add_key(&self, id: &str, secret: &str, valid_for: &[&str]) {
+        let key = ClientKey {
+            id: KeyId::parse(id).unwrap(),
+            secret_hash: SecretHash::of(&Secret::from(secret.to_owned())),
+            codes: codes(valid_for),
+            status: KeyStatus::Active,
+            created_at: 1,
+            updated_at: 1,
+            description: None,
+        };
+        self.keys.create(&key).await.unwrap();
+    }
+
+    async fn send(&self, request: Request) -> Answer {
+        let response = handler::handle(&self.service, request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = match response.body() {
+            Body::Text(text) => serde_json::from_str(text).unwrap(),
+            other => panic!("expected a JSON text body, got {other:?}"),
+        };
+        Answer {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    async fn issue_token(&self) -> String {
+        let answer = self.send(TestRequest::token().build()).await;
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+        answer.body["access_token"].as_str().unwrap().to_owned()
+    }
+}
+
+#[derive(Debug)]
+struct Answer {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Value,
+}
+
+impl Answer {
+    fn assert_invalid_request(&self, description: &str) {
+        assert_eq!(self.status, StatusCode::BAD_REQUEST, "{}", self.body);
+        assert_eq!(
+            self.body,
+            json!({"error": "invalid_request", "error_description": description})
+        );
+    }
+
+    fn assert_authentication_failed(&self) {
+        assert_eq!(self.status, StatusCode::UNAUTHORIZED, "{}", self.body);
+        assert_eq!(
+            self.body,
+            json!({"error": "invalid_token", "error_description": "Token authentication failed"})
+        );
+        assert_eq!(
+            self.headers["www-authenticate"],
+            "Basic realm=\"tokengate\", charset=\"UTF-8\""
+        );
+    }
+}
+
+/// A request under construction, valid until a test breaks it.
+#[derive(Clone)]
+struct TestRequest {
+    method: &'static str,
+    path: String,
+    query: String,
+    headers: Vec<(String, Vec<u8>)>,
+    body: Vec<u8>,
+}
+
+impl TestRequest {
+    fn token() -> Self {
+        Self {
+            method: "POST",
+            path: "/innreach/v2/oauth2/token".into(),
+            query: "grant_type=client_credentials&scope=innreach_tp".into(),
+            headers: [
+                ("Authorization", basic(KEY, SECRET)),
+                ("X-From-Code", "d2ir1".into()),
+                ("X-To-Code", "abcde".into()),
+                ("X-Request-Creation-Time", "1544466568".into()),
+                ("Accept", "application/json".into()),
+                ("Content-Type", "application/json".into()),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.into_bytes()))
+            .collect(),
+            body: Vec::new(),
+        }
+    }
+
+    fn introspect(token: &str) -> Self {
+        Self {
+            method: "POST",
+            path: "/oauth2/introspect".into(),
+            query: String::new(),
+            headers: vec![
+                ("Authorization".into(), basic(KEY, SECRET).into_bytes()),
+                (
+                    "Content-Type".into(),
+                    b"application/x-www-form-urlencoded".to_vec(),
+                ),
+            ],
+            body: format!("token={token}").into_bytes(),
+        }
+    }
+
+    fn set(mut self, name: &str, value: impl AsRef<[u8]>) -> Self {
+        self = self.without(name);
+        self.headers
+            .push((name.to_owned(), value.as_ref().to_vec()));
+        self
+    }
+
+    fn add(mut self, name: &str, value: &str) -> Self {
+        self.headers
+            .push((name.to_owned(), value.as_bytes().to_vec()));
+        self
+    }
+
+    fn without(mut self, name: &str) -> Self {
+        self.headers.retain(|(k, _)| !k.eq_ignore_ascii_case(name));
+        self
+    }
+
+    fn query(mut self, query: &str) -> Self {
+        self.query = query.to_owned();
+        self
+    }
+
+    fn body(mut self, body: &str) -> Self {
+        self.body = body.as_bytes().to_vec();
+        self
+    }
+
+    fn method(mut self, method: &'static str) -> Self {
+        self.method = method;
+        self
+    }
+
+    fn path(mut self, path: &str) -> Self {
+        self.path = path.to_owned();
+        self
+    }
+
+    fn build(self) -> Request {
+        let uri = if self.query.is_empty() {
+            self.path
+        } else {
+            format!("{}?{}", self.path, self.query)
+        };
+        let mut request = lambda_http::http::Request::builder()
+            .method(self.method)
+            .uri(uri);
+        for (name, value) in &self.headers {
+            request = request.header(name, HeaderValue::from_bytes(value).unwrap());
+        }
+        let body = if self.body.is_empty() {
+            Body::Empty
+        } else {
+            Body::Binary(self.body)
+        };
+        request.body(body).unwrap()
+    }
+}
+
+#[tokio::test]
+async fn issues_a_bearer_token_for_a_valid_key_and_secret_with_all_headers() {
+    let endpoint = Endpoint::new().await;
+    let answer = endpoint.send(TestRequest::token().build()).await;
+    assert_eq!(answer.status, StatusCode::OK);
+    let token = answer.body["access_token"].as_str().unwrap();
+    assert_eq!(token.len(), 32);
+    assert!(
+        token
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+    );
+    assert_eq!(answer.body["token_type"], "Bearer");
+    assert_eq!(answer.body["expires_in"], 599);
+    assert_eq!(answer.body.as_object().unwrap().len(), 3);
+    assert_eq!(answer.headers["content-type"], "application/json");
+}
+
+#[tokio::test]
+async fn every_token_response_carries_cache_control_no_store() {
+    let endpoint = Endpoint::new().await;
+    let requests = [
+        TestRequest::token(),
+        TestRequest::token().set("Authorization", basic(KEY, "wrong")),
+        TestRequest::token().query("grant_type=client_credentials"),
+        TestRequest::introspect("0123"),
+    ];
+    for request in requests {
+        let answer = endpoint.send(request.build()).await;
+        assert_eq!(
+            answer.headers["cache-control"], "no-store",
+            "{}",
+            answer.body
+        );
+        assert_eq!(answer.headers["pragma"], "no-cache");
+    }
+}
+
+#[tokio::test]
+async fn expires_in_follows_the_configured_token_lifetime() {
+    let endpoint = Endpoint::with_ttl(3600).await;
+    let answer = endpoint.send(TestRequest::token().build()).await;
+    assert_eq!(answer.body["expires_in"], 3600);
+}
+
+#[tokio::test]
+async fn stores_the_token_only_as_its_hash_with_key_codes_scope_and_times() {
+    let endpoint = Endpoint::new().await;
+    let before = clock::now_epoch_seconds();
+    let token = endpoint.issue_token().await;
+    let record = endpoint
+        .tokens
+        .get(&TokenHash::of(&token))
+        .await
+        .unwrap()
+        .expect("the token is stored under its hash");
+    assert_eq!(record.key_id.as_str(), KEY);
+    assert_eq!(record.from_code.as_str(), "d2ir1");
+    assert_eq!(record.to_code.as_str(), "abcde");
+    assert_eq!(record.scope, "innreach_tp");
+    assert!(record.issued_at >= before);
+    assert_eq!(record.expires_at, record.issued_at + 599);
+    assert!(!format!("{record:?}").contains(&token));
+}
+
+#[tokio::test]
+async fn accepts_grant_type_and_scope_in_a_form_body() {
+    let endpoint = Endpoint::new().await;
+    let request = TestRequest::token()
+        .query("")
+        .set("Content-Type", "application/x-www-form-urlencoded")
+        .body("grant_type=client_credentials&scope=innreach_tp");
+    assert_eq!(endpoint.send(request.build()).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn serves_the_same_handler_at_oauth2_token() {
+    let endpoint = Endpoint::new().await;
+    let request = TestRequest::token().path("/oauth2/token");
+    assert_eq!(endpoint.send(request.build()).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn decodes_basic_credentials_per_rfc_6749_with_a_colon_in_the_secret() {
+    let endpoint = Endpoint::new().await;
+    endpoint
+        .add_key("key:with:colons", "se:cr:et", &["d2ir1"])
+        .await;
+    // The id is form-urlencoded (its colons escaped); the secret's colons stand as they are.
+    let request =
+        TestRequest::token().set("Authorization", basic("key%3Awith%3Acolons", "se:cr:et"));
+    assert_eq!(endpoint.send(request.build()).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn decodes_form_urlencoded_credentials_and_unpadded_base64_and_a_lowercase_scheme() {
+    let endpoint = Endpoint::new().await;
+    endpoint
+        .add_key("spaced-key", "a secret+with%odd chars", &["d2ir1"])
+        .await;
+    let encoded = STANDARD_NO_PAD.encode("spaced-key:a+secret%2Bwith%25odd%20chars");
+    let request = TestRequest::token().set("Authorization", format!("basic {encoded}"));
+    assert_eq!(endpoint.send(request.build()).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn answers_400_naming_each_missing_or_malformed_part() {
+    let valid = TestRequest::token;
+    let long = "A".repeat(10_000);
+    let not_utf8 = format!("Basic {}", STANDARD.encode(b"key:\xff\xfe secret"));
+    let cases: Vec<(&str, TestRequest, &str)> = vec![
+        (
+            "no Authorization header",
+            valid().without("Authorization"),
+            "The Authorization header is required.",
+        ),
+        (
+            "an empty Authorization header",
+            valid().set("Authorization", ""),
+            "The Authorization header is required.",
+        ),
+        (
+            "a Bearer Authorization header",
+            valid().set("Authorization", "Bearer abc"),
+            "The Authorization header must use the Basic scheme.",
+        ),
+        (
+            "Basic with nothing after it",
+            valid().set("Authorization", "Basic"),
+            "The Authorization header must use the Basic scheme.",
+        ),
+        (
+            "garbled base64",
+            valid().set("Authorization", "Basic !!!not-base64!!!"),
+            "The Authorization header's Basic credentials must be base64.",
+        ),
+        (
+            "credentials without a colon",
+            valid().set(
+                "Authorization",
+                format!("Basic {}", STANDARD.encode("keyonly")),
+            ),
+            "The Authorization header's Basic credentials must be key:secret.",
+        ),
+        (
+            "a secret that is not UTF-8",
+            valid().set("Authorization", not_utf8),
+            "The Authorization header's Basic credentials must be UTF-8.",
+        ),
+        (
+            "two Authorization headers",
+            valid().add("Authorization", &basic(KEY, SECRET)),
+            "The Authorization header must appear once.",
+        ),
+        (
+            "no X-From-Code",
+            valid().without("X-From-Code"),
+            "The X-From-Code header is required.",
+        ),
+        (
+            "a four-character X-From-Code",
+            valid().set("X-From-Code", "d2ir"),
+            "The X-From-Code header must be a five-character code of letters and digits.",
+        ),
+        (
+            "a six-character X-From-Code",
+            valid().set("X-From-Code", "d2ir12"),
+            "The X-From-Code header must be a five-character code of letters and digits.",
+        ),
+        (
+            "a 10,000-character X-From-Code",
+            valid().set("X-From-Code", &long),
+            "The X-From-Code header must be a five-character code of letters and digits.",
+        ),
+        (
+            "an X-From-Code with bytes beyond ASCII",
+            valid().set("X-From-Code", b"d2ir\xe9"),
+            "The X-From-Code header must be printable ASCII.",
+        ),
+        (
+            "no X-To-Code",
+            valid().without("X-To-Code"),
+            "The X-To-Code header is required.",
+        ),
+        (
+            "a four-character X-To-Code",
+            valid().set("X-To-Code", "abcd"),
+            "The X-To-Code header must be a five-character code of letters and digits.",
+        ),
+        (
+            "a six-character X-To-Code",
+            valid().set("X-To-Code", "abcdef"),
+            "The X-To-Code header must be a five-character code of letters and digits.",
+        ),
+        (
+            "no X-Request-Creation-Time",
+            valid().without("X-Request-Creation-Time"),
+            "The X-Request-Creation-Time header is required.",
+        ),
+        (
+            "a non-numeric X-Request-Creation-Time",
+            valid().set("X-Request-Creation-Time", "yesterday"),
+            "The X-Request-Creation-Time header must be epoch seconds, a whole number.",
+        ),
+        (
+            "a negative X-Request-Creation-Time",
+            valid().set("X-Request-Creation-Time", "-5"),
+            "The X-Request-Creation-Time header must be epoch seconds, a whole number.",
+        ),
+        (
+            "a signed X-Request-Creation-Time",
+            valid().set("X-Request-Creation-Time", "+5"),
+            "The X-Request-Creation-Time header must be epoch seconds, a whole number.",
+        ),
+        (
+            "a fractional X-Request-Creation-Time",
+            valid().set("X-Request-Creation-Time", "1544466568.5"),
+            "The X-Request-Creation-Time header must be epoch seconds, a whole number.",
+        ),
+        (
+            "no Accept",
+            valid().without("Accept"),
+            "The Accept header is required.",
+        ),
+        (
+            "an Accept that excludes JSON",
+            valid().set("Accept", "text/html"),
+            "The Accept header must allow application/json.",
+        ),
+        (
+            "no Content-Type",
+            valid().without("Content-Type"),
+            "The Content-Type header is required.",
+        ),
+        (
+            "a text/plain Content-Type",
+            valid().set("Content-Type", "text/plain"),
+            "The Content-Type header must be application/json (or application/x-www-form-urlencoded with the parameters in the body).",
+        ),
+        (
+            "no grant_type",
+            valid().query("scope=innreach_tp"),
+            "The grant_type parameter is required.",
+        ),
+        (
+            "a wrong grant_type",
+            valid().query("grant_type=password&scope=innreach_tp"),
+            "The grant_type parameter must be client_credentials.",
+        ),
+        (
+            "a repeated grant_type",
+            valid().query(
+                "grant_type=client_credentials&grant_type=client_credentials&scope=innreach_tp",
+            ),
+            "The grant_type parameter must appear once.",
+        ),
+        (
+            "no scope",
+            valid().query("grant_type=client_credentials"),
+            "The scope parameter is required.",
+        ),
+        (
+            "an empty scope",
+            valid().query("grant_type=client_credentials&scope="),
+            "The scope parameter is required.",
+        ),
+        (
+            "a wrong scope",
+            valid().query("grant_type=client_credentials&scope=admin"),
+            "The scope parameter must be innreach_tp.",
+        ),
+        (
+            "parameters in a JSON request's body",
+            valid()
+                .query("")
+                .body("grant_type=client_credentials&scope=innreach_tp"),
+            "The grant_type parameter is required.",
+        ),
+    ];
+    let endpoint = Endpoint::new().await;
+    for (case, request, description) in cases {
+        let answer = endpoint.send(request.build()).await;
+        assert_eq!(
+            answer.status,
+            StatusCode::BAD_REQUEST,
+            "{case}: {}",
+            answer.body
+        );
+        assert_eq!(answer.body["error_description"], description, "{case}");
+        answer.assert_invalid_request(description);
+    }
+}
+
+#[tokio::test]
+async fn a_malformed_request_is_400_even_with_wrong_credentials() {
+    let endpoint = Endpoint::new().await;
+    let request = TestRequest::token()
+        .set("Authorization", basic(KEY, "wrong"))
+        .query("grant_type=client_credentials");
+    endpoint
+        .send(request.build())
+        .await
+        .assert_invalid_request("The scope parameter is required.");
+}
+
+#[tokio::test]
+async fn answers_401_for_every_credential_that_does_not_authenticate_for_the_from_code() {
+    let endpoint = Endpoint::new().await;
+    endpoint
+        .add_key("elsewhere-key", "elsewhere-secret", &["zzzzz"])
+        .await;
+    endpoint
+        .add_key("disabled-key", "disabled-secret", &["d2ir1"])
+        .await;
+    endpoint
+        .keys
+        .set_status(
+            &KeyId::parse("disabled-key").unwrap(),
+            KeyStatus::Disabled,
+            2,
+        )
+        .await
+        .unwrap();
+    let cases = [
+        ("a wrong secret", basic(KEY, "not-the-secret")),
+        ("an empty secret", basic(KEY, "")),
+        ("an unknown key", basic("no-such-key", SECRET)),
+        ("an empty key", basic("", SECRET)),
+        ("a 200-character key", basic(&"k".repeat(200), SECRET)),
+        ("a key with a space", basic("has space", SECRET)),
+        ("a 64 KiB secret", basic(KEY, &"s".repeat(65_536))),
+        (
+            "a key valid for another code",
+            basic("elsewhere-key", "elsewhere-secret"),
+        ),
+        ("a disabled key", basic("disabled-key", "disabled-secret")),
+    ];
+    for (case, authorization) in cases {
+        let request = TestRequest::token().set("Authorization", authorization);
+        let answer = endpoint.send(request.build()).await;
+        assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "{case}");
+        answer.assert_authentication_failed();
+    }
+}
+
+#[tokio::test]
+async fn a_key_valid_for_several_codes_gets_tokens_for_each() {
+    let endpoint = Endpoint::new().await;
+    endpoint
+        .add_key("central-key", "central-secret", &["d2ir1", "abcde"])
+        .await;
+    for from in ["d2ir1", "abcde"] {
+        let request = TestRequest::token()
+            .set("Authorization", basic("central-key", "central-secret"))
+            .set("X-From-Code", from);
+        assert_eq!(
+            endpoint.send(request.build()).await.status,
+            StatusCode::OK,
+            "{from}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn unknown_routes_are_404_json_and_other_methods_are_405_with_allow() {
+    let endpoint = Endpoint::new().await;
+    let answer = endpoint
+        .send(TestRequest::token().path("/innreach/v2/other").build())
+        .await;
+    assert_eq!(answer.status, StatusCode::NOT_FOUND);
+    assert_eq!(answer.body["error"], "not_found");
+    for method in ["GET", "PUT", "DELETE"] {
+        let answer = endpoint
+            .send(TestRequest::token().method(method).build())
+            .await;
+        assert_eq!(answer.status, StatusCode::METHOD_NOT_ALLOWED, "{method}");
+        assert_eq!(answer.body["error"], "method_not_allowed");
+        assert_eq!(answer.headers["allow"], "POST");
+    }
+}
+
+#[tokio::test]
+async fn the_rest_api_event_fixture_is_routed_without_its_stage_and_gets_a_token() {
+    let endpoint = Endpoint::new().await;
+    let event = include_str!("../events/token-request-rest-api.json");
+    let request = lambda_http::request::from_str(event).unwrap();
+    assert!(
+        request.uri().path().starts_with("/prod/"),
+        "the stage is in the URI"
+    );
+    let answer = endpoint.send(request).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+}
+
+#[tokio::test]
+async fn the_http_api_event_fixture_gets_a_token() {
+    let endpoint = Endpoint::new().await;
+    let event = include_str!("../events/token-request-http-api.json");
+    let answer = endpoint
+        .send(lambda_http::request::from_str(event).unwrap())
+        .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+}
+
+#[tokio::test]
+async fn the_introspection_event_fixture_reports_its_unknown_token_inactive() {
+    let endpoint = Endpoint::new().await;
+    let event = include_str!("../events/introspect-request-http-api.json");
+    let answer = endpoint
+        .send(lambda_http::request::from_str(event).unwrap())
+        .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    assert_eq!(answer.body, json!({"active": false}));
+}
+
+#[tokio::test]
+async fn introspection_reports_an_issued_token_active_with_its_claims() {
+    let endpoint = Endpoint::new().await;
+    let token = endpoint.issue_token().await;
+    let answer = endpoint.send(TestRequest::introspect(&token).build()).await;
+    assert_eq!(answer.status, StatusCode::OK);
+    let body = &answer.body;
+    assert_eq!(body["active"], true);
+    assert_eq!(body["client_id"], KEY);
+    assert_eq!(body["scope"], "innreach_tp");
+    assert_eq!(body["token_type"], "Bearer");
+    assert_eq!(body["from_code"], "d2ir1");
+    assert_eq!(body["to_code"], "abcde");
+    assert_eq!(
+        body["exp"].as_u64().unwrap(),
+        body["iat"].as_u64().unwrap() + 599
+    );
+    assert_eq!(answer.headers["cache-control"], "no-store");
+}
+
+#[tokio::test]
+async fn introspection_reports_an_expired_token_inactive_though_it_is_still_stored() {
+    let endpoint = Endpoint::new().await;
+    let now = clock::now_epoch_seconds();
+    let expired = TokenRecord {
+        hash: TokenHash::of("expired-token"),
+        key_id: KeyId::parse(KEY).unwrap(),
+        from_code: SystemCode::parse("d2ir1").unwrap(),
+        to_code: SystemCode::parse("abcde").unwrap(),
+        scope: "innreach_tp".into(),
+        issued_at: now - 700,
+        expires_at: now - 101,
+    };
+    endpoint.tokens.put(&expired).await.unwrap();
+    let answer = endpoint
+        .send(TestRequest::introspect("expired-token").build())
+        .await;
+    assert_eq!(answer.body, json!({"active": false}));
+}
+
+#[tokio::test]
+async fn introspection_reports_an_unknown_token_inactive() {
+    let endpoint = Endpoint::new().await;
+    for token in [
+        "0123456789abcdef0123456789abcdef",
+        "",
+        "%00",
+        &"x".repeat(10_000),
+    ] {
+        let request = TestRequest::introspect("")
+            .body(&format!("token={token}&token_type_hint=access_token"));
+        let answer = endpoint.send(request.build()).await;
+        if token.is_empty() {
+            answer.assert_invalid_request("The token parameter is required.");
+        } else {
+            assert_eq!(answer.body, json!({"active": false}), "{token:.20}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn introspection_reports_a_token_inactive_once_its_key_is_disabled_or_deleted() {
+    let endpoint = Endpoint::new().await;
+    endpoint
+        .add_key("resource-key", "resource-secret", &[])
+        .await;
+    let token = endpoint.issue_token().await;
+    let as_resource = || {
+        TestRequest::introspect(&token)
+            .set("Authorization", basic("resource-key", "resource-secret"))
+    };
+    assert_eq!(
+        endpoint.send(as_resource().build()).await.body["active"],
+        true
+    );
+    let id = KeyId::parse(KEY).unwrap();
+    endpoint
+        .keys
+        .set_status(&id, KeyStatus::Disabled, 3)
+        .await
+        .unwrap();
+    assert_eq!(
+        endpoint.send(as_resource().build()).await.body,
+        json!({"active": false})
+    );
+    endpoint
+        .keys
+        .set_status(&id, KeyStatus::Active, 4)
+        .await
+        .unwrap();
+    assert_eq!(
+        endpoint.send(as_resource().build()).await.body["active"],
+        true
+    );
+    endpoint.keys.delete(&id).await.unwrap();
+    assert_eq!(
+        endpoint.send(as_resource().build()).await.body,
+        json!({"active": false})
+    );
+}
+
+#[tokio::test]
+async fn introspection_refuses_a_caller_whose_key_is_disabled_or_wrong() {
+    let endpoint = Endpoint::new().await;
+    let token = endpoint.issue_token().await;
+    let wrong = TestRequest::introspect(&token).set("Authorization", basic(KEY, "wrong"));
+    endpoint
+        .send(wrong.build())
+        .await
+        .assert_authentication_failed();
+    endpoint
+        .keys
+        .set_status(&KeyId::parse(KEY).unwrap(), KeyStatus::Disabled, 5)
+        .await
+        .unwrap();
+    endpoint
+        .send(TestRequest::introspect(&token).build())
+        .await
+        .assert_authentication_failed();
+}
+
+#[tokio::test]
+async fn introspection_needs_a_form_body_with_one_token() {
+    let endpoint = Endpoint::new().await;
+    let json_body = TestRequest::introspect("abc").set("Content-Type", "application/json");
+    endpoint
+        .send(json_body.build())
+        .await
+        .assert_invalid_request(
+            "The Content-Type header must be application/x-www-form-urlencoded.",
+        );
+    let twice = TestRequest::introspect("").body("token=a&token=b");
+    endpoint
+        .send(twice.build())
+        .await
+        .assert_invalid_request("The token parameter must appear once.");
+    let no_auth = TestRequest::introspect("abc").without("Authorization");
+    endpoint
+        .send(no_auth.build())
+        .await
+        .assert_invalid_request("The Authorization header is required.");
+}
+
+/// Counts store calls around the real in-memory stores.
+#[derive(Default)]
+struct Counting {
+    key_reads: AtomicUsize,
+    token_reads: AtomicUsize,
+    writes: AtomicUsize,
+    keys: MemoryKeyStore,
+    tokens: MemoryTokenStore,
+}
+
+#[async_trait]
+impl KeyStore for Counting {
+    async fn get(&self, id: &KeyId) -> Result<Option<ClientKey>, StoreError> {
+        self.key_reads.fetch_add(1, Ordering::SeqCst);
+        self.keys.get(id).await
+    }
+    async fn create(&self, key: &ClientKey) -> Result<(), StoreError> {
+        self.keys.create(key).await
+    }
+    async fn list(&self) -> Result<Vec<ClientKey>, StoreError> {
+        self.keys.list().await
+    }
+    async fn set_status(
+        &self,
+        id: &KeyId,
+        s: KeyStatus,
+        now: u64,
+    ) -> Result<ClientKey, StoreError> {
+        self.writes.fetch_add(1, Ordering::SeqCst);
+        self.keys.set_status(id, s, now).await
+    }
+    async fn set_secret(
+        &self,
+        id: &KeyId,
+        h: &SecretHash,
+        now: u64,
+    ) -> Result<ClientKey, StoreError> {
+        self.writes.fetch_add(1, Ordering::SeqCst);
+        self.keys.set_secret(id, h, now).await
+    }
+    async fn delete(&self, id: &KeyId) -> Result<(), StoreError> {
+        self.writes.fetch_add(1, Ordering::SeqCst);
+        self.keys.delete(id).await
+    }
+}
+
+#[async_trait]
+impl TokenStore for Counting {
+    async fn put(&self, record: &TokenRecord) -> Result<(), StoreError> {
+        self.writes.fetch_add(1, Ordering::SeqCst);
+        self.tokens.put(record).await
+    }
+    async fn get(&self, hash: &TokenHash) -> Result<Option<TokenRecord>, StoreError> {
+        self.token_reads.fetch_add(1, Ordering::SeqCst);
+        self.tokens.get(hash).await
+    }
+}
+
+#[tokio::test]
+async fn issuing_a_token_costs_exactly_one_read_and_one_write() {
+    let store = Arc::new(Counting::default());
+    let key = ClientKey {
+        id: KeyId::parse(KEY).unwrap(),
+        secret_hash: SecretHash::of(&Secret::from(SECRET.to_owned())),
+        codes: codes(&["d2ir1"]),
+        status: KeyStatus::Active,
+        created_at: 1,
+        updated_at: 1,
+        description: None,
+    };
+    store.keys.create(&key).await.unwrap();
+    let service = TokenService::new(store.clone(), store.clone(), 599);
+    let response = handler::handle(&service, TestRequest::token().build())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let reads = store.key_reads.load(Ordering::SeqCst) + store.token_reads.load(Ordering::SeqCst);
+    assert_eq!(reads, 1, "reads");
+    assert_eq!(store.writes.load(Ordering::SeqCst), 1, "writes");
+}
+
+/// Collects everything logged while a test runs.
+#[derive(Clone, Default)]
+struct LogBuffer(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogBuffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn neither_secrets_nor_tokens_reach_the_logs() {
+    let logs = LogBuffer::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let endpoint = Endpoint::new().await;
+    let token = endpoint.issue_token().await;
+    endpoint.send(TestRequest::introspect(&token).build()).await;
+    endpoint
+        .send(
+            TestRequest::token()
+                .set("Authorization", basic(KEY, "a-wrong-secret"))
+                .build(),
+        )
+        .await;
+    endpoint
+        .send(
+            TestRequest::token()
+                .set("Authorization", basic("unknown-key", "another-secret"))
+                .build(),
+        )
+        .await;
+
+    let logged = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        logged.contains("token_issued"),
+        "the log has its lines: {logged}"
+    );
+    assert!(logged.contains("authentication_failed"));
+    for needle in [
+        SECRET,
+        token.as_str(),
+        "a-wrong-secret",
+        "another-secret",
+        &TokenHash::of(&token).to_hex(),
+    ] {
+        assert!(!logged.contains(needle), "{needle} leaked into: {logged}");
+    }
+}

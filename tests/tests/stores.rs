@@ -1,0 +1,187 @@
+//! The store contract, held by both implementations: DynamoDB (against moto's server)
+//! and in-memory.
+
+use std::collections::BTreeSet;
+
+use aws_sdk_dynamodb::types::TimeToLiveStatus;
+use tokengate_shared::store::dynamodb::{
+    DynamoKeyStore, DynamoTokenStore, EXPIRES_AT, TableOutcome, create_tables,
+};
+use tokengate_shared::store::memory::{MemoryKeyStore, MemoryTokenStore};
+use tokengate_shared::{
+    ClientKey, KeyId, KeyStatus, KeyStore, Secret, SecretHash, StoreError, SystemCode, TokenHash,
+    TokenRecord, TokenStore,
+};
+use tokengate_tests::{Moto, dynamodb_client, free_port};
+
+fn new_key(created_at: u64) -> (ClientKey, Secret) {
+    let codes: BTreeSet<SystemCode> = ["d2ir1", "abcde"]
+        .iter()
+        .map(|c| SystemCode::parse(c).unwrap())
+        .collect();
+    ClientKey::generate(codes, Some("Example University ILS".into()), created_at)
+}
+
+async fn key_store_contract(store: &dyn KeyStore) {
+    let (first, first_secret) = new_key(100);
+    let (second, _) = new_key(200);
+    store.create(&second).await.unwrap();
+    store.create(&first).await.unwrap();
+
+    assert_eq!(store.get(&first.id).await.unwrap(), Some(first.clone()));
+    assert_eq!(store.get(&KeyId::generate()).await.unwrap(), None);
+    assert!(matches!(
+        store.create(&first).await,
+        Err(StoreError::AlreadyExists { what: "key", .. })
+    ));
+    assert_eq!(
+        store.list().await.unwrap(),
+        vec![first.clone(), second.clone()]
+    );
+
+    let disabled = store
+        .set_status(&first.id, KeyStatus::Disabled, 300)
+        .await
+        .unwrap();
+    assert_eq!(disabled.status, KeyStatus::Disabled);
+    assert_eq!(disabled.updated_at, 300);
+    assert_eq!(store.get(&first.id).await.unwrap(), Some(disabled));
+
+    let new_secret = Secret::generate();
+    let rotated = store
+        .set_secret(&first.id, &SecretHash::of(&new_secret), 400)
+        .await
+        .unwrap();
+    assert!(rotated.secret_hash.verify(new_secret.expose().as_bytes()));
+    assert!(!rotated.secret_hash.verify(first_secret.expose().as_bytes()));
+    assert_eq!(rotated.created_at, 100);
+
+    store.delete(&first.id).await.unwrap();
+    assert_eq!(store.get(&first.id).await.unwrap(), None);
+    for missing in [
+        store.delete(&first.id).await.err(),
+        store
+            .set_status(&first.id, KeyStatus::Active, 1)
+            .await
+            .err(),
+        store
+            .set_secret(&first.id, &SecretHash::of(&new_secret), 1)
+            .await
+            .err(),
+    ] {
+        assert!(
+            matches!(missing, Some(StoreError::NotFound { what: "key", .. })),
+            "{missing:?}"
+        );
+    }
+    assert_eq!(store.list().await.unwrap(), vec![second]);
+}
+
+async fn token_store_contract(store: &dyn TokenStore) {
+    let record = TokenRecord {
+        hash: TokenHash::of("0123456789abcdef0123456789abcdef"),
+        key_id: KeyId::generate(),
+        from_code: SystemCode::parse("d2ir1").unwrap(),
+        to_code: SystemCode::parse("abcde").unwrap(),
+        scope: "innreach_tp".into(),
+        issued_at: 1_700_000_000,
+        expires_at: 1_700_000_599,
+    };
+    store.put(&record).await.unwrap();
+    assert_eq!(store.get(&record.hash).await.unwrap(), Some(record));
+    assert_eq!(store.get(&TokenHash::of("other")).await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn the_dynamodb_key_store_keeps_the_contract() {
+    let moto = Moto::start();
+    let (keys, _) = moto.fresh_tables().await;
+    key_store_contract(&DynamoKeyStore::new(moto.client(), keys)).await;
+}
+
+#[tokio::test]
+async fn the_memory_key_store_keeps_the_contract() {
+    key_store_contract(&MemoryKeyStore::new()).await;
+}
+
+#[tokio::test]
+async fn the_dynamodb_token_store_keeps_the_contract() {
+    let moto = Moto::start();
+    let (_, tokens) = moto.fresh_tables().await;
+    token_store_contract(&DynamoTokenStore::new(moto.client(), tokens)).await;
+}
+
+#[tokio::test]
+async fn the_memory_token_store_keeps_the_contract() {
+    token_store_contract(&MemoryTokenStore::new()).await;
+}
+
+#[tokio::test]
+async fn creating_tables_twice_is_harmless_and_turns_on_ttl_for_tokens() {
+    let moto = Moto::start();
+    let client = moto.client();
+    let first = create_tables(&client, "k", "t").await.unwrap();
+    assert_eq!(first, [TableOutcome::Created, TableOutcome::Created]);
+    let second = create_tables(&client, "k", "t").await.unwrap();
+    assert_eq!(
+        second,
+        [TableOutcome::AlreadyExisted, TableOutcome::AlreadyExisted]
+    );
+    let ttl = client
+        .describe_time_to_live()
+        .table_name("t")
+        .send()
+        .await
+        .unwrap();
+    let description = ttl.time_to_live_description().unwrap();
+    assert_eq!(
+        description.time_to_live_status(),
+        Some(&TimeToLiveStatus::Enabled)
+    );
+    assert_eq!(description.attribute_name(), Some(EXPIRES_AT));
+}
+
+#[tokio::test]
+async fn a_missing_table_is_reported_by_name() {
+    let moto = Moto::start();
+    let store = DynamoKeyStore::new(moto.client(), "no-such-table");
+    match store.get(&KeyId::generate()).await {
+        Err(StoreError::TableMissing { table }) => assert_eq!(table, "no-such-table"),
+        other => panic!("expected TableMissing, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn an_endpoint_that_is_down_is_reported_unreachable() {
+    let endpoint = format!("http://127.0.0.1:{}", free_port());
+    let store = DynamoKeyStore::new(dynamodb_client(&endpoint), "keys");
+    let err = store.get(&KeyId::generate()).await.unwrap_err();
+    assert!(matches!(err, StoreError::Unreachable { .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn a_malformed_item_is_reported_as_corrupt_naming_the_attribute() {
+    let moto = Moto::start();
+    let (keys, _) = moto.fresh_tables().await;
+    moto.client()
+        .put_item()
+        .table_name(&keys)
+        .item(
+            "key_id",
+            aws_sdk_dynamodb::types::AttributeValue::S("hand-made".into()),
+        )
+        .item(
+            "status",
+            aws_sdk_dynamodb::types::AttributeValue::S("active".into()),
+        )
+        .send()
+        .await
+        .unwrap();
+    let store = DynamoKeyStore::new(moto.client(), keys);
+    match store.get(&KeyId::parse("hand-made").unwrap()).await {
+        Err(StoreError::Corrupt { detail, .. }) => {
+            assert_eq!(detail, "attribute 'secret_hash' is missing")
+        }
+        other => panic!("expected Corrupt, got {other:?}"),
+    }
+}

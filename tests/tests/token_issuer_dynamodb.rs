@@ -1,0 +1,164 @@
+//! The token issuer's handler over the DynamoDB stores, against moto's server.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Request};
+use serde_json::Value;
+use token_issuer::{TokenService, handler};
+use tokengate_shared::store::dynamodb::{DynamoKeyStore, DynamoTokenStore};
+use tokengate_shared::{ClientKey, KeyStore, Secret, SystemCode};
+use tokengate_tests::{Moto, dynamodb_client, free_port};
+
+fn service(client: aws_sdk_dynamodb::Client, keys: &str, tokens: &str) -> TokenService {
+    TokenService::new(
+        Arc::new(DynamoKeyStore::new(client.clone(), keys)),
+        Arc::new(DynamoTokenStore::new(client, tokens)),
+        599,
+    )
+}
+
+async fn provision(store: &dyn KeyStore, code: &str) -> (ClientKey, Secret) {
+    let codes: BTreeSet<SystemCode> = [SystemCode::parse(code).unwrap()].into();
+    let (key, secret) = ClientKey::generate(codes, None, 1);
+    store.create(&key).await.unwrap();
+    (key, secret)
+}
+
+fn token_request(key: &str, secret: &str, from: &str) -> Request {
+    lambda_http::http::Request::builder()
+        .method("POST")
+        .uri("/innreach/v2/oauth2/token?grant_type=client_credentials&scope=innreach_tp")
+        .header(
+            "Authorization",
+            format!("Basic {}", STANDARD.encode(format!("{key}:{secret}"))),
+        )
+        .header("X-From-Code", from)
+        .header("X-To-Code", "abcde")
+        .header("X-Request-Creation-Time", "1544466568")
+        .header("Accept", "application/json")
+        .header("Content-Type", "application/json")
+        .body(Body::Empty)
+        .unwrap()
+}
+
+fn introspection_request(key: &str, secret: &str, token: &str) -> Request {
+    lambda_http::http::Request::builder()
+        .method("POST")
+        .uri("/oauth2/introspect")
+        .header(
+            "Authorization",
+            format!("Basic {}", STANDARD.encode(format!("{key}:{secret}"))),
+        )
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(Body::Text(format!("token={token}")))
+        .unwrap()
+}
+
+async fn send(service: &TokenService, request: Request) -> (StatusCode, Value) {
+    let response = handler::handle(service, request).await.unwrap();
+    let body = match response.body() {
+        Body::Text(text) => serde_json::from_str(text).unwrap(),
+        other => panic!("expected JSON text, got {other:?}"),
+    };
+    (response.status(), body)
+}
+
+#[tokio::test]
+async fn a_key_provisioned_in_dynamodb_gets_a_token_that_introspects_active() {
+    let moto = Moto::start();
+    let (keys, tokens) = moto.fresh_tables().await;
+    let service = service(moto.client(), &keys, &tokens);
+    let (key, secret) = provision(&DynamoKeyStore::new(moto.client(), &keys), "d2ir1").await;
+
+    let (status, body) = send(
+        &service,
+        token_request(key.id.as_str(), secret.expose(), "d2ir1"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let token = body["access_token"].as_str().unwrap();
+
+    let (status, body) = send(
+        &service,
+        introspection_request(key.id.as_str(), secret.expose(), token),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["active"], true);
+    assert_eq!(body["client_id"], key.id.as_str());
+}
+
+#[tokio::test]
+async fn the_tokens_table_holds_the_hash_and_a_ttl_but_never_the_token() {
+    let moto = Moto::start();
+    let (keys, tokens) = moto.fresh_tables().await;
+    let service = service(moto.client(), &keys, &tokens);
+    let (key, secret) = provision(&DynamoKeyStore::new(moto.client(), &keys), "d2ir1").await;
+    let (_, body) = send(
+        &service,
+        token_request(key.id.as_str(), secret.expose(), "d2ir1"),
+    )
+    .await;
+    let token = body["access_token"].as_str().unwrap();
+
+    let scan = moto
+        .client()
+        .scan()
+        .table_name(&tokens)
+        .send()
+        .await
+        .unwrap();
+    let items = scan.items();
+    assert_eq!(items.len(), 1);
+    let dump = format!("{:?}", items[0]);
+    assert!(!dump.contains(token), "the raw token is stored: {dump}");
+    assert!(items[0].contains_key("expires_at"));
+    assert!(items[0]["token_hash"].as_s().unwrap().len() == 64);
+
+    let keys_dump = format!(
+        "{:?}",
+        moto.client()
+            .scan()
+            .table_name(&keys)
+            .send()
+            .await
+            .unwrap()
+            .items()
+    );
+    assert!(
+        !keys_dump.contains(secret.expose()),
+        "the raw secret is stored"
+    );
+}
+
+#[tokio::test]
+async fn a_key_valid_for_another_code_is_refused_by_dynamodb_too() {
+    let moto = Moto::start();
+    let (keys, tokens) = moto.fresh_tables().await;
+    let service = service(moto.client(), &keys, &tokens);
+    let (key, secret) = provision(&DynamoKeyStore::new(moto.client(), &keys), "zzzzz").await;
+    let (status, body) = send(
+        &service,
+        token_request(key.id.as_str(), secret.expose(), "d2ir1"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body["error"], "invalid_token");
+}
+
+#[tokio::test]
+async fn a_store_that_is_down_answers_503_json_without_detail() {
+    let endpoint = format!("http://127.0.0.1:{}", free_port());
+    let service = service(dynamodb_client(&endpoint), "keys", "tokens");
+    let (status, body) = send(&service, token_request("some-key", "some-secret", "d2ir1")).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(body["error"], "temporarily_unavailable");
+    assert!(
+        !body.to_string().contains("127.0.0.1"),
+        "no internals in the body: {body}"
+    );
+}
