@@ -246,6 +246,33 @@ impl LambdaEmulator {
         format!("127.0.0.1:{}", self.port)
     }
 
+    /// Runs `cargo lambda invoke FUNCTION --data-file FILE` against this emulator and
+    /// returns what the function answered (the raw Lambda response, as JSON).
+    ///
+    /// # Panics
+    /// When the invocation fails.
+    pub fn invoke(&self, function: &str, data_file: &Path) -> serde_json::Value {
+        let output = Command::new(tool("cargo-lambda"))
+            .current_dir(workspace_root())
+            .args(["lambda", "invoke", function, "--invoke-address", "127.0.0.1"])
+            .args(["--invoke-port", &self.port.to_string(), "--output-format", "json"])
+            .arg("--data-file")
+            .arg(data_file)
+            .output()
+            .unwrap_or_else(|e| panic!("cargo lambda invoke did not run ({e}): {INSTALL_HINT}"));
+        assert!(
+            output.status.success(),
+            "cargo lambda invoke failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+            panic!(
+                "cargo lambda invoke printed no JSON ({e}): {}",
+                String::from_utf8_lossy(&output.stdout)
+            )
+        })
+    }
+
     /// The function URL of `function` for `path` (which starts with `/`).
     pub fn function_url(&self, function: &str, path: &str) -> String {
         format!("http://127.0.0.1:{}/lambda-url/{function}{path}", self.port)

@@ -52,7 +52,7 @@ where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     R: std::fmt::Debug,
 {
-    let detail = DisplayErrorContext(&err).to_string();
+    let detail = describe(&err);
     match &err {
         SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => {
             StoreError::Unreachable { detail }
@@ -64,6 +64,28 @@ where
         }
         _ => StoreError::Backend { detail },
     }
+}
+
+/// A one-line account of an SDK error: the service's code and message, or the innermost
+/// cause of a transport failure ("Connection refused (os error 111)").
+fn describe<E, R>(err: &SdkError<E, R>) -> String
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    if let SdkError::ServiceError(e) = err {
+        let e = e.err();
+        return format!(
+            "{}: {}",
+            e.code().unwrap_or("unknown error"),
+            e.message().unwrap_or("no message")
+        );
+    }
+    let mut innermost: &dyn std::error::Error = err;
+    while let Some(source) = innermost.source() {
+        innermost = source;
+    }
+    innermost.to_string()
 }
 
 fn is_condition_failure<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {

@@ -1,0 +1,222 @@
+//! The `tokengate` binary against moto's DynamoDB server.
+
+use std::process::{Command, Output};
+
+use serde_json::Value;
+use tokengate_shared::store::dynamodb::DynamoKeyStore;
+use tokengate_shared::{KeyId, KeyStatus, KeyStore};
+use tokengate_tests::{Moto, free_port, sdk_env, unique_name};
+
+struct Cli {
+    moto: Moto,
+    keys_table: String,
+    tokens_table: String,
+}
+
+impl Cli {
+    fn new() -> Self {
+        Self {
+            moto: Moto::start(),
+            keys_table: unique_name("keys"),
+            tokens_table: unique_name("tokens"),
+        }
+    }
+
+    /// A CLI whose tables exist.
+    fn ready() -> Self {
+        let cli = Self::new();
+        cli.ok(&["tables", "create"]);
+        cli
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_tokengate"))
+            .args(args)
+            .envs(self.moto.env())
+            .env("KEYS_TABLE", &self.keys_table)
+            .env("TOKENS_TABLE", &self.tokens_table)
+            .output()
+            .expect("tokengate runs")
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(out.status.success(), "{args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    fn json(&self, args: &[&str]) -> Value {
+        let mut with_json = args.to_vec();
+        with_json.push("--json");
+        serde_json::from_str(&self.ok(&with_json)).unwrap()
+    }
+
+    fn fails(&self, args: &[&str]) -> (i32, String) {
+        let out = self.run(args);
+        assert!(!out.status.success(), "{args:?} should fail");
+        (out.status.code().unwrap_or(-1), String::from_utf8(out.stderr).unwrap())
+    }
+
+    fn store(&self) -> DynamoKeyStore {
+        DynamoKeyStore::new(self.moto.client(), &self.keys_table)
+    }
+
+    fn create_key(&self, codes: &[&str]) -> (String, String) {
+        let mut args = vec!["keys", "create"];
+        for code in codes {
+            args.extend(["--code", code]);
+        }
+        let created = self.json(&args);
+        (
+            created["key"].as_str().unwrap().to_owned(),
+            created["secret"].as_str().unwrap().to_owned(),
+        )
+    }
+}
+
+#[test]
+fn tables_create_makes_both_tables_and_is_harmless_to_repeat() {
+    let cli = Cli::new();
+    let first = cli.ok(&["tables", "create"]);
+    assert!(first.contains(&format!("keys table   {}: created", cli.keys_table)), "{first}");
+    assert!(first.contains(&format!("tokens table {}: created (TTL on expires_at)", cli.tokens_table)));
+    let again = cli.json(&["tables", "create"]);
+    assert_eq!(again["keys_table"]["outcome"], "already existed");
+    assert_eq!(again["tokens_table"]["outcome"], "already existed");
+    assert_eq!(again["tokens_table"]["ttl_attribute"], "expires_at");
+}
+
+#[tokio::test]
+async fn keys_create_prints_the_secret_once_and_stores_only_its_hash() {
+    let cli = Cli::ready();
+    let created = cli.json(&["keys", "create", "--code", "d2ir1", "--code", "abcde", "--description", "Example U"]);
+    let key = created["key"].as_str().unwrap();
+    let secret = created["secret"].as_str().unwrap();
+    assert_eq!(secret.len(), 43);
+    assert_eq!(created["codes"], serde_json::json!(["abcde", "d2ir1"]));
+    assert_eq!(created["status"], "active");
+    assert_eq!(created["description"], "Example U");
+
+    let stored = cli.store().get(&KeyId::parse(key).unwrap()).await.unwrap().unwrap();
+    assert!(stored.secret_hash.verify(secret.as_bytes()));
+    let table = cli.moto.client().scan().table_name(&cli.keys_table).send().await.unwrap();
+    assert!(!format!("{:?}", table.items()).contains(secret), "the secret is stored in clear");
+    assert!(!cli.ok(&["keys", "show", key]).contains(secret));
+}
+
+#[test]
+fn keys_create_in_text_shows_the_key_the_secret_and_a_warning_to_keep_it() {
+    let cli = Cli::ready();
+    let out = cli.ok(&["keys", "create", "--code", "d2ir1"]);
+    assert!(out.contains("key:"), "{out}");
+    assert!(out.contains("secret:"));
+    assert!(out.contains("shown only this once"));
+}
+
+#[test]
+fn keys_create_refuses_codes_that_are_not_five_letters_or_digits() {
+    let cli = Cli::ready();
+    for bad in ["d2ir", "d2ir12", "d2-r1"] {
+        let (code, stderr) = cli.fails(&["keys", "create", "--code", bad]);
+        assert_eq!(code, 2, "{stderr}");
+        assert!(stderr.contains("five ASCII letters or digits"), "{stderr}");
+    }
+    let (code, stderr) = cli.fails(&["keys", "create"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("--code"), "{stderr}");
+}
+
+#[test]
+fn keys_list_shows_every_key_and_never_a_secret_or_hash() {
+    let cli = Cli::ready();
+    assert!(cli.ok(&["keys", "list"]).contains("no keys"));
+    let (first, first_secret) = cli.create_key(&["d2ir1"]);
+    let (second, _) = cli.create_key(&["abcde"]);
+    let listed = cli.json(&["keys", "list"]);
+    let ids: Vec<&str> = listed.as_array().unwrap().iter().map(|k| k["key"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), 2);
+    assert!(ids.contains(&first.as_str()) && ids.contains(&second.as_str()));
+    let text = cli.ok(&["keys", "list"]);
+    assert!(text.contains(&first) && text.contains(&second), "{text}");
+    for output in [text, listed.to_string()] {
+        assert!(!output.contains(&first_secret));
+        assert!(!output.contains("hmac-sha256"));
+    }
+}
+
+#[test]
+fn keys_show_prints_one_key_and_says_clearly_when_there_is_none() {
+    let cli = Cli::ready();
+    let (key, _) = cli.create_key(&["d2ir1"]);
+    let shown = cli.json(&["keys", "show", &key]);
+    assert_eq!(shown["key"], key.as_str());
+    assert_eq!(shown["codes"], serde_json::json!(["d2ir1"]));
+    let (code, stderr) = cli.fails(&["keys", "show", "no-such-key"]);
+    assert_eq!(code, 1);
+    assert_eq!(stderr.trim(), "error: key no-such-key does not exist");
+}
+
+#[tokio::test]
+async fn keys_disable_and_enable_flip_the_status_in_the_table() {
+    let cli = Cli::ready();
+    let (key, _) = cli.create_key(&["d2ir1"]);
+    let id = KeyId::parse(&key).unwrap();
+    assert_eq!(cli.json(&["keys", "disable", &key])["status"], "disabled");
+    assert_eq!(cli.store().get(&id).await.unwrap().unwrap().status, KeyStatus::Disabled);
+    assert_eq!(cli.json(&["keys", "enable", &key])["status"], "active");
+    assert_eq!(cli.store().get(&id).await.unwrap().unwrap().status, KeyStatus::Active);
+}
+
+#[tokio::test]
+async fn keys_rotate_prints_a_new_secret_and_the_old_one_stops_working() {
+    let cli = Cli::ready();
+    let (key, old_secret) = cli.create_key(&["d2ir1"]);
+    let rotated = cli.json(&["keys", "rotate", &key]);
+    let new_secret = rotated["secret"].as_str().unwrap();
+    assert_ne!(new_secret, old_secret);
+    let stored = cli.store().get(&KeyId::parse(&key).unwrap()).await.unwrap().unwrap();
+    assert!(stored.secret_hash.verify(new_secret.as_bytes()));
+    assert!(!stored.secret_hash.verify(old_secret.as_bytes()));
+}
+
+#[test]
+fn keys_delete_removes_the_key_and_a_second_delete_fails_clearly() {
+    let cli = Cli::ready();
+    let (key, _) = cli.create_key(&["d2ir1"]);
+    assert_eq!(cli.json(&["keys", "delete", &key])["deleted"], true);
+    let (code, stderr) = cli.fails(&["keys", "delete", &key]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains(&format!("key {key} does not exist")), "{stderr}");
+    assert!(cli.ok(&["keys", "list"]).contains("no keys"));
+}
+
+#[test]
+fn a_missing_table_is_an_error_naming_the_table_the_endpoint_and_the_fix() {
+    let cli = Cli::new();
+    let (code, stderr) = cli.fails(&["keys", "list"]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains(&format!("table '{}' does not exist at {}", cli.keys_table, cli.moto.endpoint())), "{stderr}");
+    assert!(stderr.contains("tokengate tables create"), "{stderr}");
+}
+
+#[test]
+fn an_endpoint_that_is_down_is_an_error_naming_the_endpoint() {
+    let endpoint = format!("http://127.0.0.1:{}", free_port());
+    let out = Command::new(env!("CARGO_BIN_EXE_tokengate"))
+        .args(["keys", "list", "--json"])
+        .envs(sdk_env(&endpoint))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let error: Value = serde_json::from_slice(&out.stderr).unwrap();
+    let message = error["error"].as_str().unwrap();
+    assert!(message.starts_with(&format!("cannot reach DynamoDB at {endpoint}")), "{message}");
+}
+
+#[test]
+fn an_invalid_key_id_is_refused_before_any_request() {
+    let cli = Cli::ready();
+    let (code, stderr) = cli.fails(&["keys", "show", "has space"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("1 to 128 visible ASCII characters"), "{stderr}");
+}
