@@ -41,7 +41,11 @@ impl Cli {
 
     fn ok(&self, args: &[&str]) -> String {
         let out = self.run(args);
-        assert!(out.status.success(), "{args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8(out.stdout).unwrap()
     }
 
@@ -54,7 +58,10 @@ impl Cli {
     fn fails(&self, args: &[&str]) -> (i32, String) {
         let out = self.run(args);
         assert!(!out.status.success(), "{args:?} should fail");
-        (out.status.code().unwrap_or(-1), String::from_utf8(out.stderr).unwrap())
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8(out.stderr).unwrap(),
+        )
     }
 
     fn store(&self) -> DynamoKeyStore {
@@ -78,8 +85,14 @@ impl Cli {
 fn tables_create_makes_both_tables_and_is_harmless_to_repeat() {
     let cli = Cli::new();
     let first = cli.ok(&["tables", "create"]);
-    assert!(first.contains(&format!("keys table   {}: created", cli.keys_table)), "{first}");
-    assert!(first.contains(&format!("tokens table {}: created (TTL on expires_at)", cli.tokens_table)));
+    assert!(
+        first.contains(&format!("keys table   {}: created", cli.keys_table)),
+        "{first}"
+    );
+    assert!(first.contains(&format!(
+        "tokens table {}: created (TTL on expires_at)",
+        cli.tokens_table
+    )));
     let again = cli.json(&["tables", "create"]);
     assert_eq!(again["keys_table"]["outcome"], "already existed");
     assert_eq!(again["tokens_table"]["outcome"], "already existed");
@@ -89,7 +102,16 @@ fn tables_create_makes_both_tables_and_is_harmless_to_repeat() {
 #[tokio::test]
 async fn keys_create_prints_the_secret_once_and_stores_only_its_hash() {
     let cli = Cli::ready();
-    let created = cli.json(&["keys", "create", "--code", "d2ir1", "--code", "abcde", "--description", "Example U"]);
+    let created = cli.json(&[
+        "keys",
+        "create",
+        "--code",
+        "d2ir1",
+        "--code",
+        "abcde",
+        "--description",
+        "Example U",
+    ]);
     let key = created["key"].as_str().unwrap();
     let secret = created["secret"].as_str().unwrap();
     assert_eq!(secret.len(), 43);
@@ -97,10 +119,25 @@ async fn keys_create_prints_the_secret_once_and_stores_only_its_hash() {
     assert_eq!(created["status"], "active");
     assert_eq!(created["description"], "Example U");
 
-    let stored = cli.store().get(&KeyId::parse(key).unwrap()).await.unwrap().unwrap();
+    let stored = cli
+        .store()
+        .get(&KeyId::parse(key).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
     assert!(stored.secret_hash.verify(secret.as_bytes()));
-    let table = cli.moto.client().scan().table_name(&cli.keys_table).send().await.unwrap();
-    assert!(!format!("{:?}", table.items()).contains(secret), "the secret is stored in clear");
+    let table = cli
+        .moto
+        .client()
+        .scan()
+        .table_name(&cli.keys_table)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        !format!("{:?}", table.items()).contains(secret),
+        "the secret is stored in clear"
+    );
     assert!(!cli.ok(&["keys", "show", key]).contains(secret));
 }
 
@@ -133,7 +170,12 @@ fn keys_list_shows_every_key_and_never_a_secret_or_hash() {
     let (first, first_secret) = cli.create_key(&["d2ir1"]);
     let (second, _) = cli.create_key(&["abcde"]);
     let listed = cli.json(&["keys", "list"]);
-    let ids: Vec<&str> = listed.as_array().unwrap().iter().map(|k| k["key"].as_str().unwrap()).collect();
+    let ids: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["key"].as_str().unwrap())
+        .collect();
     assert_eq!(ids.len(), 2);
     assert!(ids.contains(&first.as_str()) && ids.contains(&second.as_str()));
     let text = cli.ok(&["keys", "list"]);
@@ -162,9 +204,15 @@ async fn keys_disable_and_enable_flip_the_status_in_the_table() {
     let (key, _) = cli.create_key(&["d2ir1"]);
     let id = KeyId::parse(&key).unwrap();
     assert_eq!(cli.json(&["keys", "disable", &key])["status"], "disabled");
-    assert_eq!(cli.store().get(&id).await.unwrap().unwrap().status, KeyStatus::Disabled);
+    assert_eq!(
+        cli.store().get(&id).await.unwrap().unwrap().status,
+        KeyStatus::Disabled
+    );
     assert_eq!(cli.json(&["keys", "enable", &key])["status"], "active");
-    assert_eq!(cli.store().get(&id).await.unwrap().unwrap().status, KeyStatus::Active);
+    assert_eq!(
+        cli.store().get(&id).await.unwrap().unwrap().status,
+        KeyStatus::Active
+    );
 }
 
 #[tokio::test]
@@ -174,7 +222,12 @@ async fn keys_rotate_prints_a_new_secret_and_the_old_one_stops_working() {
     let rotated = cli.json(&["keys", "rotate", &key]);
     let new_secret = rotated["secret"].as_str().unwrap();
     assert_ne!(new_secret, old_secret);
-    let stored = cli.store().get(&KeyId::parse(&key).unwrap()).await.unwrap().unwrap();
+    let stored = cli
+        .store()
+        .get(&KeyId::parse(&key).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
     assert!(stored.secret_hash.verify(new_secret.as_bytes()));
     assert!(!stored.secret_hash.verify(old_secret.as_bytes()));
 }
@@ -186,7 +239,10 @@ fn keys_delete_removes_the_key_and_a_second_delete_fails_clearly() {
     assert_eq!(cli.json(&["keys", "delete", &key])["deleted"], true);
     let (code, stderr) = cli.fails(&["keys", "delete", &key]);
     assert_eq!(code, 1);
-    assert!(stderr.contains(&format!("key {key} does not exist")), "{stderr}");
+    assert!(
+        stderr.contains(&format!("key {key} does not exist")),
+        "{stderr}"
+    );
     assert!(cli.ok(&["keys", "list"]).contains("no keys"));
 }
 
@@ -195,7 +251,14 @@ fn a_missing_table_is_an_error_naming_the_table_the_endpoint_and_the_fix() {
     let cli = Cli::new();
     let (code, stderr) = cli.fails(&["keys", "list"]);
     assert_eq!(code, 1);
-    assert!(stderr.contains(&format!("table '{}' does not exist at {}", cli.keys_table, cli.moto.endpoint())), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "table '{}' does not exist at {}",
+            cli.keys_table,
+            cli.moto.endpoint()
+        )),
+        "{stderr}"
+    );
     assert!(stderr.contains("tokengate tables create"), "{stderr}");
 }
 
@@ -210,7 +273,10 @@ fn an_endpoint_that_is_down_is_an_error_naming_the_endpoint() {
     assert_eq!(out.status.code(), Some(1));
     let error: Value = serde_json::from_slice(&out.stderr).unwrap();
     let message = error["error"].as_str().unwrap();
-    assert!(message.starts_with(&format!("cannot reach DynamoDB at {endpoint}")), "{message}");
+    assert!(
+        message.starts_with(&format!("cannot reach DynamoDB at {endpoint}")),
+        "{message}"
+    );
 }
 
 #[test]
@@ -218,5 +284,8 @@ fn an_invalid_key_id_is_refused_before_any_request() {
     let cli = Cli::ready();
     let (code, stderr) = cli.fails(&["keys", "show", "has space"]);
     assert_eq!(code, 2);
-    assert!(stderr.contains("1 to 128 visible ASCII characters"), "{stderr}");
+    assert!(
+        stderr.contains("1 to 128 visible ASCII characters"),
+        "{stderr}"
+    );
 }

@@ -97,21 +97,41 @@ pub fn dynamodb_client(endpoint: &str) -> Client {
     Client::from_conf(config)
 }
 
-/// Kills a child's whole process group on drop, so nothing outlives the test.
+/// A child in a process group of its own, killed with everything it started on drop, so
+/// nothing outlives the test.
 #[derive(Debug)]
-struct ProcessGroup(Child);
+pub struct ProcessGroup(Child);
 
 impl ProcessGroup {
-    fn spawn(command: &mut Command) -> std::io::Result<Self> {
+    /// Spawns `command` as the leader of a new process group.
+    pub fn spawn(command: &mut Command) -> std::io::Result<Self> {
         use std::os::unix::process::CommandExt as _;
         command.process_group(0).spawn().map(Self)
     }
 }
 
+impl ProcessGroup {
+    /// The child, to take its pipes.
+    pub fn child(&mut self) -> &mut Child {
+        &mut self.0
+    }
+}
+
 impl Drop for ProcessGroup {
     fn drop(&mut self) {
-        if let Ok(pid) = i32::try_from(self.0.id()) {
-            let _ = killpg(Pid::from_raw(pid), Signal::SIGTERM);
+        let group = i32::try_from(self.0.id()).ok().map(Pid::from_raw);
+        if let Some(group) = group {
+            let _ = killpg(group, Signal::SIGTERM);
+        }
+        // The leader cleans up after itself on SIGTERM; give it a moment, then make sure.
+        for _ in 0..50 {
+            if matches!(self.0.try_wait(), Ok(Some(_))) {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        if let Some(group) = group {
+            let _ = killpg(group, Signal::SIGKILL);
         }
         let _ = self.0.kill();
         let _ = self.0.wait();
@@ -254,8 +274,19 @@ impl LambdaEmulator {
     pub fn invoke(&self, function: &str, data_file: &Path) -> serde_json::Value {
         let output = Command::new(tool("cargo-lambda"))
             .current_dir(workspace_root())
-            .args(["lambda", "invoke", function, "--invoke-address", "127.0.0.1"])
-            .args(["--invoke-port", &self.port.to_string(), "--output-format", "json"])
+            .args([
+                "lambda",
+                "invoke",
+                function,
+                "--invoke-address",
+                "127.0.0.1",
+            ])
+            .args([
+                "--invoke-port",
+                &self.port.to_string(),
+                "--output-format",
+                "json",
+            ])
             .arg("--data-file")
             .arg(data_file)
             .output()

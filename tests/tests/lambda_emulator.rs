@@ -24,10 +24,17 @@ fn basic(key: &str, secret: &str) -> String {
     format!("Basic {}", STANDARD.encode(format!("{key}:{secret}")))
 }
 
-fn token_request(client: &reqwest::Client, url: &str, authorization: &str) -> reqwest::RequestBuilder {
+fn token_request(
+    client: &reqwest::Client,
+    url: &str,
+    authorization: &str,
+) -> reqwest::RequestBuilder {
     client
         .post(url)
-        .query(&[("grant_type", "client_credentials"), ("scope", "innreach_tp")])
+        .query(&[
+            ("grant_type", "client_credentials"),
+            ("scope", "innreach_tp"),
+        ])
         .header("Authorization", authorization)
         .header("Accept", "application/json")
         .header("Content-Type", "application/json")
@@ -78,11 +85,17 @@ async fn the_token_issuer_issues_and_introspects_under_the_lambda_emulator_with_
         .client()
         .get_item()
         .table_name(&tokens_table)
-        .key("token_hash", aws_sdk_dynamodb::types::AttributeValue::S(TokenHash::of(&token).to_hex()))
+        .key(
+            "token_hash",
+            aws_sdk_dynamodb::types::AttributeValue::S(TokenHash::of(&token).to_hex()),
+        )
         .send()
         .await
         .unwrap();
-    assert!(stored.item().is_some(), "the token's hash is in the tokens table");
+    assert!(
+        stored.item().is_some(),
+        "the token's hash is in the tokens table"
+    );
 
     // The same function introspects it.
     let introspection: Value = http
@@ -99,9 +112,17 @@ async fn the_token_issuer_issues_and_introspects_under_the_lambda_emulator_with_
     assert_eq!(introspection["client_id"], FIXTURE_KEY);
 
     // A wrong secret is a 401 with a Basic challenge.
-    let refused = token_request(&http, &token_url, &basic(FIXTURE_KEY, "wrong")).send().await.unwrap();
+    let refused = token_request(&http, &token_url, &basic(FIXTURE_KEY, "wrong"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(refused.status(), 401);
-    assert!(refused.headers()["www-authenticate"].to_str().unwrap().starts_with("Basic"));
+    assert!(
+        refused.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .starts_with("Basic")
+    );
     let body: Value = refused.json().await.unwrap();
     assert_eq!(body["error"], "invalid_token");
 
@@ -120,14 +141,23 @@ async fn the_token_issuer_issues_and_introspects_under_the_lambda_emulator_with_
         .unwrap();
     assert_eq!(malformed.status(), 400);
     let body: Value = malformed.json().await.unwrap();
-    assert_eq!(body["error_description"], "The scope parameter is required.");
+    assert_eq!(
+        body["error_description"],
+        "The scope parameter is required."
+    );
 
     // The event fixtures work with `cargo lambda invoke --data-file`, as the README shows.
     for fixture in ["token-request-rest-api.json", "token-request-http-api.json"] {
-        let path = workspace_root().join("functions/token-issuer/events").join(fixture);
+        let path = workspace_root()
+            .join("functions/token-issuer/events")
+            .join(fixture);
         let answer = emulator.invoke("token-issuer", &path);
         assert_eq!(answer["statusCode"], 200, "{fixture}: {answer}");
         let body: Value = serde_json::from_str(answer["body"].as_str().unwrap()).unwrap();
-        assert_eq!(body["access_token"].as_str().map(str::len), Some(32), "{fixture}");
+        assert_eq!(
+            body["access_token"].as_str().map(str::len),
+            Some(32),
+            "{fixture}"
+        );
     }
 }

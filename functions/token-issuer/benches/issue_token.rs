@@ -1,1 +1,75 @@
-fn main() {}
+//! The issuing path without storage latency: Basic decoding and request parsing, the
+//! secret check, minting, the in-memory store, and the JSON response.
+//!
+//! `cargo bench --bench issue_token`
+
+use std::collections::BTreeSet;
+use std::hint::black_box;
+use std::sync::Arc;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use criterion::{Criterion, criterion_group, criterion_main};
+use lambda_http::{Body, Request};
+use token_issuer::{TokenService, handler};
+use tokengate_shared::store::memory::{MemoryKeyStore, MemoryTokenStore};
+use tokengate_shared::{AccessToken, ClientKey, KeyStore, SystemCode};
+
+fn token_request(key: &str, secret: &str) -> Request {
+    lambda_http::http::Request::builder()
+        .method("POST")
+        .uri("/innreach/v2/oauth2/token?grant_type=client_credentials&scope=innreach_tp")
+        .header(
+            "Authorization",
+            format!("Basic {}", STANDARD.encode(format!("{key}:{secret}"))),
+        )
+        .header("X-From-Code", "d2ir1")
+        .header("X-To-Code", "abcde")
+        .header("X-Request-Creation-Time", "1544466568")
+        .header("Accept", "application/json")
+        .header("Content-Type", "application/json")
+        .body(Body::Empty)
+        .expect("a valid request")
+}
+
+fn issue_token(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("a runtime");
+    let keys = Arc::new(MemoryKeyStore::new());
+    let codes: BTreeSet<SystemCode> = [SystemCode::parse("d2ir1").expect("a code")].into();
+    let (key, secret) = ClientKey::generate(codes, None, 1);
+    runtime
+        .block_on(keys.create(&key))
+        .expect("the key is stored");
+    let service = TokenService::new(keys, Arc::new(MemoryTokenStore::new()), 599);
+    let request = token_request(key.id.as_str(), secret.expose());
+    let wrong = token_request(key.id.as_str(), "not-the-secret");
+
+    c.bench_function("issue_token/valid_request_to_json_response", |b| {
+        b.iter(|| {
+            let response = runtime.block_on(handler::handle(&service, request.clone()));
+            black_box(response)
+        })
+    });
+    c.bench_function("issue_token/wrong_secret_to_401", |b| {
+        b.iter(|| black_box(runtime.block_on(handler::handle(&service, wrong.clone()))))
+    });
+    c.bench_function("issue_token/secret_check", |b| {
+        b.iter(|| {
+            black_box(
+                key.secret_hash
+                    .verify(black_box(secret.expose().as_bytes())),
+            )
+        })
+    });
+    c.bench_function("issue_token/mint_and_hash", |b| {
+        b.iter(|| {
+            let token = AccessToken::mint();
+            black_box(token.hash())
+        })
+    });
+}
+
+criterion_group!(benches, issue_token);
+criterion_main!(benches);

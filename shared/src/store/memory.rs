@@ -97,19 +97,48 @@ impl KeyStore for MemoryKeyStore {
 }
 
 /// Issued tokens in a map, for the local server. Expired tokens are swept as new ones
-/// arrive, the way DynamoDB's TTL deletes them, so a long-running server stays bounded.
-#[derive(Debug, Default)]
+/// arrive, the way DynamoDB's TTL deletes them, so a long-running server stays bounded by
+/// the tokens that are still live.
+#[derive(Debug)]
 pub struct MemoryTokenStore {
-    tokens: Mutex<HashMap<TokenHash, TokenRecord>>,
+    tokens: Mutex<Tokens>,
+}
+
+#[derive(Debug)]
+struct Tokens {
+    by_hash: HashMap<TokenHash, TokenRecord>,
+    /// The size at which the next sweep runs; it doubles past the live tokens each time,
+    /// so sweeping stays amortised O(1) a put even when nothing has expired.
+    sweep_at: usize,
 }
 
 impl MemoryTokenStore {
-    /// How many tokens may accumulate before expired ones are swept.
-    const SWEEP_AT: usize = 10_000;
+    const FIRST_SWEEP_AT: usize = 1024;
 
     /// An empty store.
     pub fn new() -> Self {
-        Self::default()
+        Self {
+            tokens: Mutex::new(Tokens {
+                by_hash: HashMap::new(),
+                sweep_at: Self::FIRST_SWEEP_AT,
+            }),
+        }
+    }
+
+    /// How many tokens are held, expired ones not yet swept included.
+    pub fn len(&self) -> usize {
+        lock(&self.tokens).by_hash.len()
+    }
+
+    /// Whether no token is held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl Default for MemoryTokenStore {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -117,14 +146,54 @@ impl MemoryTokenStore {
 impl TokenStore for MemoryTokenStore {
     async fn put(&self, record: &TokenRecord) -> Result<(), StoreError> {
         let mut tokens = lock(&self.tokens);
-        if tokens.len() >= Self::SWEEP_AT {
-            tokens.retain(|_, t| t.is_live_at(record.issued_at));
+        if tokens.by_hash.len() >= tokens.sweep_at {
+            tokens.by_hash.retain(|_, t| t.is_live_at(record.issued_at));
+            tokens.sweep_at = (tokens.by_hash.len() * 2).max(Self::FIRST_SWEEP_AT);
         }
-        tokens.insert(record.hash, record.clone());
+        tokens.by_hash.insert(record.hash, record.clone());
         Ok(())
     }
 
     async fn get(&self, hash: &TokenHash) -> Result<Option<TokenRecord>, StoreError> {
-        Ok(lock(&self.tokens).get(hash).cloned())
+        Ok(lock(&self.tokens).by_hash.get(hash).cloned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::code::SystemCode;
+
+    fn record(n: u32, issued_at: u64, expires_at: u64) -> TokenRecord {
+        TokenRecord {
+            hash: TokenHash::of(&n.to_string()),
+            key_id: KeyId::parse("k").unwrap(),
+            from_code: SystemCode::parse("d2ir1").unwrap(),
+            to_code: SystemCode::parse("abcde").unwrap(),
+            scope: "innreach_tp".into(),
+            issued_at,
+            expires_at,
+        }
+    }
+
+    #[tokio::test]
+    async fn expired_tokens_are_swept_once_enough_new_ones_arrive() {
+        let store = MemoryTokenStore::new();
+        for n in 0..1024 {
+            store.put(&record(n, 0, 10)).await.unwrap();
+        }
+        assert_eq!(store.len(), 1024);
+        store.put(&record(5000, 100, 700)).await.unwrap();
+        assert_eq!(store.len(), 1, "only the live token is left");
+    }
+
+    #[tokio::test]
+    async fn live_tokens_are_never_swept() {
+        let store = MemoryTokenStore::new();
+        for n in 0..3000 {
+            store.put(&record(n, 0, 600)).await.unwrap();
+        }
+        assert_eq!(store.len(), 3000);
+        assert!(store.get(&TokenHash::of("0")).await.unwrap().is_some());
     }
 }

@@ -1,0 +1,59 @@
+//! The README's "run locally" command, `infra/scripts/run-local`, from start to a token.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use serde_json::Value;
+use tokengate_tests::{ProcessGroup, free_port, workspace_root};
+
+#[tokio::test]
+async fn run_local_starts_dynamodb_and_the_token_issuer_and_prints_a_working_demo_key() {
+    let port = free_port();
+    let mut command = Command::new(workspace_root().join("infra/scripts/run-local"));
+    command
+        .args(["--port", &port.to_string()])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    let mut run = ProcessGroup::spawn(&mut command).expect("run-local starts");
+    let stdout = run.child().stdout.take().expect("stdout is piped");
+
+    let (mut key, mut secret) = (None, None);
+    let mut lines = BufReader::new(stdout).lines().map_while(Result::ok);
+    for line in lines.by_ref() {
+        let value = |prefix: &str| {
+            line.strip_prefix(prefix)
+                .map(|rest| rest.split_whitespace().next().unwrap_or("").to_owned())
+        };
+        key = key.or(value("Demo client key:"));
+        secret = secret.or(value("Demo secret:"));
+        if line.starts_with("run-local: ready") {
+            break;
+        }
+    }
+    std::thread::spawn(move || lines.for_each(drop));
+    let (key, secret) = (
+        key.expect("the demo key is printed"),
+        secret.expect("the demo secret is printed"),
+    );
+
+    let response = reqwest::Client::new()
+        .post(format!("http://127.0.0.1:{port}/lambda-url/token-issuer/innreach/v2/oauth2/token?grant_type=client_credentials&scope=innreach_tp"))
+        .header("Authorization", format!("Basic {}", STANDARD.encode(format!("{key}:{secret}"))))
+        .header("Accept", "application/json")
+        .header("Content-Type", "application/json")
+        .header("X-From-Code", "d2ir1")
+        .header("X-To-Code", "abcde")
+        .header("X-Request-Creation-Time", "1544466568")
+        .timeout(Duration::from_secs(900))
+        .send()
+        .await
+        .expect("the local token-issuer answers");
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["token_type"], "Bearer");
+    assert_eq!(body["expires_in"], 599);
+}
