@@ -107,3 +107,9 @@ pub(crate) fn key_not_found(id: &KeyId) -> StoreError {
         id: id.to_string(),
     }
 }
+
+/// Oldest first, ties by id: the order [`KeyStore::list`] promises.
+pub(crate) fn in_listing_order(mut keys: Vec<ClientKey>) -> Vec<ClientKey> {
+    keys.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+    keys
+}

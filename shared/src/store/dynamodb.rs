@@ -17,7 +17,7 @@ use aws_sdk_dynamodb::types::{
 };
 use tracing::instrument;
 
-use super::{KeyStore, StoreError, TokenStore, key_not_found};
+use super::{KeyStore, StoreError, TokenStore, in_listing_order, key_not_found};
 use crate::code::SystemCode;
 use crate::key::{ClientKey, KeyId, KeyStatus};
 use crate::secret::SecretHash;
@@ -321,12 +321,11 @@ impl KeyStore for DynamoKeyStore {
             .collect::<Result<_, _>>()
             .await
             .map_err(|e| classify(&self.table, e))?;
-        let mut keys = items
+        let keys = items
             .iter()
             .map(|item| self.decode(item))
             .collect::<Result<Vec<_>, _>>()?;
-        keys.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
-        Ok(keys)
+        Ok(in_listing_order(keys))
     }
 
     #[instrument(skip(self), fields(table = %self.table))]

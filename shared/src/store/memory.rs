@@ -5,7 +5,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use async_trait::async_trait;
 
-use super::{KeyStore, StoreError, TokenStore, key_not_found};
+use super::{KeyStore, StoreError, TokenStore, in_listing_order, key_not_found};
 use crate::key::{ClientKey, KeyId, KeyStatus};
 use crate::secret::SecretHash;
 use crate::token::{TokenHash, TokenRecord};
@@ -59,9 +59,8 @@ impl KeyStore for MemoryKeyStore {
     }
 
     async fn list(&self) -> Result<Vec<ClientKey>, StoreError> {
-        let mut keys: Vec<ClientKey> = lock(&self.keys).values().cloned().collect();
-        keys.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
-        Ok(keys)
+        let keys: Vec<ClientKey> = lock(&self.keys).values().cloned().collect();
+        Ok(in_listing_order(keys))
     }
 
     async fn set_status(

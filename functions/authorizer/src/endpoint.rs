@@ -1,0 +1,263 @@
+//! The call to the token validation endpoint: transport only. What the answer means is
+//! decided in [`crate::decision`].
+
+use async_trait::async_trait;
+use reqwest::Url;
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue};
+
+use crate::config::{PreInputs, Timeouts};
+
+/// What to ask the endpoint.
+#[derive(Clone, Copy)]
+pub enum ValidationCall<'a> {
+    /// Mashery's style: GET with the caller's `Authorization` header passed through.
+    Forward {
+        /// The caller's `Authorization` header value.
+        authorization: &'a str,
+    },
+    /// RFC 7662: POST `token=…` with the authorizer's client credentials.
+    Introspect {
+        /// The bearer token.
+        token: &'a str,
+        /// The authorizer's client id.
+        client_id: &'a str,
+        /// The authorizer's client secret.
+        client_secret: &'a str,
+    },
+}
+
+impl std::fmt::Debug for ValidationCall<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Forward { .. } => f.write_str("Forward(<redacted>)"),
+            Self::Introspect { client_id, .. } => write!(f, "Introspect(client_id={client_id})"),
+        }
+    }
+}
+
+/// The kind of body, by the response's declared `Content-Type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContentKind {
+    /// `application/json` or `*/*+json`.
+    Json,
+    /// `application/xml`, `text/xml` or `*/*+xml`.
+    Xml,
+    /// Anything else, or nothing.
+    Other,
+}
+
+impl ContentKind {
+    /// Classifies a `Content-Type` header value.
+    pub fn of(content_type: Option<&str>) -> Self {
+        let media = content_type
+            .and_then(|c| c.split(';').next())
+            .map(|m| m.trim().to_ascii_lowercase())
+            .unwrap_or_default();
+        if media == "application/json" || media.ends_with("+json") {
+            Self::Json
+        } else if media == "application/xml" || media == "text/xml" || media.ends_with("+xml") {
+            Self::Xml
+        } else {
+            Self::Other
+        }
+    }
+}
+
+/// The endpoint's answer. The body is read only for a 200.
+#[derive(Debug, Clone)]
+pub struct EndpointResponse {
+    /// The HTTP status.
+    pub status: u16,
+    /// The declared content kind.
+    pub content: ContentKind,
+    /// The body, at most the configured size (empty unless the status is 200).
+    pub body: Vec<u8>,
+}
+
+/// No usable answer: refused, unresolvable, timed out, or a body over the limit.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{0}")]
+pub struct NoResponse(pub String);
+
+/// A token validation endpoint, as the decision sees it.
+#[async_trait]
+pub trait ValidationEndpoint: Send + Sync {
+    /// Makes one validation call.
+    async fn call(
+        &self,
+        endpoint: &Url,
+        call: ValidationCall<'_>,
+    ) -> Result<EndpointResponse, NoResponse>;
+}
+
+/// The real endpoint, over one reqwest client built at cold start.
+#[derive(Debug, Clone)]
+pub struct HttpValidationEndpoint {
+    client: reqwest::Client,
+    max_response_bytes: usize,
+}
+
+impl HttpValidationEndpoint {
+    /// A client for these pre-inputs: their proxy (and no other: environment proxy
+    /// variables are ignored so the configuration alone decides), their timeouts, no
+    /// redirects.
+    pub fn new(pre_inputs: Option<&PreInputs>) -> Result<Self, reqwest::Error> {
+        let timeouts = pre_inputs.map(|p| p.timeouts).unwrap_or(Timeouts {
+            connect: std::time::Duration::from_secs(2),
+            total: std::time::Duration::from_secs(5),
+        });
+        let mut builder = reqwest::Client::builder()
+            .connect_timeout(timeouts.connect)
+            .timeout(timeouts.total)
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("tokengate-authorizer/", env!("CARGO_PKG_VERSION")));
+        builder = match pre_inputs.and_then(|p| p.proxy.as_ref()) {
+            Some(proxy) => builder.proxy(reqwest::Proxy::all(proxy.as_str())?),
+            None => builder.no_proxy(),
+        };
+        Ok(Self {
+            client: builder.build()?,
+            max_response_bytes: pre_inputs.map_or(64 * 1024, |p| p.max_response_bytes),
+        })
+    }
+
+    /// Opens a connection to `endpoint` so the first request does not pay for the TCP and
+    /// TLS handshakes; any answer, or none, is fine.
+    pub async fn warm_up(&self, endpoint: &Url) {
+        let _ = self
+            .client
+            .head(endpoint.clone())
+            .timeout(std::time::Duration::from_secs(1))
+            .send()
+            .await;
+    }
+}
+
+fn no_response(err: &reqwest::Error) -> NoResponse {
+    let what = if err.is_timeout() {
+        "timed out"
+    } else if err.is_connect() {
+        "connection failed"
+    } else if err.is_body() || err.is_decode() {
+        "the body could not be read"
+    } else {
+        "the request failed"
+    };
+    let mut cause: &dyn std::error::Error = err;
+    while let Some(source) = cause.source() {
+        cause = source;
+    }
+    NoResponse(format!("{what}: {cause}"))
+}
+
+#[async_trait]
+impl ValidationEndpoint for HttpValidationEndpoint {
+    async fn call(
+        &self,
+        endpoint: &Url,
+        call: ValidationCall<'_>,
+    ) -> Result<EndpointResponse, NoResponse> {
+        let accept = HeaderValue::from_static("application/json, application/xml;q=0.9, */*;q=0.1");
+        let request = match call {
+            ValidationCall::Forward { authorization } => {
+                let value = HeaderValue::from_str(authorization).map_err(|_| {
+                    NoResponse("the Authorization header cannot be forwarded".into())
+                })?;
+                self.client
+                    .get(endpoint.clone())
+                    .header(AUTHORIZATION, value)
+            }
+            ValidationCall::Introspect {
+                token,
+                client_id,
+                client_secret,
+            } => self
+                .client
+                .post(endpoint.clone())
+                .basic_auth(form_encode(client_id), Some(form_encode(client_secret)))
+                .form(&[("token", token), ("token_type_hint", "access_token")]),
+        };
+        let mut response = request
+            .header(ACCEPT, accept)
+            .send()
+            .await
+            .map_err(|e| no_response(&e))?;
+        let status = response.status().as_u16();
+        let content = ContentKind::of(
+            response
+                .headers()
+                .get(CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok()),
+        );
+        let mut body = Vec::new();
+        if status == 200 {
+            if response
+                .content_length()
+                .is_some_and(|len| len > self.max_response_bytes as u64)
+            {
+                return Err(NoResponse(format!(
+                    "the body is over {} bytes",
+                    self.max_response_bytes
+                )));
+            }
+            while let Some(chunk) = response.chunk().await.map_err(|e| no_response(&e))? {
+                if body.len() + chunk.len() > self.max_response_bytes {
+                    return Err(NoResponse(format!(
+                        "the body is over {} bytes",
+                        self.max_response_bytes
+                    )));
+                }
+                body.extend_from_slice(&chunk);
+            }
+        }
+        Ok(EndpointResponse {
+            status,
+            content,
+            body,
+        })
+    }
+}
+
+/// RFC 6749 §2.3.1: client credentials are form-urlencoded before HTTP Basic.
+fn form_encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        if byte.is_ascii_alphanumeric() || b"*-._".contains(&byte) {
+            out.push(byte as char);
+        } else if byte == b' ' {
+            out.push('+');
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_types_are_classified_by_media_type() {
+        assert_eq!(
+            ContentKind::of(Some("application/json; charset=utf-8")),
+            ContentKind::Json
+        );
+        assert_eq!(
+            ContentKind::of(Some("application/token-introspection+json")),
+            ContentKind::Json
+        );
+        assert_eq!(ContentKind::of(Some("text/xml")), ContentKind::Xml);
+        assert_eq!(
+            ContentKind::of(Some("application/soap+xml")),
+            ContentKind::Xml
+        );
+        assert_eq!(ContentKind::of(Some("text/plain")), ContentKind::Other);
+        assert_eq!(ContentKind::of(None), ContentKind::Other);
+    }
+
+    #[test]
+    fn client_credentials_are_form_encoded_for_basic() {
+        assert_eq!(form_encode("a b:c%d+é"), "a+b%3Ac%25d%2B%C3%A9");
+    }
+}
