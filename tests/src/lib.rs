@@ -205,6 +205,97 @@ impl Moto {
     }
 }
 
+/// A plain-HTTP forward proxy on a free loopback port, counting the requests it relays:
+/// the proof that a client really went through it.
+#[derive(Debug)]
+pub struct ForwardProxy {
+    port: u16,
+    requests: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl ForwardProxy {
+    /// Starts the proxy on the current tokio runtime.
+    pub async fn start() -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a loopback port for the proxy");
+        let port = listener.local_addr().expect("a bound address").port();
+        let requests = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = requests.clone();
+        let task = tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let counter = counter.clone();
+                tokio::spawn(async move {
+                    let _ = relay(client, counter).await;
+                });
+            }
+        });
+        Self { port, requests, task }
+    }
+
+    /// The proxy's host, for `http_proxy_server`.
+    pub fn host(&self) -> &'static str {
+        "127.0.0.1"
+    }
+
+    /// The proxy's port, for `http_proxy_port`.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// How many requests it has relayed.
+    pub fn requests(&self) -> usize {
+        self.requests.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for ForwardProxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Relays one proxied connection: rewrites the absolute-form request line to origin form,
+/// then copies bytes both ways.
+async fn relay(
+    mut client: tokio::net::TcpStream,
+    counter: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+) -> std::io::Result<()> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        if client.read(&mut byte).await? == 0 || head.len() > 65_536 {
+            return Ok(());
+        }
+        head.push(byte[0]);
+    }
+    let text = String::from_utf8_lossy(&head).into_owned();
+    let Some((request_line, rest)) = text.split_once("\r\n") else {
+        return Ok(());
+    };
+    let mut parts = request_line.split(' ');
+    let (Some(method), Some(target), Some(version)) = (parts.next(), parts.next(), parts.next()) else {
+        return Ok(());
+    };
+    let Some(without_scheme) = target.strip_prefix("http://") else {
+        client.write_all(b"HTTP/1.1 501 Not Implemented\r\ncontent-length: 0\r\n\r\n").await?;
+        return Ok(());
+    };
+    let (authority, path) = match without_scheme.find('/') {
+        Some(i) => (&without_scheme[..i], &without_scheme[i..]),
+        None => (without_scheme, "/"),
+    };
+    counter.fetch_add(1, Ordering::SeqCst);
+    let mut upstream = tokio::net::TcpStream::connect(authority).await?;
+    upstream
+        .write_all(format!("{method} {path} {version}\r\n{rest}").as_bytes())
+        .await?;
+    tokio::io::copy_bidirectional(&mut client, &mut upstream).await?;
+    Ok(())
+}
+
 /// `cargo lambda watch` serving the workspace's functions on a free loopback port.
 #[derive(Debug)]
 pub struct LambdaEmulator {
