@@ -231,7 +231,11 @@ impl ForwardProxy {
                 });
             }
         });
-        Self { port, requests, task }
+        Self {
+            port,
+            requests,
+            task,
+        }
     }
 
     /// The proxy's host, for `http_proxy_server`.
@@ -276,11 +280,14 @@ async fn relay(
         return Ok(());
     };
     let mut parts = request_line.split(' ');
-    let (Some(method), Some(target), Some(version)) = (parts.next(), parts.next(), parts.next()) else {
+    let (Some(method), Some(target), Some(version)) = (parts.next(), parts.next(), parts.next())
+    else {
         return Ok(());
     };
     let Some(without_scheme) = target.strip_prefix("http://") else {
-        client.write_all(b"HTTP/1.1 501 Not Implemented\r\ncontent-length: 0\r\n\r\n").await?;
+        client
+            .write_all(b"HTTP/1.1 501 Not Implemented\r\ncontent-length: 0\r\n\r\n")
+            .await?;
         return Ok(());
     };
     let (authority, path) = match without_scheme.find('/') {
@@ -310,7 +317,12 @@ impl LambdaEmulator {
     /// # Panics
     /// When cargo-lambda is not installed (with the install command).
     pub fn start(env: &[(String, String)]) -> Self {
-        let port = free_port();
+        Self::start_on(free_port(), env)
+    }
+
+    /// The same, on a port chosen beforehand (when a function's configuration must name
+    /// the emulator's own address).
+    pub fn start_on(port: u16, env: &[(String, String)]) -> Self {
         let venv_bin = workspace_root().join(".venv/bin");
         let path = std::env::var("PATH").unwrap_or_default();
         let env_vars: Vec<String> = env.iter().map(|(k, v)| format!("{k}={v}")).collect();
@@ -393,6 +405,14 @@ impl LambdaEmulator {
                 String::from_utf8_lossy(&output.stdout)
             )
         })
+    }
+
+    /// The Lambda Invoke API URL of `function`, for events that are not HTTP requests.
+    pub fn invoke_url(&self, function: &str) -> String {
+        format!(
+            "http://127.0.0.1:{}/2015-03-31/functions/{function}/invocations",
+            self.port
+        )
     }
 
     /// The function URL of `function` for `path` (which starts with `/`).

@@ -1,1 +1,116 @@
-fn main() {}
+//! The decision path, from event JSON to response JSON.
+//!
+//! - `cache_hit`: a token validated before; no network call.
+//! - `cache_miss`: the cache off, a validation call to a wiremock server on loopback each
+//!   time, next to `direct_reqwest_call`, the same GET made with reqwest alone; the
+//!   difference is the authorizer's own cost on a miss.
+//!
+//! `cargo bench --bench decision`
+
+use std::collections::BTreeSet;
+use std::hint::black_box;
+use std::sync::Arc;
+
+use authorizer::endpoint::HttpValidationEndpoint;
+use authorizer::{Authorizer, PreInputs, handler};
+use criterion::{Criterion, criterion_group, criterion_main};
+use serde_json::{Value, json};
+use tokengate_shared::store::memory::MemoryKeyStore;
+use tokengate_shared::{ClientKey, KeyId, KeyStatus, KeyStore, Secret, SecretHash};
+use wiremock::matchers::path;
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const API_KEY: &str = "6f1a0c1e-1b1f-4d6b-9a57-0c8f3f1d2e3a";
+
+fn event() -> String {
+    json!({
+        "type": "REQUEST",
+        "methodArn": "arn:aws:execute-api:us-east-1:123456789012:abc123/prod/GET/patrons/42",
+        "headers": {"X-Api-Key": API_KEY, "Authorization": "Bearer 2YotnFZFEjr1zCsicMWpAA", "X-Region-Code": "FR"},
+        "queryStringParameters": {}
+    })
+    .to_string()
+}
+
+fn authorizer(runtime: &tokio::runtime::Runtime, idp: &str, cache_ttl: u64) -> Authorizer {
+    let config = format!(
+        r#"{{"token_validation_uri": {{"regionCodeHeader": "X-Region-Code", "regionCodeValue": {{"FR": "{idp}/userinfo"}}, "defaultURI": "{idp}/userinfo"}},
+            "inject_headers": {{"X-User-Id": "$.sub", "X-User-Email": "$.email", "X-User-Org": "$.org"}},
+            "cache": {{"ttl_seconds": {cache_ttl}}}}}"#
+    );
+    let pre_inputs = PreInputs::parse(&config).expect("valid pre-inputs");
+    let endpoint = HttpValidationEndpoint::new(Some(&pre_inputs)).expect("a client");
+    let keys = Arc::new(MemoryKeyStore::new());
+    runtime
+        .block_on(keys.create(&ClientKey {
+            id: KeyId::parse(API_KEY).expect("a key id"),
+            secret_hash: SecretHash::of(&Secret::generate()),
+            codes: BTreeSet::new(),
+            status: KeyStatus::Active,
+            created_at: 1,
+            updated_at: 1,
+            description: None,
+        }))
+        .expect("the key is stored");
+    Authorizer::new(Ok(pre_inputs), keys, Arc::new(endpoint))
+}
+
+fn decide(runtime: &tokio::runtime::Runtime, authorizer: &Authorizer, event: &str) -> String {
+    let event: Value = serde_json::from_str(event).expect("event JSON");
+    let answer = runtime
+        .block_on(handler::decide(authorizer, event))
+        .expect("an authorizer event");
+    answer.to_string()
+}
+
+fn decision(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let idp = runtime.block_on(async {
+        let server = MockServer::start().await;
+        let body = json!({"sub": "u-42", "email": "claes@example.org", "org": {"id": 7, "name": "Example U"}});
+        Mock::given(path("/userinfo"))
+            .respond_with(ResponseTemplate::new(200).set_body_raw(body.to_string(), "application/json"))
+            .mount(&server)
+            .await;
+        server
+    });
+    let event = event();
+
+    let cached = authorizer(&runtime, &idp.uri(), 300);
+    let warm = decide(&runtime, &cached, &event);
+    assert!(warm.contains("\"Allow\""), "{warm}");
+    c.bench_function("authorizer/cache_hit_event_to_response", |b| {
+        b.iter(|| black_box(decide(&runtime, &cached, black_box(&event))))
+    });
+
+    let uncached = authorizer(&runtime, &idp.uri(), 0);
+    c.bench_function("authorizer/cache_miss_event_to_response", |b| {
+        b.iter(|| black_box(decide(&runtime, &uncached, black_box(&event))))
+    });
+
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("a client");
+    let url = format!("{}/userinfo", idp.uri());
+    c.bench_function("authorizer/direct_reqwest_call", |b| {
+        b.iter(|| {
+            runtime.block_on(async {
+                let response = client
+                    .get(&url)
+                    .header("authorization", "Bearer 2YotnFZFEjr1zCsicMWpAA")
+                    .send()
+                    .await
+                    .expect("an answer");
+                black_box(response.bytes().await.expect("a body"))
+            })
+        })
+    });
+}
+
+criterion_group!(benches, decision);
+criterion_main!(benches);

@@ -1,0 +1,128 @@
+//! The two functions enforcing each other under cargo-lambda's emulator, with moto as
+//! DynamoDB: token-issuer mints a token, and the authorizer, in `rfc7662` style, validates
+//! it at token-issuer's own introspection endpoint.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use serde_json::{Value, json};
+use tokengate_shared::store::dynamodb::DynamoKeyStore;
+use tokengate_shared::{ClientKey, KeyId, KeyStatus, KeyStore, Secret, SecretHash, SystemCode};
+use tokengate_tests::{LambdaEmulator, Moto, free_port, unique_name, workspace_root};
+
+const FIXTURE_KEY: &str = "0b9c0e0a-7f3e-4e0a-9f39-4d2b6f0d1a11";
+const FIXTURE_SECRET: &str = "example-secret-rotate-me";
+const FIRST_REQUEST_TIMEOUT: Duration = Duration::from_secs(900);
+
+#[tokio::test]
+async fn a_token_from_the_token_issuer_is_enforced_by_the_authorizer_through_introspection() {
+    let moto = Moto::start();
+    let (keys_table, tokens_table) = moto.fresh_tables().await;
+    let codes: BTreeSet<SystemCode> = [SystemCode::parse("d2ir1").unwrap()].into();
+    DynamoKeyStore::new(moto.client(), &keys_table)
+        .create(&ClientKey {
+            id: KeyId::parse(FIXTURE_KEY).unwrap(),
+            secret_hash: SecretHash::of(&Secret::from(FIXTURE_SECRET.to_owned())),
+            codes,
+            status: KeyStatus::Active,
+            created_at: 1,
+            updated_at: 1,
+            description: None,
+        })
+        .await
+        .unwrap();
+
+    let port = free_port();
+    let pre_inputs = json!({
+        "token_validation_uri": {
+            "defaultURI": format!("http://127.0.0.1:{port}/lambda-url/token-issuer/oauth2/introspect")
+        },
+        "validation": {"style": "rfc7662", "client_id": FIXTURE_KEY, "client_secret": FIXTURE_SECRET,
+                       "required_scopes": ["innreach_tp"]},
+        "inject_headers": {"X-Client-Id": "$.client_id", "X-From-Code": "$.from_code"},
+        "block_authorization_header": true,
+        "timeouts": {"connect_ms": 2000, "total_ms": 9000}
+    });
+    let config_file = std::env::temp_dir().join(format!("{}.json", unique_name("pre-inputs")));
+    std::fs::write(&config_file, pre_inputs.to_string()).unwrap();
+
+    let mut env = moto.env();
+    env.push(("KEYS_TABLE".into(), keys_table));
+    env.push(("TOKENS_TABLE".into(), tokens_table));
+    env.push((
+        "AUTHORIZER_CONFIG_FILE".into(),
+        config_file.display().to_string(),
+    ));
+    let emulator = LambdaEmulator::start_on(port, &env);
+    let http = reqwest::Client::new();
+
+    // Warm both functions up (each compiles on its first invocation).
+    let issued: Value = http
+        .post(emulator.function_url("token-issuer", "/innreach/v2/oauth2/token"))
+        .query(&[
+            ("grant_type", "client_credentials"),
+            ("scope", "innreach_tp"),
+        ])
+        .header(
+            "Authorization",
+            format!(
+                "Basic {}",
+                STANDARD.encode(format!("{FIXTURE_KEY}:{FIXTURE_SECRET}"))
+            ),
+        )
+        .header("Accept", "application/json")
+        .header("Content-Type", "application/json")
+        .header("X-From-Code", "d2ir1")
+        .header("X-To-Code", "abcde")
+        .header("X-Request-Creation-Time", "1544466568")
+        .timeout(FIRST_REQUEST_TIMEOUT)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = issued["access_token"]
+        .as_str()
+        .expect("a token is issued")
+        .to_owned();
+
+    let fixture = workspace_root().join("functions/authorizer/events/rest-api-request.json");
+    let mut event: Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture).unwrap()).unwrap();
+    event["headers"]["Authorization"] = json!(format!("Bearer {token}"));
+    let authorize = |event: Value| {
+        http.post(emulator.invoke_url("authorizer"))
+            .json(&event)
+            .timeout(FIRST_REQUEST_TIMEOUT)
+            .send()
+    };
+
+    let answer: Value = authorize(event.clone())
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        answer["policyDocument"]["Statement"][0]["Effect"], "Allow",
+        "{answer}"
+    );
+    assert_eq!(answer["principalId"], FIXTURE_KEY);
+    assert_eq!(answer["context"]["inject_x_client_id"], FIXTURE_KEY);
+    assert_eq!(answer["context"]["inject_x_from_code"], "d2ir1");
+    assert_eq!(answer["context"]["block_authorization_header"], true);
+
+    // A token token-issuer never issued is inactive there, so the authorizer denies it.
+    event["headers"]["Authorization"] = json!("Bearer 00000000000000000000000000000000");
+    let denied: Value = authorize(event).await.unwrap().json().await.unwrap();
+    assert_eq!(
+        denied["policyDocument"]["Statement"][0]["Effect"], "Deny",
+        "{denied}"
+    );
+    assert_eq!(denied["context"]["error"], "TokenValidationFails");
+
+    let _ = std::fs::remove_file(config_file);
+}
