@@ -124,5 +124,20 @@ async fn a_token_from_the_token_issuer_is_enforced_by_the_authorizer_through_int
     );
     assert_eq!(denied["context"]["error"], "TokenValidationFails");
 
+    // The fixture works with `cargo lambda invoke --data-file`; its token was never issued.
+    let fixture = workspace_root().join("functions/authorizer/events/rest-api-request.json");
+    let invoked = emulator.invoke("authorizer", &fixture);
+    assert_eq!(
+        invoked["context"]["error"], "TokenValidationFails",
+        "{invoked}"
+    );
+    let fixture = workspace_root().join("functions/authorizer/events/http-api-request.json");
+    let invoked = emulator.invoke("authorizer", &fixture);
+    assert_eq!(invoked["isAuthorized"], false, "{invoked}");
+    assert_eq!(
+        invoked["context"]["error"], "TokenValidationFails",
+        "{invoked}"
+    );
+
     let _ = std::fs::remove_file(config_file);
 }

@@ -98,11 +98,9 @@ impl Claims {
         }
     }
 
-    /// Whether a token with these claims is acceptable now.
+    /// Whether a token with these claims is acceptable now. In `forward` style the HTTP
+    /// 200 alone decides (Mashery's rule); `exp` there only bounds the cache.
     fn acceptable(&self, style: &ValidationStyle, now: u64) -> bool {
-        if self.exp.is_some_and(|exp| exp <= now) {
-            return false;
-        }
         match style {
             ValidationStyle::Forward => true,
             ValidationStyle::Rfc7662 {
@@ -110,7 +108,8 @@ impl Claims {
                 required_scopes,
                 ..
             } => {
-                audience.as_ref().is_none_or(|a| self.audiences.contains(a))
+                self.exp.is_none_or(|exp| exp > now)
+                    && audience.as_ref().is_none_or(|a| self.audiences.contains(a))
                     && required_scopes.iter().all(|s| self.scopes.contains(s))
             }
         }
@@ -343,14 +342,17 @@ impl Authorizer {
             &pre_inputs.xml_namespaces,
         );
         let ttl = claims.exp.map_or(pre_inputs.cache.ttl, |exp| {
-            pre_inputs.cache.ttl.min(Duration::from_secs(exp - now))
+            pre_inputs
+                .cache
+                .ttl
+                .min(Duration::from_secs(exp.saturating_sub(now)))
         });
         let validated = Arc::new(Validated {
             headers,
             claims,
             ttl,
         });
-        if let Some(cache) = &self.validations {
+        if let Some(cache) = self.validations.as_ref().filter(|_| !ttl.is_zero()) {
             cache.insert(cache_key, validated.clone());
         }
         Ok((validated, false))
@@ -417,5 +419,10 @@ mod tests {
         let missing_scope = Claims::from_json(&serde_json::json!({"aud": "api", "scope": "write"}));
         assert!(!missing_scope.acceptable(&style, 0));
         assert!(missing_scope.acceptable(&ValidationStyle::Forward, 0));
+        let stale = Claims::from_json(&serde_json::json!({"exp": 5}));
+        assert!(
+            stale.acceptable(&ValidationStyle::Forward, 10),
+            "forward: the 200 decides"
+        );
     }
 }

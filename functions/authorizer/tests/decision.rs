@@ -707,3 +707,26 @@ async fn an_event_that_is_not_an_authorizer_event_is_an_error_not_a_panic() {
         assert!(handler::decide(&authorizer, event).await.is_err());
     }
 }
+
+#[tokio::test]
+async fn api_keys_are_looked_up_in_dynamodb() {
+    let moto = tokengate_tests::Moto::start();
+    let (keys_table, _) = moto.fresh_tables().await;
+    let store = Arc::new(DynamoKeyStore::new(moto.client(), keys_table));
+    let memory = keys().await;
+    for id in [API_KEY, DISABLED_KEY] {
+        let key = memory
+            .get(&KeyId::parse(id).unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        store.create(&key).await.unwrap();
+    }
+    let idp = idp_answering("/userinfo", json_response(json!({"sub": "u"}))).await;
+    let authorizer = authorizer_with(FORWARD, &idp, store).await;
+    assert_eq!(effect(&decide(&authorizer, request(&[])).await), "Allow");
+    let disabled = rest_event(&[("X-Api-Key", DISABLED_KEY), ("Authorization", TOKEN)]);
+    assert_denied(&decide(&authorizer, disabled).await, Deny::ApiKeyDisabled);
+    let unknown = rest_event(&[("X-Api-Key", "not-in-the-table"), ("Authorization", TOKEN)]);
+    assert_denied(&decide(&authorizer, unknown).await, Deny::ApiKeyNotValid);
+}

@@ -216,3 +216,24 @@ fn the_additions_are_read_with_their_defaults_overridden() {
     assert_eq!(p.max_response_bytes, 2048);
     assert_eq!(p.xml_namespaces["u"], "urn:example:user");
 }
+
+#[test]
+fn the_example_pre_inputs_in_infra_are_valid() {
+    for (name, text) in [
+        (
+            "pre-inputs.json",
+            include_str!("../../../infra/examples/pre-inputs.json"),
+        ),
+        (
+            "pre-inputs-top-level.json",
+            include_str!("../../../infra/examples/pre-inputs-top-level.json"),
+        ),
+        (
+            "pre-inputs-introspection.json",
+            include_str!("../../../infra/examples/pre-inputs-introspection.json"),
+        ),
+    ] {
+        let parsed = parse(text);
+        assert!(parsed.is_ok(), "{name}: {:?}", parsed.err());
+    }
+}
