@@ -303,6 +303,35 @@ async fn relay(
     Ok(())
 }
 
+/// The client key the event fixtures in `functions/*/events/` carry.
+pub const FIXTURE_KEY: &str = "0b9c0e0a-7f3e-4e0a-9f39-4d2b6f0d1a11";
+/// Its secret.
+pub const FIXTURE_SECRET: &str = "example-secret-rotate-me";
+
+impl Moto {
+    /// Stores the fixtures' client key, valid for `d2ir1`, in `keys_table`.
+    pub async fn provision_fixture_key(&self, keys_table: &str) {
+        use tokengate_shared::{
+            ClientKey, KeyId, KeyStatus, KeyStore, Secret, SecretHash, SystemCode,
+        };
+        let store =
+            tokengate_shared::store::dynamodb::DynamoKeyStore::new(self.client(), keys_table);
+        let codes = [SystemCode::parse("d2ir1").expect("a code")].into();
+        store
+            .create(&ClientKey {
+                id: KeyId::parse(FIXTURE_KEY).expect("a key id"),
+                secret_hash: SecretHash::of(&Secret::from(FIXTURE_SECRET.to_owned())),
+                codes,
+                status: KeyStatus::Active,
+                created_at: 1,
+                updated_at: 1,
+                description: Some("the event fixtures' key".into()),
+            })
+            .await
+            .expect("the fixture key is stored");
+    }
+}
+
 /// `cargo lambda watch` serving the workspace's functions on a free loopback port.
 #[derive(Debug)]
 pub struct LambdaEmulator {

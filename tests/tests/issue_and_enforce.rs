@@ -2,37 +2,22 @@
 //! DynamoDB: token-issuer mints a token, and the authorizer, in `rfc7662` style, validates
 //! it at token-issuer's own introspection endpoint.
 
-use std::collections::BTreeSet;
 use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
-use tokengate_shared::store::dynamodb::DynamoKeyStore;
-use tokengate_shared::{ClientKey, KeyId, KeyStatus, KeyStore, Secret, SecretHash, SystemCode};
-use tokengate_tests::{LambdaEmulator, Moto, free_port, unique_name, workspace_root};
+use tokengate_tests::{
+    FIXTURE_KEY, FIXTURE_SECRET, LambdaEmulator, Moto, free_port, unique_name, workspace_root,
+};
 
-const FIXTURE_KEY: &str = "0b9c0e0a-7f3e-4e0a-9f39-4d2b6f0d1a11";
-const FIXTURE_SECRET: &str = "example-secret-rotate-me";
 const FIRST_REQUEST_TIMEOUT: Duration = Duration::from_secs(900);
 
 #[tokio::test]
 async fn a_token_from_the_token_issuer_is_enforced_by_the_authorizer_through_introspection() {
     let moto = Moto::start();
     let (keys_table, tokens_table) = moto.fresh_tables().await;
-    let codes: BTreeSet<SystemCode> = [SystemCode::parse("d2ir1").unwrap()].into();
-    DynamoKeyStore::new(moto.client(), &keys_table)
-        .create(&ClientKey {
-            id: KeyId::parse(FIXTURE_KEY).unwrap(),
-            secret_hash: SecretHash::of(&Secret::from(FIXTURE_SECRET.to_owned())),
-            codes,
-            status: KeyStatus::Active,
-            created_at: 1,
-            updated_at: 1,
-            description: None,
-        })
-        .await
-        .unwrap();
+    moto.provision_fixture_key(&keys_table).await;
 
     let port = free_port();
     let pre_inputs = json!({

@@ -1,21 +1,13 @@
 //! token-issuer under cargo-lambda's runtime emulator, with moto as DynamoDB: the real
 //! runtime path, from an HTTP request at a function URL to a DynamoDB write.
 
-use std::collections::BTreeSet;
 use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::Value;
-use tokengate_shared::store::dynamodb::DynamoKeyStore;
-use tokengate_shared::{
-    ClientKey, KeyId, KeyStatus, KeyStore, Secret, SecretHash, SystemCode, TokenHash,
-};
-use tokengate_tests::{LambdaEmulator, Moto, workspace_root};
-
-/// The key and secret the event fixtures in `functions/token-issuer/events/` carry.
-const FIXTURE_KEY: &str = "0b9c0e0a-7f3e-4e0a-9f39-4d2b6f0d1a11";
-const FIXTURE_SECRET: &str = "example-secret-rotate-me";
+use tokengate_shared::TokenHash;
+use tokengate_tests::{FIXTURE_KEY, FIXTURE_SECRET, LambdaEmulator, Moto, workspace_root};
 
 /// The first request compiles the function, which takes minutes on a cold target folder.
 const FIRST_REQUEST_TIMEOUT: Duration = Duration::from_secs(900);
@@ -47,19 +39,7 @@ fn token_request(
 async fn the_token_issuer_issues_and_introspects_under_the_lambda_emulator_with_dynamodb() {
     let moto = Moto::start();
     let (keys_table, tokens_table) = moto.fresh_tables().await;
-    let keys = DynamoKeyStore::new(moto.client(), &keys_table);
-    let codes: BTreeSet<SystemCode> = [SystemCode::parse("d2ir1").unwrap()].into();
-    keys.create(&ClientKey {
-        id: KeyId::parse(FIXTURE_KEY).unwrap(),
-        secret_hash: SecretHash::of(&Secret::from(FIXTURE_SECRET.to_owned())),
-        codes,
-        status: KeyStatus::Active,
-        created_at: 1,
-        updated_at: 1,
-        description: Some("the event fixtures' key".into()),
-    })
-    .await
-    .unwrap();
+    moto.provision_fixture_key(&keys_table).await;
 
     let mut env = moto.env();
     env.push(("KEYS_TABLE".into(), keys_table));

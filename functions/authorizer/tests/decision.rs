@@ -107,9 +107,23 @@ fn json_response(body: Value) -> ResponseTemplate {
     ResponseTemplate::new(200).set_body_raw(body.to_string(), "application/json")
 }
 
+/// A validation endpoint answering `response` to GET `route` (or `POST`, with
+/// [`idp_answering_post`]).
 async fn idp_answering(route: &str, response: ResponseTemplate) -> MockServer {
+    idp_answering_to("GET", route, response).await
+}
+
+async fn idp_answering_post(route: &str, response: ResponseTemplate) -> MockServer {
+    idp_answering_to("POST", route, response).await
+}
+
+async fn idp_answering_to(
+    http_method: &str,
+    route: &str,
+    response: ResponseTemplate,
+) -> MockServer {
     let idp = MockServer::start().await;
-    Mock::given(method("GET"))
+    Mock::given(method(http_method))
         .and(path(route))
         .respond_with(response)
         .mount(&idp)
@@ -557,10 +571,6 @@ const INTROSPECTION: &str = r#"{
   "inject_headers": {"X-Client-Id": "$.client_id", "X-Scopes": "$.scope"}
 }"#;
 
-fn introspection(body: Value) -> ResponseTemplate {
-    json_response(body)
-}
-
 fn now() -> u64 {
     tokengate_shared::clock::now_epoch_seconds()
 }
@@ -575,7 +585,7 @@ async fn rfc7662_posts_the_token_with_client_credentials_and_allows_an_active_to
             "Basic YXV0aG9yaXplcjpzM2NyJTNBZXQ=",
         ))
         .and(body_string_contains("token=2YotnFZFEjr1zCsicMWpAA"))
-        .respond_with(introspection(
+        .respond_with(json_response(
             json!({"active": true, "client_id": "c-1", "scope": "patrons:read other",
             "aud": ["patrons-api"], "exp": now() + 300}),
         ))
@@ -609,7 +619,7 @@ async fn rfc7662_denies_inactive_expired_wrong_audience_and_missing_scope_tokens
     for (case, body) in cases {
         let idp = MockServer::start().await;
         Mock::given(path("/introspect"))
-            .respond_with(introspection(body))
+            .respond_with(json_response(body))
             .mount(&idp)
             .await;
         let answer = decide(&authorizer(INTROSPECTION, &idp).await, request(&[])).await;
@@ -628,21 +638,11 @@ async fn rfc7662_answered_without_json_is_target_endpoint_error() {
     assert_denied(&answer, Deny::TargetEndpointError);
 }
 
-async fn idp_answering_post(route: &str, response: ResponseTemplate) -> MockServer {
-    let idp = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(route))
-        .respond_with(response)
-        .mount(&idp)
-        .await;
-    idp
-}
-
 #[tokio::test]
 async fn a_cached_introspection_is_rechecked_and_denied_once_its_exp_passes() {
     let idp = MockServer::start().await;
     Mock::given(path("/introspect"))
-        .respond_with(introspection(json!({"active": true, "aud": "patrons-api", "scope": "patrons:read", "exp": now() + 2})))
+        .respond_with(json_response(json!({"active": true, "aud": "patrons-api", "scope": "patrons:read", "exp": now() + 2})))
         .expect(1..=2)
         .mount(&idp)
         .await;
