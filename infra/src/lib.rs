@@ -1,8 +1,10 @@
 //! The `tokengate` command: DynamoDB tables and client keys, on whatever endpoint the AWS
 //! SDK's environment points at.
 
+pub mod config;
 pub mod keys;
 pub mod output;
+pub mod serve;
 pub mod tables;
 
 use clap::{Parser, Subcommand};
@@ -45,6 +47,11 @@ pub enum Command {
     /// Client keys: the key/secret pairs that get tokens.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
+    /// The authorizer's pre-inputs.
+    #[command(subcommand)]
+    Config(config::ConfigCommand),
+    /// Run the whole stack locally: token endpoint, authorizer, and an upstream.
+    Serve(serve::ServeOptions),
 }
 
 /// A failed command, said so a person can act on it.
@@ -73,9 +80,10 @@ fn describe_store_error(err: &StoreError) -> String {
 
 /// Runs one command.
 pub async fn run(cli: Cli) -> Result<(), CliError> {
-    let client = tokengate_shared::store::dynamodb::client_from_env().await;
+    use tokengate_shared::store::dynamodb::{DynamoKeyStore, client_from_env};
     match cli.command {
         Command::Tables(command) => {
+            let client = client_from_env().await;
             tables::run(
                 command,
                 &client,
@@ -86,9 +94,10 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             .await
         }
         Command::Keys(command) => {
-            let store =
-                tokengate_shared::store::dynamodb::DynamoKeyStore::new(client, cli.keys_table);
+            let store = DynamoKeyStore::new(client_from_env().await, cli.keys_table);
             keys::run(command, &store, cli.json).await
         }
+        Command::Config(command) => config::run(command, cli.json),
+        Command::Serve(options) => serve::serve(options, cli.keys_table, cli.tokens_table).await,
     }
 }

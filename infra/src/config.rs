@@ -1,0 +1,68 @@
+//! `tokengate config check FILE`: the authorizer's pre-inputs, validated and compiled the
+//! way the function does at cold start.
+
+use std::path::PathBuf;
+
+use authorizer::PreInputs;
+use authorizer::config::ValidationStyle;
+use clap::Subcommand;
+use serde_json::json;
+
+use crate::CliError;
+use crate::output::print_json;
+
+/// Configuration commands.
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Validate pre-inputs and compile every JSONPath and XPath; exit 1 naming the key at
+    /// fault.
+    Check {
+        /// The pre-inputs file (JSON).
+        file: PathBuf,
+    },
+}
+
+/// Runs a configuration command.
+pub fn run(command: ConfigCommand, json: bool) -> Result<(), CliError> {
+    let ConfigCommand::Check { file } = command;
+    let text = std::fs::read_to_string(&file)
+        .map_err(|e| CliError::Usage(format!("cannot read {}: {e}", file.display())))?;
+    let pre_inputs =
+        PreInputs::parse(&text).map_err(|e| CliError::Usage(format!("{}: {e}", file.display())))?;
+    let headers = pre_inputs.all_injected_headers();
+    let style = match pre_inputs.style {
+        ValidationStyle::Forward => "forward",
+        ValidationStyle::Rfc7662 { .. } => "rfc7662",
+    };
+    if json {
+        print_json(&json!({
+            "valid": true,
+            "style": style,
+            "default_uri": pre_inputs.default_uri.as_ref().map(|u| u.as_str()),
+            "regions": pre_inputs.region_uris.keys().collect::<std::collections::BTreeSet<_>>(),
+            "injected_headers": headers,
+            "block_authorization_header": pre_inputs.block_authorization_header,
+        }));
+    } else {
+        println!("{}: valid ({style} validation)", file.display());
+        match &pre_inputs.default_uri {
+            Some(uri) => println!("  defaultURI  {uri}"),
+            None => println!(
+                "  defaultURI  none: a request whose region has no URI is denied DefaultTokenValidationURINotPresent"
+            ),
+        }
+        let mut regions: Vec<_> = pre_inputs.region_uris.iter().collect();
+        regions.sort();
+        for (region, uri) in regions {
+            println!("  region {region:<5} {uri}");
+        }
+        for (header, context_key) in &headers {
+            println!("  injects {header} as context.authorizer.{context_key}");
+        }
+        println!(
+            "  block_authorization_header: {}",
+            pre_inputs.block_authorization_header
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,432 @@
+//! `tokengate serve`: the whole stack on one port, the way API Gateway runs it.
+//!
+//! Token routes go to token-issuer's handler; every other request goes through the
+//! authorizer's handler first, as an API Gateway REQUEST authorizer event, and on Allow on
+//! to the upstream with the injected headers (and without `Authorization` when the
+//! pre-inputs block it). Both handlers are the functions' own code: this module only
+//! adapts HTTP to their events and back.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use authorizer::endpoint::HttpValidationEndpoint;
+use authorizer::{Authorizer, PreInputs};
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Response, StatusCode};
+use serde_json::{Map, Value, json};
+use token_issuer::TokenService;
+use tokengate_shared::store::dynamodb::{DynamoKeyStore, DynamoTokenStore};
+use tokengate_shared::store::memory::{MemoryKeyStore, MemoryTokenStore};
+use tokengate_shared::{ClientKey, KeyStore, Secret, SystemCode, TokenStore, clock};
+use tracing::info;
+
+use crate::CliError;
+
+/// Where `serve` keeps keys and tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum StoreKind {
+    /// In this process, gone when it stops.
+    Memory,
+    /// DynamoDB through the SDK's environment (`AWS_ENDPOINT_URL_DYNAMODB` for DynamoDB
+    /// Local or moto), in `KEYS_TABLE` and `TOKENS_TABLE`.
+    Dynamodb,
+}
+
+/// `tokengate serve`'s options.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeOptions {
+    /// The port to listen on, on 127.0.0.1 (0 picks a free one).
+    #[arg(long, default_value_t = 3000)]
+    pub port: u16,
+    /// Pre-inputs for the authorizer (JSON). By default, an introspection setup against this
+    /// server's own token endpoint, using the demo key.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Where keys and tokens live.
+    #[arg(long, value_enum, default_value_t = StoreKind::Memory)]
+    pub store: StoreKind,
+    /// The backend to forward authorized requests to; by default a built-in echo that
+    /// answers with the method, path and headers it received.
+    #[arg(long)]
+    pub upstream: Option<reqwest::Url>,
+}
+
+/// The largest request body accepted.
+const MAX_BODY: usize = 1024 * 1024;
+
+/// Headers never passed between hops.
+const HOP_BY_HOP: [&str; 8] = [
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
+
+struct App {
+    tokens: TokenService,
+    authorizer: Authorizer,
+    /// Every header the pre-inputs may inject, lowercase: a client may not send these.
+    injectable: Vec<String>,
+    upstream: Option<reqwest::Url>,
+    client: reqwest::Client,
+}
+
+/// The built-in pre-inputs: rfc7662 against this server's own introspection endpoint,
+/// with the demo key as the authorizer's client credentials.
+pub fn default_pre_inputs(port: u16, key: &str, secret: &str) -> Value {
+    json!({
+        "token_validation_uri": {
+            "regionCodeHeader": "X-Region-Code",
+            "defaultURI": format!("http://127.0.0.1:{port}/oauth2/introspect")
+        },
+        "validation": {
+            "style": "rfc7662",
+            "client_id": key,
+            "client_secret": secret,
+            "required_scopes": ["innreach_tp"]
+        },
+        "inject_headers": {
+            "X-Client-Id": "$.client_id",
+            "X-From-Code": "$.from_code",
+            "X-To-Code": "$.to_code",
+            "X-Token-Expires": "$.exp"
+        },
+        "block_authorization_header": true
+    })
+}
+
+/// Runs the server until the process is stopped.
+pub async fn serve(
+    options: ServeOptions,
+    keys_table: String,
+    tokens_table: String,
+) -> Result<(), CliError> {
+    lambda_http::tracing::init_default_subscriber();
+    let (keys, tokens): (Arc<dyn KeyStore>, Arc<dyn TokenStore>) = match options.store {
+        StoreKind::Memory => (
+            Arc::new(MemoryKeyStore::new()),
+            Arc::new(MemoryTokenStore::new()),
+        ),
+        StoreKind::Dynamodb => {
+            let client = tokengate_shared::store::dynamodb::client_from_env().await;
+            (
+                Arc::new(DynamoKeyStore::new(client.clone(), keys_table)),
+                Arc::new(DynamoTokenStore::new(client, tokens_table)),
+            )
+        }
+    };
+    let codes = [SystemCode::parse("d2ir1").map_err(|e| CliError::Usage(e.to_string()))?].into();
+    let (demo_key, demo_secret) = ClientKey::generate(
+        codes,
+        Some("tokengate serve demo key".into()),
+        clock::now_epoch_seconds(),
+    );
+    keys.create(&demo_key).await?;
+
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", options.port))
+        .await
+        .map_err(|e| {
+            CliError::Usage(format!("cannot listen on 127.0.0.1:{}: {e}", options.port))
+        })?;
+    let address = listener
+        .local_addr()
+        .map_err(|e| CliError::Usage(e.to_string()))?;
+
+    let config_text = match &options.config {
+        Some(path) => std::fs::read_to_string(path).map_err(|e| {
+            CliError::Usage(format!("cannot read --config {}: {e}", path.display()))
+        })?,
+        None => default_pre_inputs(address.port(), demo_key.id.as_str(), demo_secret.expose())
+            .to_string(),
+    };
+    let pre_inputs = PreInputs::parse(&config_text);
+    if let Err(problem) = &pre_inputs {
+        eprintln!(
+            "warning: the pre-inputs are invalid ({problem}); every API request will be denied, as in Lambda"
+        );
+    }
+    let injectable = pre_inputs
+        .as_ref()
+        .map(|p| {
+            p.all_injected_headers()
+                .into_keys()
+                .map(|h| h.to_ascii_lowercase())
+                .collect()
+        })
+        .unwrap_or_default();
+    let endpoint = HttpValidationEndpoint::new(pre_inputs.as_ref().ok())
+        .map_err(|e| CliError::Usage(format!("cannot build the HTTP client: {e}")))?;
+    let app = Arc::new(App {
+        tokens: TokenService::new(keys.clone(), tokens, 599),
+        authorizer: Authorizer::new(pre_inputs, keys, Arc::new(endpoint)),
+        injectable,
+        upstream: options.upstream.clone(),
+        client: reqwest::Client::builder()
+            .no_proxy()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| CliError::Usage(format!("cannot build the HTTP client: {e}")))?,
+    });
+
+    print_walkthrough(address, &demo_key, &demo_secret, &options);
+    let router = axum::Router::new().fallback(route).with_state(app);
+    axum::serve(listener, router)
+        .await
+        .map_err(|e| CliError::Usage(format!("the server stopped: {e}")))
+}
+
+fn print_walkthrough(
+    address: SocketAddr,
+    key: &ClientKey,
+    secret: &Secret,
+    options: &ServeOptions,
+) {
+    let base = format!("http://{address}");
+    let basic = base64_basic(key.id.as_str(), secret.expose());
+    let upstream = options
+        .upstream
+        .as_ref()
+        .map_or("the built-in echo".to_owned(), |u| u.to_string());
+    println!(
+        "tokengate serve: listening on {base}
+  token endpoint  POST {base}/innreach/v2/oauth2/token  (also /oauth2/token, /oauth2/introspect)
+  everything else goes through the authorizer, then to {upstream}
+  demo key        {key_id}
+  demo secret     {secret}   (valid for X-From-Code d2ir1)
+
+1. Get a token:
+   curl -s -X POST '{base}/innreach/v2/oauth2/token?grant_type=client_credentials&scope=innreach_tp' \\
+     -H 'Authorization: Basic {basic}' -H 'Accept: application/json' -H 'Content-Type: application/json' \\
+     -H 'X-From-Code: d2ir1' -H 'X-To-Code: abcde' -H 'X-Request-Creation-Time: 1544466568'
+
+2. Call the API with it (the echo shows the injected headers, and no Authorization):
+   curl -s {base}/patrons/42 -H 'x-api-key: {key_id}' -H 'Authorization: Bearer TOKEN'
+",
+        key_id = key.id,
+        secret = secret.expose(),
+    );
+}
+
+fn base64_basic(key: &str, secret: &str) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(format!("{key}:{secret}"))
+}
+
+async fn route(State(app): State<Arc<App>>, request: Request<Body>) -> Response<Body> {
+    let (parts, body) = request.into_parts();
+    let Ok(body) = axum::body::to_bytes(body, MAX_BODY).await else {
+        return json_answer(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            &json!({"error": "request_too_large", "error_description": "The request body is over 1 MiB."}),
+        );
+    };
+    let path = parts.uri.path().to_owned();
+    let is_token_route = token_issuer::handler::TOKEN_PATHS.contains(&path.as_str())
+        || path == token_issuer::handler::INTROSPECTION_PATH;
+    let response = if is_token_route {
+        token_route(&app, parts, body).await
+    } else {
+        api_route(&app, parts, body).await
+    };
+    info!(reason = "request", method = %response.1, path = %path, status = response.0.status().as_u16(), decision = response.2);
+    response.0
+}
+
+async fn token_route(
+    app: &App,
+    parts: axum::http::request::Parts,
+    body: Bytes,
+) -> (Response<Body>, Method, &'static str) {
+    let method = parts.method.clone();
+    let body = if body.is_empty() {
+        lambda_http::Body::Empty
+    } else {
+        lambda_http::Body::Binary(body.to_vec())
+    };
+    let request = lambda_http::Request::from_parts(parts, body);
+    let Ok(response) = token_issuer::handler::handle(&app.tokens, request).await;
+    let (parts, body) = response.into_parts();
+    let bytes = match body {
+        lambda_http::Body::Empty => Bytes::new(),
+        lambda_http::Body::Text(text) => Bytes::from(text),
+        lambda_http::Body::Binary(bytes) => Bytes::from(bytes),
+        _ => Bytes::new(),
+    };
+    (
+        Response::from_parts(parts, Body::from(bytes)),
+        method,
+        "token_endpoint",
+    )
+}
+
+/// The REST API event API Gateway would send the authorizer for this request.
+fn authorizer_event(parts: &axum::http::request::Parts) -> Value {
+    let mut headers = Map::new();
+    for (name, value) in &parts.headers {
+        if let Ok(value) = value.to_str() {
+            headers.insert(name.as_str().to_owned(), value.into());
+        }
+    }
+    let query: Map<String, Value> =
+        form_urlencoded::parse(parts.uri.query().unwrap_or_default().as_bytes())
+            .map(|(k, v)| (k.into_owned(), Value::from(v.into_owned())))
+            .collect();
+    json!({
+        "type": "REQUEST",
+        "methodArn": format!("arn:aws:execute-api:local:000000000000:tokengate/local/{}{}", parts.method, parts.uri.path()),
+        "resource": parts.uri.path(),
+        "path": parts.uri.path(),
+        "httpMethod": parts.method.as_str(),
+        "headers": headers,
+        "queryStringParameters": query,
+        "requestContext": {"stage": "local", "httpMethod": parts.method.as_str(), "path": parts.uri.path()},
+    })
+}
+
+async fn api_route(
+    app: &App,
+    parts: axum::http::request::Parts,
+    body: Bytes,
+) -> (Response<Body>, Method, &'static str) {
+    let method = parts.method.clone();
+    let answer = match authorizer::handler::decide(&app.authorizer, authorizer_event(&parts)).await
+    {
+        Ok(answer) => answer,
+        Err(err) => {
+            let body = json!({"error": "AuthorizerFailure", "error_description": err.to_string()});
+            return (
+                json_answer(StatusCode::INTERNAL_SERVER_ERROR, &body),
+                method,
+                "authorizer_failure",
+            );
+        }
+    };
+    let context = answer["context"].as_object().cloned().unwrap_or_default();
+    if answer["policyDocument"]["Statement"][0]["Effect"] != "Allow" {
+        // What the deployed gateway response renders for a Deny.
+        let body = json!({"error": context.get("error"), "error_description": context.get("error_description")});
+        return (json_answer(StatusCode::UNAUTHORIZED, &body), method, "deny");
+    }
+    let headers = backend_headers(app, &parts.headers, &context);
+    let response = match &app.upstream {
+        None => echo(&parts, &headers, body.len()),
+        Some(upstream) => forward(app, upstream, &parts, headers, body).await,
+    };
+    (response, method, "allow")
+}
+
+/// The headers the backend receives: the client's, less hop-by-hop ones and any header the
+/// pre-inputs may inject (a client must not be able to forge one, RFC 9700 §4.13), less
+/// `Authorization` when blocked; then the injected ones.
+fn backend_headers(app: &App, incoming: &HeaderMap, context: &Map<String, Value>) -> HeaderMap {
+    let block_authorization = context.get("block_authorization_header") == Some(&Value::Bool(true));
+    let mut headers = HeaderMap::new();
+    for (name, value) in incoming {
+        let lower = name.as_str();
+        let dropped = HOP_BY_HOP.contains(&lower)
+            || lower == "host"
+            || lower == "content-length"
+            || app.injectable.iter().any(|h| h == lower)
+            || (block_authorization && lower == "authorization");
+        if !dropped {
+            headers.append(name.clone(), value.clone());
+        }
+    }
+    let injected = context
+        .get("injected_headers")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    for header in injected.split(',').filter(|h| !h.is_empty()) {
+        let key = authorizer::config::context_key(header);
+        let value = context.get(&key).and_then(Value::as_str);
+        if let (Ok(name), Some(Ok(value))) = (
+            HeaderName::from_bytes(header.as_bytes()),
+            value.map(HeaderValue::from_str),
+        ) {
+            headers.insert(name, value);
+        }
+    }
+    headers
+}
+
+fn echo(
+    parts: &axum::http::request::Parts,
+    headers: &HeaderMap,
+    body_bytes: usize,
+) -> Response<Body> {
+    let shown: BTreeMap<String, String> = headers
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_owned(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
+    json_answer(
+        StatusCode::OK,
+        &json!({
+            "echo": "tokengate serve's built-in upstream",
+            "method": parts.method.as_str(),
+            "path": parts.uri.path(),
+            "query": parts.uri.query().unwrap_or(""),
+            "headers": shown,
+            "body_bytes": body_bytes,
+        }),
+    )
+}
+
+async fn forward(
+    app: &App,
+    upstream: &reqwest::Url,
+    parts: &axum::http::request::Parts,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response<Body> {
+    let mut url = upstream.clone();
+    let base = upstream.path().trim_end_matches('/');
+    url.set_path(&format!("{base}{}", parts.uri.path()));
+    url.set_query(parts.uri.query());
+    let sent = app
+        .client
+        .request(parts.method.clone(), url)
+        .headers(headers)
+        .body(body)
+        .send()
+        .await;
+    let Ok(response) = sent else {
+        return json_answer(
+            StatusCode::BAD_GATEWAY,
+            &json!({"error": "bad_gateway", "error_description": "The upstream did not answer."}),
+        );
+    };
+    let status = response.status();
+    let mut out_headers = HeaderMap::new();
+    for (name, value) in response.headers() {
+        if !HOP_BY_HOP.contains(&name.as_str()) && name != "content-length" {
+            out_headers.append(name.clone(), value.clone());
+        }
+    }
+    let bytes = response.bytes().await.unwrap_or_default();
+    let mut answer = Response::new(Body::from(bytes));
+    *answer.status_mut() = status;
+    *answer.headers_mut() = out_headers;
+    answer
+}
+
+fn json_answer(status: StatusCode, body: &Value) -> Response<Body> {
+    let mut response = Response::new(Body::from(body.to_string()));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        axum::http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}

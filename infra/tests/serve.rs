@@ -1,0 +1,342 @@
+//! `tokengate serve` over real HTTP: the user journey, each 401 body, header forging, an
+//! upstream, and DynamoDB as the store.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use serde_json::{Value, json};
+use tokengate_tests::{Moto, ProcessGroup, free_port, unique_name};
+use wiremock::matchers::{header, header_exists, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+struct Server {
+    _process: ProcessGroup,
+    base: String,
+    key: String,
+    secret: String,
+    http: reqwest::Client,
+}
+
+impl Server {
+    fn start(args: &[&str], env: &[(String, String)]) -> Self {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_tokengate"));
+        command
+            .args(["serve", "--port", "0"])
+            .args(args)
+            .envs(env.iter().cloned())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        let mut process = ProcessGroup::spawn(&mut command).expect("tokengate serve starts");
+        let stdout = process.child().stdout.take().expect("stdout is piped");
+        let mut lines = BufReader::new(stdout).lines().map_while(Result::ok);
+        let (mut base, mut key, mut secret) = (None, None, None);
+        for line in lines.by_ref() {
+            let after = |prefix: &str| {
+                line.split(prefix)
+                    .nth(1)
+                    .map(|r| r.split_whitespace().next().unwrap_or("").to_owned())
+            };
+            base = base.or(after("listening on "));
+            key = key.or(after("demo key"));
+            secret = secret.or(after("demo secret"));
+            if secret.is_some() {
+                break;
+            }
+        }
+        std::thread::spawn(move || lines.for_each(drop));
+        Self {
+            _process: process,
+            base: base.expect("the address is printed"),
+            key: key.expect("the demo key is printed"),
+            secret: secret.expect("the demo secret is printed"),
+            http: reqwest::Client::new(),
+        }
+    }
+
+    async fn token(&self) -> String {
+        let response = self
+            .http
+            .post(format!(
+                "{}/innreach/v2/oauth2/token?grant_type=client_credentials&scope=innreach_tp",
+                self.base
+            ))
+            .header(
+                "Authorization",
+                format!(
+                    "Basic {}",
+                    STANDARD.encode(format!("{}:{}", self.key, self.secret))
+                ),
+            )
+            .header("Accept", "application/json")
+            .header("Content-Type", "application/json")
+            .header("X-From-Code", "d2ir1")
+            .header("X-To-Code", "abcde")
+            .header("X-Request-Creation-Time", "1544466568")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.headers()["cache-control"], "no-store");
+        let body: Value = response.json().await.unwrap();
+        body["access_token"].as_str().unwrap().to_owned()
+    }
+
+    async fn get(&self, path: &str, headers: &[(&str, &str)]) -> (u16, Value) {
+        let mut request = self.http.get(format!("{}{path}", self.base));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = request.send().await.unwrap();
+        (response.status().as_u16(), response.json().await.unwrap())
+    }
+}
+
+/// A pre-inputs file, removed when dropped.
+struct TempConfig(std::path::PathBuf);
+
+impl TempConfig {
+    fn arg(&self) -> &str {
+        self.0.to_str().unwrap()
+    }
+}
+
+impl Drop for TempConfig {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+fn write_config(config: &Value) -> TempConfig {
+    let path = std::env::temp_dir().join(format!("{}.json", unique_name("serve-pre-inputs")));
+    std::fs::write(&path, config.to_string()).unwrap();
+    TempConfig(path)
+}
+
+#[tokio::test]
+async fn a_token_then_an_authorized_call_reaches_the_echo_with_injected_headers_and_no_authorization()
+ {
+    let server = Server::start(&[], &[]);
+    let token = server.token().await;
+    let bearer = format!("Bearer {token}");
+    let (status, echo) = server
+        .get(
+            "/patrons/42?full=true",
+            &[("x-api-key", &server.key), ("Authorization", &bearer)],
+        )
+        .await;
+    assert_eq!(status, 200, "{echo}");
+    assert_eq!(echo["method"], "GET");
+    assert_eq!(echo["path"], "/patrons/42");
+    assert_eq!(echo["query"], "full=true");
+    let headers = &echo["headers"];
+    assert_eq!(headers["x-client-id"], server.key.as_str());
+    assert_eq!(headers["x-from-code"], "d2ir1");
+    assert_eq!(headers["x-to-code"], "abcde");
+    assert!(
+        headers.get("authorization").is_none(),
+        "Authorization is blocked: {echo}"
+    );
+}
+
+#[tokio::test]
+async fn a_client_supplied_header_named_like_an_injected_one_is_dropped() {
+    let server = Server::start(&[], &[]);
+    let bearer = format!("Bearer {}", server.token().await);
+    let (_, echo) = server
+        .get(
+            "/x",
+            &[
+                ("x-api-key", &server.key),
+                ("Authorization", &bearer),
+                ("X-Client-Id", "forged"),
+                ("x-token-expires", "never"),
+            ],
+        )
+        .await;
+    assert_eq!(echo["headers"]["x-client-id"], server.key.as_str());
+    assert_ne!(echo["headers"]["x-token-expires"], "never");
+}
+
+#[tokio::test]
+async fn a_forged_header_is_dropped_even_when_the_path_injects_nothing() {
+    let idp = MockServer::start().await;
+    Mock::given(path("/userinfo"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_raw(r#"{"sub":"u-1"}"#, "application/json"),
+        )
+        .mount(&idp)
+        .await;
+    let config = write_config(&json!({
+        "token_validation_uri": {"defaultURI": format!("{}/userinfo", idp.uri())},
+        "inject_headers": {"X-User-Id": "$.sub", "X-User-Role": "$.role"}
+    }));
+    let server = Server::start(&["--config", config.arg()], &[]);
+    let (status, echo) = server
+        .get(
+            "/x",
+            &[
+                ("x-api-key", &server.key),
+                ("Authorization", "Bearer t"),
+                ("X-User-Role", "admin"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{echo}");
+    assert_eq!(echo["headers"]["x-user-id"], "u-1");
+    assert!(echo["headers"].get("x-user-role").is_none(), "{echo}");
+    assert_eq!(
+        echo["headers"]["authorization"], "Bearer t",
+        "not blocked by this config"
+    );
+}
+
+#[tokio::test]
+async fn every_denial_is_a_401_with_the_gateway_responses_json_body() {
+    let server = Server::start(&[], &[]);
+    let bad_config = write_config(&json!({"inject_headers": {"X-A": "$.a"}}));
+    let misconfigured = Server::start(&["--config", bad_config.arg()], &[]);
+    let no_default = write_config(
+        &json!({"token_validation_uri": {"regionCodeHeader": "X-Region", "regionCodeValue": {"FR": "http://127.0.0.1:9/x"}}}),
+    );
+    let regional = Server::start(&["--config", no_default.arg()], &[]);
+    let dead = write_config(
+        &json!({"token_validation_uri": {"defaultURI": format!("http://127.0.0.1:{}/x", free_port())}}),
+    );
+    let unreachable = Server::start(&["--config", dead.arg()], &[]);
+    let bad_path = write_config(
+        &json!({"token_validation_uri": {"defaultURI": "http://127.0.0.1:9/x"}, "inject_headers": {"X-A": "$[?"}}),
+    );
+    let invalid = Server::start(&["--config", bad_path.arg()], &[]);
+
+    type Case<'a> = (&'a Server, Vec<(&'a str, &'a str)>, &'a str);
+    let cases: Vec<Case> = vec![
+        (
+            &server,
+            vec![("Authorization", "Bearer x")],
+            "ApiKeyNotPresentInRequest",
+        ),
+        (
+            &server,
+            vec![("x-api-key", "nobody"), ("Authorization", "Bearer x")],
+            "ApiKeyNotValid",
+        ),
+        (
+            &server,
+            vec![("x-api-key", &server.key)],
+            "AuthorizationHeaderNotPresentInRequest",
+        ),
+        (
+            &server,
+            vec![
+                ("x-api-key", &server.key),
+                ("Authorization", "Bearer never-issued"),
+            ],
+            "TokenValidationFails",
+        ),
+        (
+            &misconfigured,
+            vec![
+                ("x-api-key", &misconfigured.key),
+                ("Authorization", "Bearer x"),
+            ],
+            "InvalidPreInputConfigurationForTokenValidationURI",
+        ),
+        (
+            &invalid,
+            vec![("x-api-key", &invalid.key), ("Authorization", "Bearer x")],
+            "InvalidPreInputConfiguration",
+        ),
+        (
+            &regional,
+            vec![("x-api-key", &regional.key), ("Authorization", "Bearer x")],
+            "DefaultTokenValidationURINotPresent",
+        ),
+        (
+            &unreachable,
+            vec![
+                ("x-api-key", &unreachable.key),
+                ("Authorization", "Bearer x"),
+            ],
+            "TargetEndpointError",
+        ),
+    ];
+    for (server, headers, error) in cases {
+        let (status, body) = server.get("/patrons/42", &headers).await;
+        assert_eq!(status, 401, "{error}: {body}");
+        assert_eq!(body["error"], error);
+        assert!(
+            body["error_description"]
+                .as_str()
+                .is_some_and(|d| !d.is_empty())
+        );
+        assert_eq!(body.as_object().unwrap().len(), 2);
+    }
+}
+
+#[tokio::test]
+async fn authorized_requests_are_forwarded_to_the_upstream_with_the_injected_headers() {
+    let upstream = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/patrons/42"))
+        .and(header("x-from-code", "d2ir1"))
+        .and(header_exists("x-client-id"))
+        .respond_with(
+            ResponseTemplate::new(201).set_body_raw(r#"{"created":true}"#, "application/json"),
+        )
+        .expect(1)
+        .mount(&upstream)
+        .await;
+    let upstream_url = format!("{}/api", upstream.uri());
+    let server = Server::start(&["--upstream", &upstream_url], &[]);
+    let bearer = format!("Bearer {}", server.token().await);
+    let response = server
+        .http
+        .post(format!("{}/patrons/42", server.base))
+        .header("x-api-key", &server.key)
+        .header("Authorization", &bearer)
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    let requests = upstream.received_requests().await.unwrap();
+    assert!(requests[0].headers.get("authorization").is_none());
+}
+
+#[tokio::test]
+async fn with_the_dynamodb_store_keys_and_tokens_live_in_dynamodb() {
+    let moto = Moto::start();
+    let (keys_table, tokens_table) = moto.fresh_tables().await;
+    let mut env = moto.env();
+    env.push(("KEYS_TABLE".into(), keys_table.clone()));
+    env.push(("TOKENS_TABLE".into(), tokens_table.clone()));
+    let server = Server::start(&["--store", "dynamodb"], &env);
+    let token = server.token().await;
+    let bearer = format!("Bearer {token}");
+    let (status, _) = server
+        .get(
+            "/x",
+            &[("x-api-key", &server.key), ("Authorization", &bearer)],
+        )
+        .await;
+    assert_eq!(status, 200);
+    let keys = moto
+        .client()
+        .scan()
+        .table_name(&keys_table)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(keys.items().len(), 1, "the demo key is in DynamoDB");
+    let tokens = moto
+        .client()
+        .scan()
+        .table_name(&tokens_table)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(tokens.items().len(), 1, "the token's hash is in DynamoDB");
+}
