@@ -5,7 +5,7 @@ use std::process::{Command, Output};
 use serde_json::Value;
 use tokengate_shared::store::dynamodb::DynamoKeyStore;
 use tokengate_shared::{KeyId, KeyStatus, KeyStore};
-use tokengate_tests::{Moto, free_port, sdk_env, unique_name};
+use tokengate_tests::{ClosedPort, Moto, sdk_env, unique_name};
 
 struct Cli {
     moto: Moto,
@@ -264,7 +264,8 @@ fn a_missing_table_is_an_error_naming_the_table_the_endpoint_and_the_fix() {
 
 #[test]
 fn an_endpoint_that_is_down_is_an_error_naming_the_endpoint() {
-    let endpoint = format!("http://127.0.0.1:{}", free_port());
+    let closed = ClosedPort::new();
+    let endpoint = closed.url();
     let out = Command::new(env!("CARGO_BIN_EXE_tokengate"))
         .args(["keys", "list", "--json"])
         .envs(sdk_env(&endpoint))

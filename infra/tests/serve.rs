@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
-use tokengate_tests::{Moto, ProcessGroup, free_port, unique_name};
+use tokengate_tests::{ClosedPort, Moto, ProcessGroup, unique_name};
 use wiremock::matchers::{header, header_exists, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -202,8 +202,9 @@ async fn every_denial_is_a_401_with_the_gateway_responses_json_body() {
         &json!({"token_validation_uri": {"regionCodeHeader": "X-Region", "regionCodeValue": {"FR": "http://127.0.0.1:9/x"}}}),
     );
     let regional = Server::start(&["--config", no_default.arg()], &[]);
+    let closed = ClosedPort::new();
     let dead = write_config(
-        &json!({"token_validation_uri": {"defaultURI": format!("http://127.0.0.1:{}/x", free_port())}}),
+        &json!({"token_validation_uri": {"defaultURI": format!("{}/x", closed.url())}}),
     );
     let unreachable = Server::start(&["--config", dead.arg()], &[]);
     let bad_path = write_config(

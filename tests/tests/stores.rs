@@ -12,7 +12,7 @@ use tokengate_shared::{
     ClientKey, KeyId, KeyStatus, KeyStore, Secret, SecretHash, StoreError, SystemCode, TokenHash,
     TokenRecord, TokenStore,
 };
-use tokengate_tests::{Moto, dynamodb_client, free_port};
+use tokengate_tests::{ClosedPort, Moto, dynamodb_client};
 
 fn new_key(created_at: u64) -> (ClientKey, Secret) {
     let codes: BTreeSet<SystemCode> = ["d2ir1", "abcde"]
@@ -153,7 +153,8 @@ async fn a_missing_table_is_reported_by_name() {
 
 #[tokio::test]
 async fn an_endpoint_that_is_down_is_reported_unreachable() {
-    let endpoint = format!("http://127.0.0.1:{}", free_port());
+    let closed = ClosedPort::new();
+    let endpoint = closed.url();
     let store = DynamoKeyStore::new(dynamodb_client(&endpoint), "keys");
     let err = store.get(&KeyId::generate()).await.unwrap_err();
     assert!(matches!(err, StoreError::Unreachable { .. }), "{err:?}");

@@ -11,7 +11,7 @@ use serde_json::Value;
 use token_issuer::{TokenService, handler};
 use tokengate_shared::store::dynamodb::{DynamoKeyStore, DynamoTokenStore};
 use tokengate_shared::{ClientKey, KeyStore, Secret, SystemCode};
-use tokengate_tests::{Moto, dynamodb_client, free_port};
+use tokengate_tests::{ClosedPort, Moto, dynamodb_client};
 
 fn service(client: aws_sdk_dynamodb::Client, keys: &str, tokens: &str) -> TokenService {
     TokenService::new(
@@ -152,7 +152,8 @@ async fn a_key_valid_for_another_code_is_refused_by_dynamodb_too() {
 
 #[tokio::test]
 async fn a_store_that_is_down_answers_503_json_without_detail() {
-    let endpoint = format!("http://127.0.0.1:{}", free_port());
+    let closed = ClosedPort::new();
+    let endpoint = closed.url();
     let service = service(dynamodb_client(&endpoint), "keys", "tokens");
     let (status, body) = send(&service, token_request("some-key", "some-secret", "d2ir1")).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);

@@ -136,6 +136,7 @@ pub struct Authorizer {
     endpoint: Arc<dyn ValidationEndpoint>,
     validations: Option<Cache<[u8; 32], Arc<Validated>>>,
     api_keys: Option<Cache<KeyId, ClientKey>>,
+    context_keys: Vec<String>,
 }
 
 impl std::fmt::Debug for Authorizer {
@@ -166,13 +167,23 @@ impl Authorizer {
                 .time_to_live(c.key_ttl)
                 .build()
         });
+        let context_keys = pre_inputs
+            .as_ref()
+            .map(|p| p.all_injected_headers().into_values().collect())
+            .unwrap_or_default();
         Self {
             pre_inputs,
             keys,
             endpoint,
             validations,
             api_keys,
+            context_keys,
         }
+    }
+
+    /// The `context` key of every header any region may inject.
+    pub fn context_keys(&self) -> &[String] {
+        &self.context_keys
     }
 
     /// The pre-inputs, when they are valid.

@@ -97,8 +97,11 @@ pub fn stage_resource(method_arn: &str) -> String {
     }
 }
 
-/// The `context` API Gateway passes on: only strings, numbers and booleans.
-pub fn context(decision: &Decision) -> Map<String, Value> {
+/// The `context` API Gateway passes on: only strings, numbers and booleans. On Allow,
+/// every header the pre-inputs may inject has its key (`all_keys`), empty when nothing
+/// was injected, so a gateway mapping always finds it and always overwrites what the
+/// client sent.
+pub fn context(decision: &Decision, all_keys: &[String]) -> Map<String, Value> {
     let mut context = Map::new();
     match decision {
         Decision::Allow {
@@ -114,6 +117,9 @@ pub fn context(decision: &Decision) -> Map<String, Value> {
             );
             let names: Vec<&str> = headers.iter().map(|h| h.header.as_str()).collect();
             context.insert("injected_headers".into(), names.join(",").into());
+            for key in all_keys {
+                context.insert(key.clone(), "".into());
+            }
             for header in headers {
                 context.insert(header.context_key.clone(), header.value.clone().into());
             }
@@ -133,9 +139,9 @@ pub fn context(decision: &Decision) -> Map<String, Value> {
 }
 
 /// The answer API Gateway expects for this event.
-pub fn respond(kind: &EventKind, decision: &Decision) -> Value {
+pub fn respond(kind: &EventKind, decision: &Decision, all_keys: &[String]) -> Value {
     let allowed = matches!(decision, Decision::Allow { .. });
-    let context = context(decision);
+    let context = context(decision, all_keys);
     match kind {
         EventKind::HttpApi => json!({"isAuthorized": allowed, "context": context}),
         EventKind::RestApi { method_arn } => {

@@ -38,5 +38,5 @@ pub async fn decide(authorizer: &Authorizer, event: Value) -> Result<Value, Unsu
             principal_id = principal_id.as_deref().unwrap_or("")
         ),
     }
-    Ok(event::respond(&kind, &decision))
+    Ok(event::respond(&kind, &decision, authorizer.context_keys()))
 }
