@@ -1,6 +1,7 @@
 //! The `tokengate` command: DynamoDB tables and client keys, on whatever endpoint the AWS
 //! SDK's environment points at.
 
+pub mod api;
 pub mod config;
 pub mod keys;
 pub mod output;
@@ -52,6 +53,9 @@ pub enum Command {
     Config(config::ConfigCommand),
     /// Run the whole stack locally: token endpoint, authorizer, and an upstream.
     Serve(serve::ServeOptions),
+    /// The REST API in template.yaml, rendered from the pre-inputs.
+    #[command(subcommand)]
+    Api(api::ApiCommand),
 }
 
 /// A failed command, said so a person can act on it.
@@ -98,6 +102,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             keys::run(command, &store, cli.json).await
         }
         Command::Config(command) => config::run(command, cli.json),
+        Command::Api(command) => api::run(command),
         Command::Serve(options) => serve::serve(options, cli.keys_table, cli.tokens_table).await,
     }
 }

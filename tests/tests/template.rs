@@ -4,7 +4,7 @@
 use aws_sdk_dynamodb::types::{BillingMode, KeyType, ScalarAttributeType};
 use serde_yaml_ng::Value;
 use tokengate_shared::store::dynamodb::{EXPIRES_AT, KEY_ID, TOKEN_HASH, create_tables};
-use tokengate_tests::{Moto, workspace_root};
+use tokengate_tests::{Moto, tool, workspace_root};
 
 fn template() -> Value {
     let text = std::fs::read_to_string(workspace_root().join("template.yaml")).unwrap();
@@ -76,29 +76,185 @@ async fn the_tokens_table_in_the_template_is_the_one_tables_create_makes_with_it
     assert_eq!(ttl["Enabled"], true);
 }
 
+fn definition(template: &Value) -> &Value {
+    &resource(template, "TokengateApi")["Properties"]["DefinitionBody"]
+}
+
+fn statements(function: &Value) -> Vec<(Vec<String>, String)> {
+    let statements = function["Properties"]["Policies"][0]["Statement"]
+        .as_sequence()
+        .unwrap();
+    statements
+        .iter()
+        .map(|s| {
+            let actions = match &s["Action"] {
+                Value::String(a) => vec![a.clone()],
+                Value::Sequence(list) => list
+                    .iter()
+                    .map(|a| a.as_str().unwrap().to_owned())
+                    .collect(),
+                other => panic!("unexpected Action {other:?}"),
+            };
+            (actions, format!("{:?}", s["Resource"]))
+        })
+        .collect()
+}
+
 #[test]
-fn the_token_issuer_is_built_by_cargo_lambda_from_its_binary_with_the_contract_environment() {
+fn both_functions_are_built_by_cargo_lambda_from_their_binaries_with_the_contract_environment() {
     let template = template();
-    let function = resource(&template, "TokenIssuerFunction");
-    assert_eq!(function["Metadata"]["BuildMethod"], "rust-cargolambda");
-    assert_eq!(
-        function["Metadata"]["BuildProperties"]["Binary"],
-        "token-issuer"
-    );
-    let variables = &function["Properties"]["Environment"]["Variables"];
-    for name in ["KEYS_TABLE", "TOKENS_TABLE", "TOKEN_TTL_SECONDS"] {
-        assert!(!variables[name].is_null(), "{name} is not set");
+    for (name, binary, variables) in [
+        (
+            "TokenIssuerFunction",
+            "token-issuer",
+            &["KEYS_TABLE", "TOKENS_TABLE", "TOKEN_TTL_SECONDS"][..],
+        ),
+        (
+            "AuthorizerFunction",
+            "authorizer",
+            &["KEYS_TABLE", "AUTHORIZER_CONFIG"][..],
+        ),
+    ] {
+        let function = resource(&template, name);
+        assert_eq!(
+            function["Metadata"]["BuildMethod"], "rust-cargolambda",
+            "{name}"
+        );
+        assert_eq!(
+            function["Metadata"]["BuildProperties"]["Binary"], binary,
+            "{name}"
+        );
+        let environment = &function["Properties"]["Environment"]["Variables"];
+        for variable in variables {
+            assert!(
+                !environment[*variable].is_null(),
+                "{name}: {variable} is not set"
+            );
+        }
     }
-    let events = function["Properties"]["Events"].as_mapping().unwrap();
-    let paths: Vec<&str> = events
-        .values()
-        .map(|e| e["Properties"]["Path"].as_str().unwrap())
-        .collect();
+    let globals = &template["Globals"]["Function"];
+    assert_eq!(globals["Runtime"], "provided.al2023");
+    assert_eq!(globals["LoggingConfig"]["LogFormat"], "JSON");
+}
+
+#[test]
+fn each_function_may_do_only_what_it_needs_in_dynamodb() {
+    let template = template();
+    let authorizer = statements(resource(&template, "AuthorizerFunction"));
+    assert_eq!(authorizer.len(), 1);
+    assert_eq!(authorizer[0].0, ["dynamodb:GetItem"]);
+    assert!(authorizer[0].1.contains("KeysTable"));
+    let issuer = statements(resource(&template, "TokenIssuerFunction"));
+    assert_eq!(issuer.len(), 2);
+    assert_eq!(issuer[0].0, ["dynamodb:GetItem"]);
+    assert!(issuer[0].1.contains("KeysTable"));
+    assert_eq!(issuer[1].0, ["dynamodb:GetItem", "dynamodb:PutItem"]);
+    assert!(issuer[1].1.contains("TokensTable"));
+}
+
+#[test]
+fn the_token_routes_are_open_and_everything_else_goes_through_the_authorizer() {
+    let template = template();
+    let paths = &definition(&template)["paths"];
     for path in [
         "/innreach/v2/oauth2/token",
         "/oauth2/token",
         "/oauth2/introspect",
     ] {
-        assert!(paths.contains(&path), "{path} is not routed");
+        let post = &paths[path]["post"];
+        assert!(post.get("security").is_none(), "{path} is open");
+        let uri = format!("{:?}", post["x-amazon-apigateway-integration"]["uri"]);
+        assert!(uri.contains("TokenIssuerFunction.Arn"), "{path}: {uri}");
     }
+    let proxy = &paths["/{proxy+}"]["x-amazon-apigateway-any-method"];
+    assert_eq!(proxy["security"][0]["tokengate"], Value::Sequence(vec![]));
+    let authorizer = &definition(&template)["components"]["securitySchemes"]["tokengate"]["x-amazon-apigateway-authorizer"];
+    assert_eq!(authorizer["type"], "request");
+    assert!(format!("{:?}", authorizer["authorizerUri"]).contains("AuthorizerFunction.Arn"));
+}
+
+#[test]
+fn a_denial_is_rendered_as_a_401_json_body_naming_the_error() {
+    let template = template();
+    let responses = &definition(&template)["x-amazon-apigateway-gateway-responses"];
+    let denied = &responses["ACCESS_DENIED"];
+    assert_eq!(denied["statusCode"], 401);
+    let body = denied["responseTemplates"]["application/json"]
+        .as_str()
+        .unwrap();
+    assert_eq!(
+        body,
+        r#"{"error": "$context.authorizer.error", "error_description": "$context.authorizer.error_description"}"#
+    );
+    assert_eq!(responses["UNAUTHORIZED"]["statusCode"], 401);
+}
+
+#[test]
+fn the_template_maps_exactly_the_headers_its_pre_inputs_inject() {
+    let template = template();
+    let config = resource(&template, "AuthorizerFunction")["Properties"]["Environment"]["Variables"]
+        ["AUTHORIZER_CONFIG"]
+        .as_str()
+        .expect("AUTHORIZER_CONFIG is a JSON string");
+    let pre_inputs =
+        authorizer::PreInputs::parse(config).expect("the deployed pre-inputs are valid");
+    let parameters = definition(&template)["paths"]["/{proxy+}"]["x-amazon-apigateway-any-method"]
+        ["x-amazon-apigateway-integration"]["requestParameters"]
+        .as_mapping()
+        .unwrap();
+    let mut mapped = std::collections::BTreeMap::new();
+    for (target, source) in parameters {
+        let target = target.as_str().unwrap();
+        let source = source.as_str().unwrap();
+        if let Some(header) = target.strip_prefix("integration.request.header.") {
+            mapped.insert(header.to_owned(), source.to_owned());
+        }
+    }
+    let blocked = mapped.remove("Authorization");
+    assert_eq!(blocked.is_some(), pre_inputs.block_authorization_header);
+    if let Some(value) = blocked {
+        assert_eq!(value, "''", "Authorization is blanked");
+    }
+    let expected: std::collections::BTreeMap<String, String> = pre_inputs
+        .all_injected_headers()
+        .into_iter()
+        .map(|(header, key)| (header, format!("context.authorizer.{key}")))
+        .collect();
+    assert_eq!(mapped, expected);
+    assert!(!expected.is_empty());
+}
+
+#[test]
+fn cfn_lint_accepts_the_template() {
+    let out = std::process::Command::new(tool("cfn-lint"))
+        .arg(workspace_root().join("template.yaml"))
+        .output()
+        .expect("cfn-lint runs");
+    assert!(
+        out.status.success(),
+        "cfn-lint: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn sam_validate_lint_accepts_the_template() {
+    let out = std::process::Command::new(tool("sam"))
+        .args(["validate", "--lint", "--template"])
+        .arg(workspace_root().join("template.yaml"))
+        .env("AWS_DEFAULT_REGION", "us-east-1")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "tokengate-test")
+        .env("AWS_SECRET_ACCESS_KEY", "tokengate-test")
+        .env("SAM_CLI_TELEMETRY", "0")
+        .output()
+        .expect("sam runs");
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "sam validate --lint: {said}");
+    assert!(said.contains("is a valid SAM Template"), "{said}");
 }

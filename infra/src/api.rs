@@ -1,0 +1,248 @@
+//! `tokengate api render`: the REST API definition and the authorizer's configuration in
+//! `template.yaml`, generated from one pre-inputs file.
+//!
+//! API Gateway maps each injected header statically (`integration.request.header.X-User-Id:
+//! context.authorizer.inject_x_user_id`), while `inject_headers` is configuration. Rendering
+//! both from the same file keeps them equal: the template deploys exactly the pre-inputs
+//! whose headers it maps.
+
+use std::path::PathBuf;
+
+use authorizer::PreInputs;
+use clap::Subcommand;
+use serde_json::{Map, Value, json};
+
+use crate::CliError;
+
+/// API definition commands.
+#[derive(Debug, Subcommand)]
+pub enum ApiCommand {
+    /// Write the pre-inputs and the API definition (routes, authorizer, header mappings,
+    /// gateway responses) into template.yaml's generated blocks.
+    Render {
+        /// The pre-inputs to deploy.
+        #[arg(long, default_value = "infra/api/pre-inputs.json")]
+        config: PathBuf,
+        /// The SAM template to update.
+        #[arg(long, default_value = "template.yaml")]
+        template: PathBuf,
+        /// Change nothing; exit 1 if the template is not what rendering would write.
+        #[arg(long)]
+        check: bool,
+    },
+}
+
+const PRE_INPUTS_BLOCK: &str = "pre-inputs";
+const DEFINITION_BLOCK: &str = "definition";
+
+/// Runs an API command.
+pub fn run(command: ApiCommand) -> Result<(), CliError> {
+    let ApiCommand::Render {
+        config,
+        template,
+        check,
+    } = command;
+    let read = |path: &PathBuf| {
+        std::fs::read_to_string(path)
+            .map_err(|e| CliError::Usage(format!("cannot read {}: {e}", path.display())))
+    };
+    let config_text = read(&config)?;
+    let template_text = read(&template)?;
+    let rendered = render(&template_text, &config_text)
+        .map_err(|e| CliError::Usage(format!("{}: {e}", config.display())))?;
+    if check {
+        if rendered != template_text {
+            return Err(CliError::Usage(format!(
+                "{} is not rendered from {}; run `tokengate api render`",
+                template.display(),
+                config.display()
+            )));
+        }
+        println!(
+            "{} is rendered from {}",
+            template.display(),
+            config.display()
+        );
+        return Ok(());
+    }
+    std::fs::write(&template, &rendered)
+        .map_err(|e| CliError::Usage(format!("cannot write {}: {e}", template.display())))?;
+    println!("rendered {} from {}", template.display(), config.display());
+    Ok(())
+}
+
+/// The template with both generated blocks replaced, or why the pre-inputs or the
+/// template cannot be used.
+pub fn render(template: &str, config_text: &str) -> Result<String, String> {
+    let pre_inputs = PreInputs::parse(config_text).map_err(|e| e.to_string())?;
+    // Compact, so the environment variable stays small (Lambda allows 4 KB in all).
+    let compact: Value = serde_json::from_str(config_text).map_err(|e| e.to_string())?;
+    let pre_inputs_line = format!(
+        "AUTHORIZER_CONFIG: {}",
+        serde_json::to_string(&compact.to_string()).map_err(|e| e.to_string())?
+    );
+    let definition =
+        serde_json::to_string_pretty(&definition(&pre_inputs)).map_err(|e| e.to_string())?;
+    let with_config = replace_block(template, PRE_INPUTS_BLOCK, &pre_inputs_line)?;
+    replace_block(
+        &with_config,
+        DEFINITION_BLOCK,
+        &format!("DefinitionBody:\n  {}", definition.replace('\n', "\n  ")),
+    )
+}
+
+/// Replaces the lines between `# >>> tokengate api render: NAME` and its `# <<<` marker
+/// with `content`, indented like the marker.
+fn replace_block(template: &str, name: &str, content: &str) -> Result<String, String> {
+    let begin = format!("# >>> tokengate api render: {name}");
+    let end = format!("# <<< tokengate api render: {name}");
+    let lines: Vec<&str> = template.lines().collect();
+    let start = lines
+        .iter()
+        .position(|l| l.trim() == begin)
+        .ok_or_else(|| format!("the template has no `{begin}` marker"))?;
+    let stop = lines[start..]
+        .iter()
+        .position(|l| l.trim() == end)
+        .map(|i| start + i)
+        .ok_or_else(|| format!("the template has no `{end}` marker"))?;
+    let indent = &lines[start][..lines[start].len() - lines[start].trim_start().len()];
+    let mut out: Vec<String> = lines[..=start].iter().map(|l| (*l).to_owned()).collect();
+    out.extend(content.lines().map(|l| format!("{indent}{l}")));
+    out.extend(lines[stop..].iter().map(|l| (*l).to_owned()));
+    Ok(out.join("\n") + "\n")
+}
+
+fn lambda_uri(function: &str) -> Value {
+    json!({"Fn::Sub": format!(
+        "arn:${{AWS::Partition}}:apigateway:${{AWS::Region}}:lambda:path/2015-03-31/functions/${{{function}.Arn}}/invocations"
+    )})
+}
+
+/// The OpenAPI definition of the REST API for these pre-inputs.
+pub fn definition(pre_inputs: &PreInputs) -> Value {
+    let token_route = json!({"post": {"x-amazon-apigateway-integration": {
+        "type": "aws_proxy",
+        "httpMethod": "POST",
+        "uri": lambda_uri("TokenIssuerFunction"),
+    }}});
+    let mut request_parameters = Map::new();
+    request_parameters.insert(
+        "integration.request.path.proxy".into(),
+        "method.request.path.proxy".into(),
+    );
+    for (header, context_key) in pre_inputs.all_injected_headers() {
+        request_parameters.insert(
+            format!("integration.request.header.{header}"),
+            format!("context.authorizer.{context_key}").into(),
+        );
+    }
+    if pre_inputs.block_authorization_header {
+        request_parameters.insert(
+            "integration.request.header.Authorization".into(),
+            "''".into(),
+        );
+    }
+    let api_key_header = &pre_inputs.api_key.header;
+    let denial = r#"{"error": "$context.authorizer.error", "error_description": "$context.authorizer.error_description"}"#;
+    json!({
+        "openapi": "3.0.1",
+        "info": {"title": {"Ref": "AWS::StackName"}, "version": "1.0"},
+        "paths": {
+            "/innreach/v2/oauth2/token": token_route,
+            "/oauth2/token": token_route,
+            "/oauth2/introspect": token_route,
+            "/{proxy+}": {"x-amazon-apigateway-any-method": {
+                "parameters": [{"name": "proxy", "in": "path", "required": true, "schema": {"type": "string"}}],
+                "security": [{"tokengate": []}],
+                "x-amazon-apigateway-integration": {
+                    "type": "http_proxy",
+                    "httpMethod": "ANY",
+                    "uri": {"Fn::Sub": "${BackendUrl}/{proxy}"},
+                    "passthroughBehavior": "when_no_match",
+                    "requestParameters": request_parameters,
+                },
+            }},
+        },
+        "components": {"securitySchemes": {"tokengate": {
+            "type": "apiKey",
+            "name": "Authorization",
+            "in": "header",
+            "x-amazon-apigateway-authtype": "custom",
+            "x-amazon-apigateway-authorizer": {
+                "type": "request",
+                "authorizerUri": lambda_uri("AuthorizerFunction"),
+                "authorizerResultTtlInSeconds": {"Ref": "AuthorizerCacheTtl"},
+                "identitySource": {"Fn::If": [
+                    "AuthorizerCaching",
+                    format!("method.request.header.Authorization, method.request.header.{api_key_header}"),
+                    {"Ref": "AWS::NoValue"},
+                ]},
+            },
+        }}},
+        "x-amazon-apigateway-gateway-responses": {
+            "ACCESS_DENIED": {"statusCode": 401, "responseTemplates": {"application/json": denial}},
+            "UNAUTHORIZED": {"statusCode": 401, "responseTemplates": {"application/json":
+                r#"{"error": "IdentityNotPresentInRequest", "error_description": "The Authorization header or the API key is missing."}"#}},
+            "AUTHORIZER_FAILURE": {"statusCode": 500, "responseTemplates": {"application/json":
+                r#"{"error": "AuthorizerFailure", "error_description": "The authorizer failed."}"#}},
+            "AUTHORIZER_CONFIGURATION_ERROR": {"statusCode": 500, "responseTemplates": {"application/json":
+                r#"{"error": "AuthorizerFailure", "error_description": "The authorizer failed."}"#}},
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TEMPLATE: &str = "a:\n  # >>> tokengate api render: pre-inputs\n  old\n  # <<< tokengate api render: pre-inputs\nb:\n    # >>> tokengate api render: definition\n    # <<< tokengate api render: definition\n";
+
+    #[test]
+    fn rendering_maps_every_injected_header_and_blanks_authorization_when_blocked() {
+        let config = r#"{"token_validation_uri": {"defaultURI": "https://idp.example/u"},
+            "inject_headers": {"FR": {"X-Email": "$.email"}, "default": {"X-User-Id": "$.sub"}},
+            "block_authorization_header": true}"#;
+        let definition = definition(&PreInputs::parse(config).unwrap());
+        let parameters = &definition["paths"]["/{proxy+}"]["x-amazon-apigateway-any-method"]["x-amazon-apigateway-integration"]
+            ["requestParameters"];
+        assert_eq!(
+            parameters["integration.request.header.X-Email"],
+            "context.authorizer.inject_x_email"
+        );
+        assert_eq!(
+            parameters["integration.request.header.X-User-Id"],
+            "context.authorizer.inject_x_user_id"
+        );
+        assert_eq!(parameters["integration.request.header.Authorization"], "''");
+        assert_eq!(parameters.as_object().unwrap().len(), 4);
+    }
+
+    #[test]
+    fn rendering_replaces_only_the_marked_blocks_and_is_stable() {
+        let config = r#"{"token_validation_uri": {"defaultURI": "https://idp.example/u"}}"#;
+        let once = render(TEMPLATE, config).unwrap();
+        assert!(
+            once.starts_with(
+                "a:\n  # >>> tokengate api render: pre-inputs\n  AUTHORIZER_CONFIG: \"{"
+            )
+        );
+        assert!(once.contains("\n    DefinitionBody:\n      {\n"));
+        assert!(!once.contains("old"));
+        assert_eq!(render(&once, config).unwrap(), once);
+    }
+
+    #[test]
+    fn invalid_pre_inputs_are_refused() {
+        assert!(
+            render(TEMPLATE, "{}")
+                .unwrap_err()
+                .contains("token_validation_uri")
+        );
+        assert!(
+            render("no markers", r#"{"defaultURI": "https://x.example"}"#)
+                .unwrap_err()
+                .contains("marker")
+        );
+    }
+}
