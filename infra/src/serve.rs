@@ -235,7 +235,7 @@ async fn route(State(app): State<Arc<App>>, request: Request<Body>) -> Response<
     } else {
         api_route(&app, parts, body).await
     };
-    info!(reason = "request", method = %response.1, path = %path, status = response.0.status().as_u16(), decision = response.2);
+    info!(reason = "request", method = %response.1, path = %path, status = response.0.status().as_u16(), decision = %response.2);
     response.0
 }
 
@@ -243,7 +243,7 @@ async fn token_route(
     app: &App,
     parts: axum::http::request::Parts,
     body: Bytes,
-) -> (Response<Body>, Method, &'static str) {
+) -> (Response<Body>, Method, String) {
     let method = parts.method.clone();
     let body = if body.is_empty() {
         lambda_http::Body::Empty
@@ -262,7 +262,7 @@ async fn token_route(
     (
         Response::from_parts(parts, Body::from(bytes)),
         method,
-        "token_endpoint",
+        "token_endpoint".into(),
     )
 }
 
@@ -294,7 +294,7 @@ async fn api_route(
     app: &App,
     parts: axum::http::request::Parts,
     body: Bytes,
-) -> (Response<Body>, Method, &'static str) {
+) -> (Response<Body>, Method, String) {
     let method = parts.method.clone();
     let answer = match authorizer::handler::decide(&app.authorizer, authorizer_event(&parts)).await
     {
@@ -304,7 +304,7 @@ async fn api_route(
             return (
                 json_answer(StatusCode::INTERNAL_SERVER_ERROR, &body),
                 method,
-                "authorizer_failure",
+                "authorizer_failure".into(),
             );
         }
     };
@@ -312,14 +312,22 @@ async fn api_route(
     if answer["policyDocument"]["Statement"][0]["Effect"] != "Allow" {
         // What the deployed gateway response renders for a Deny.
         let body = json!({"error": context.get("error"), "error_description": context.get("error_description")});
-        return (json_answer(StatusCode::UNAUTHORIZED, &body), method, "deny");
+        let decision = format!(
+            "deny:{}",
+            context.get("error").and_then(Value::as_str).unwrap_or("")
+        );
+        return (
+            json_answer(StatusCode::UNAUTHORIZED, &body),
+            method,
+            decision,
+        );
     }
     let headers = backend_headers(app, &parts.headers, &context);
     let response = match &app.upstream {
         None => echo(&parts, &headers, body.len()),
         Some(upstream) => forward(app, upstream, &parts, headers, body).await,
     };
-    (response, method, "allow")
+    (response, method, "allow".into())
 }
 
 /// The headers the backend receives: the client's, less hop-by-hop ones and any header the

@@ -341,3 +341,37 @@ async fn with_the_dynamodb_store_keys_and_tokens_live_in_dynamodb() {
         .unwrap();
     assert_eq!(tokens.items().len(), 1, "the token's hash is in DynamoDB");
 }
+
+#[tokio::test]
+async fn the_readme_run_command_starts_the_whole_stack() {
+    let mut command = Command::new("cargo");
+    command
+        .current_dir(tokengate_tests::workspace_root())
+        .args([
+            "run",
+            "--quiet",
+            "--bin",
+            "tokengate",
+            "--",
+            "serve",
+            "--port",
+            "0",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    let mut process = ProcessGroup::spawn(&mut command).expect("cargo run starts");
+    let stdout = process.child().stdout.take().expect("stdout is piped");
+    let mut lines = BufReader::new(stdout).lines().map_while(Result::ok);
+    let base = lines
+        .find_map(|line| line.split("listening on ").nth(1).map(str::to_owned))
+        .expect("the server says where it listens");
+    std::thread::spawn(move || lines.for_each(drop));
+    let (status, body): (u16, Value) = {
+        let response = reqwest::get(format!("{base}/patrons/42")).await.unwrap();
+        (response.status().as_u16(), response.json().await.unwrap())
+    };
+    assert_eq!(status, 401);
+    assert_eq!(body["error"], "ApiKeyNotPresentInRequest");
+    drop(process);
+}
