@@ -11,6 +11,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use authorizer::config::HOP_BY_HOP;
 use authorizer::endpoint::HttpValidationEndpoint;
 use authorizer::{Authorizer, PreInputs};
 use axum::body::{Body, Bytes};
@@ -56,18 +57,6 @@ pub struct ServeOptions {
 
 /// The largest request body accepted.
 const MAX_BODY: usize = 1024 * 1024;
-
-/// Headers never passed between hops.
-const HOP_BY_HOP: [&str; 8] = [
-    "connection",
-    "keep-alive",
-    "proxy-authenticate",
-    "proxy-authorization",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
-];
 
 struct App {
     tokens: TokenService,

@@ -4,10 +4,10 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
-use tokengate_tests::{ClosedPort, Moto, ProcessGroup, unique_name};
+use tokengate_tests::{
+    ClosedPort, Moto, ProcessGroup, basic, inn_reach_token_request, unique_name,
+};
 use wiremock::matchers::{header, header_exists, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -57,24 +57,8 @@ impl Server {
     }
 
     async fn token(&self) -> String {
-        let response = self
-            .http
-            .post(format!(
-                "{}/innreach/v2/oauth2/token?grant_type=client_credentials&scope=innreach_tp",
-                self.base
-            ))
-            .header(
-                "Authorization",
-                format!(
-                    "Basic {}",
-                    STANDARD.encode(format!("{}:{}", self.key, self.secret))
-                ),
-            )
-            .header("Accept", "application/json")
-            .header("Content-Type", "application/json")
-            .header("X-From-Code", "d2ir1")
-            .header("X-To-Code", "abcde")
-            .header("X-Request-Creation-Time", "1544466568")
+        let url = format!("{}/innreach/v2/oauth2/token", self.base);
+        let response = inn_reach_token_request(&self.http, &url, &basic(&self.key, &self.secret))
             .send()
             .await
             .unwrap();

@@ -94,6 +94,37 @@ impl Default for ClosedPort {
     }
 }
 
+/// HTTP Basic credentials as RFC 6749 §2.3.1 spells them (for keys and secrets that need no
+/// form-encoding, as generated ones do not).
+pub fn basic(key: &str, secret: &str) -> String {
+    use base64::Engine as _;
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{key}:{secret}"))
+    )
+}
+
+/// A complete, valid INN-Reach token request (`X-From-Code: d2ir1`) to `url`, with the
+/// given `Authorization` header.
+pub fn inn_reach_token_request(
+    client: &reqwest::Client,
+    url: &str,
+    authorization: &str,
+) -> reqwest::RequestBuilder {
+    client
+        .post(url)
+        .query(&[
+            ("grant_type", "client_credentials"),
+            ("scope", "innreach_tp"),
+        ])
+        .header("Authorization", authorization)
+        .header("Accept", "application/json")
+        .header("Content-Type", "application/json")
+        .header("X-From-Code", "d2ir1")
+        .header("X-To-Code", "abcde")
+        .header("X-Request-Creation-Time", "1544466568")
+}
+
 /// A table name no other test in this process uses.
 pub fn unique_name(prefix: &str) -> String {
     static NEXT: AtomicU32 = AtomicU32::new(0);

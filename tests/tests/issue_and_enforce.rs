@@ -4,11 +4,10 @@
 
 use std::time::Duration;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 use tokengate_tests::{
-    FIXTURE_KEY, FIXTURE_SECRET, LambdaEmulator, Moto, free_port, unique_name, workspace_root,
+    FIXTURE_KEY, FIXTURE_SECRET, LambdaEmulator, Moto, basic, free_port, inn_reach_token_request,
+    unique_name, workspace_root,
 };
 
 const FIRST_REQUEST_TIMEOUT: Duration = Duration::from_secs(900);
@@ -44,31 +43,18 @@ async fn a_token_from_the_token_issuer_is_enforced_by_the_authorizer_through_int
     let http = reqwest::Client::new();
 
     // Warm both functions up (each compiles on its first invocation).
-    let issued: Value = http
-        .post(emulator.function_url("token-issuer", "/innreach/v2/oauth2/token"))
-        .query(&[
-            ("grant_type", "client_credentials"),
-            ("scope", "innreach_tp"),
-        ])
-        .header(
-            "Authorization",
-            format!(
-                "Basic {}",
-                STANDARD.encode(format!("{FIXTURE_KEY}:{FIXTURE_SECRET}"))
-            ),
-        )
-        .header("Accept", "application/json")
-        .header("Content-Type", "application/json")
-        .header("X-From-Code", "d2ir1")
-        .header("X-To-Code", "abcde")
-        .header("X-Request-Creation-Time", "1544466568")
-        .timeout(FIRST_REQUEST_TIMEOUT)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let issued: Value = inn_reach_token_request(
+        &http,
+        &emulator.function_url("token-issuer", "/innreach/v2/oauth2/token"),
+        &basic(FIXTURE_KEY, FIXTURE_SECRET),
+    )
+    .timeout(FIRST_REQUEST_TIMEOUT)
+    .send()
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
     let token = issued["access_token"]
         .as_str()
         .expect("a token is issued")

@@ -3,37 +3,15 @@
 
 use std::time::Duration;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 use serde_json::Value;
 use tokengate_shared::TokenHash;
-use tokengate_tests::{FIXTURE_KEY, FIXTURE_SECRET, LambdaEmulator, Moto, workspace_root};
+use tokengate_tests::{
+    FIXTURE_KEY, FIXTURE_SECRET, LambdaEmulator, Moto, basic, inn_reach_token_request,
+    workspace_root,
+};
 
 /// The first request compiles the function, which takes minutes on a cold target folder.
 const FIRST_REQUEST_TIMEOUT: Duration = Duration::from_secs(900);
-
-fn basic(key: &str, secret: &str) -> String {
-    format!("Basic {}", STANDARD.encode(format!("{key}:{secret}")))
-}
-
-fn token_request(
-    client: &reqwest::Client,
-    url: &str,
-    authorization: &str,
-) -> reqwest::RequestBuilder {
-    client
-        .post(url)
-        .query(&[
-            ("grant_type", "client_credentials"),
-            ("scope", "innreach_tp"),
-        ])
-        .header("Authorization", authorization)
-        .header("Accept", "application/json")
-        .header("Content-Type", "application/json")
-        .header("X-From-Code", "d2ir1")
-        .header("X-To-Code", "abcde")
-        .header("X-Request-Creation-Time", "1544466568")
-}
 
 #[tokio::test]
 async fn the_token_issuer_issues_and_introspects_under_the_lambda_emulator_with_dynamodb() {
@@ -50,7 +28,7 @@ async fn the_token_issuer_issues_and_introspects_under_the_lambda_emulator_with_
     let token_url = emulator.function_url("token-issuer", "/innreach/v2/oauth2/token");
 
     // A valid request through the function URL gets a token, written to DynamoDB as a hash.
-    let response = token_request(&http, &token_url, &basic(FIXTURE_KEY, FIXTURE_SECRET))
+    let response = inn_reach_token_request(&http, &token_url, &basic(FIXTURE_KEY, FIXTURE_SECRET))
         .timeout(FIRST_REQUEST_TIMEOUT)
         .send()
         .await
@@ -92,7 +70,7 @@ async fn the_token_issuer_issues_and_introspects_under_the_lambda_emulator_with_
     assert_eq!(introspection["client_id"], FIXTURE_KEY);
 
     // A wrong secret is a 401 with a Basic challenge.
-    let refused = token_request(&http, &token_url, &basic(FIXTURE_KEY, "wrong"))
+    let refused = inn_reach_token_request(&http, &token_url, &basic(FIXTURE_KEY, "wrong"))
         .send()
         .await
         .unwrap();

@@ -4,10 +4,8 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 use serde_json::Value;
-use tokengate_tests::{ProcessGroup, free_port, workspace_root};
+use tokengate_tests::{ProcessGroup, basic, free_port, inn_reach_token_request, workspace_root};
 
 #[tokio::test]
 async fn run_local_starts_dynamodb_and_the_token_issuer_and_prints_a_working_demo_key() {
@@ -40,14 +38,8 @@ async fn run_local_starts_dynamodb_and_the_token_issuer_and_prints_a_working_dem
         secret.expect("the demo secret is printed"),
     );
 
-    let response = reqwest::Client::new()
-        .post(format!("http://127.0.0.1:{port}/lambda-url/token-issuer/innreach/v2/oauth2/token?grant_type=client_credentials&scope=innreach_tp"))
-        .header("Authorization", format!("Basic {}", STANDARD.encode(format!("{key}:{secret}"))))
-        .header("Accept", "application/json")
-        .header("Content-Type", "application/json")
-        .header("X-From-Code", "d2ir1")
-        .header("X-To-Code", "abcde")
-        .header("X-Request-Creation-Time", "1544466568")
+    let url = format!("http://127.0.0.1:{port}/lambda-url/token-issuer/innreach/v2/oauth2/token");
+    let response = inn_reach_token_request(&reqwest::Client::new(), &url, &basic(&key, &secret))
         .timeout(Duration::from_secs(900))
         .send()
         .await

@@ -195,14 +195,10 @@ fn invalid(key: impl Into<String>, problem: impl Into<String>) -> ConfigError {
     }
 }
 
-/// Headers that must not be injected: hop-by-hop, framing, routing, and the credential
-/// the authorizer itself consumes.
-const FORBIDDEN_HEADERS: [&str; 12] = [
-    "authorization",
+/// Headers that only mean something between two hops (RFC 9110 §7.6.1): never injected,
+/// never forwarded.
+pub const HOP_BY_HOP: [&str; 8] = [
     "connection",
-    "content-length",
-    "content-type",
-    "host",
     "keep-alive",
     "proxy-authenticate",
     "proxy-authorization",
@@ -211,6 +207,14 @@ const FORBIDDEN_HEADERS: [&str; 12] = [
     "transfer-encoding",
     "upgrade",
 ];
+
+/// Headers that frame, route or authenticate the request itself: never injected.
+const REQUEST_CONTROL: [&str; 4] = ["authorization", "content-length", "content-type", "host"];
+
+fn may_inject(header: &str) -> bool {
+    let lower = header.to_ascii_lowercase();
+    !HOP_BY_HOP.contains(&lower.as_str()) && !REQUEST_CONTROL.contains(&lower.as_str())
+}
 
 /// The longest total time accepted: API Gateway gives an authorizer at most 10 s.
 pub const MAX_TOTAL_TIMEOUT: Duration = Duration::from_millis(9_000);
@@ -419,7 +423,7 @@ fn header_list(map: &Map<String, Value>, key: &str) -> Result<Vec<HeaderInjectio
         if !is_token(header) {
             return Err(invalid(at, "is not a valid HTTP header name"));
         }
-        if FORBIDDEN_HEADERS.contains(&header.to_ascii_lowercase().as_str()) {
+        if !may_inject(header) {
             return Err(invalid(at, "is a header the authorizer may not inject"));
         }
         let path = path
