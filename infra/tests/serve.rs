@@ -359,3 +359,18 @@ async fn the_readme_run_command_starts_the_whole_stack() {
     assert_eq!(body["error"], "ApiKeyNotPresentInRequest");
     drop(process);
 }
+
+#[tokio::test]
+async fn the_token_lifetime_follows_token_ttl_seconds_as_in_lambda() {
+    let server = Server::start(&[], &[("TOKEN_TTL_SECONDS".into(), "42".into())]);
+    let url = format!("{}/innreach/v2/oauth2/token", server.base);
+    let body: Value =
+        inn_reach_token_request(&server.http, &url, &basic(&server.key, &server.secret))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+    assert_eq!(body["expires_in"], 42);
+}

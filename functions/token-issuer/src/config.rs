@@ -40,20 +40,24 @@ impl TokenIssuerConfig {
                 .filter(|v| !v.trim().is_empty())
                 .ok_or(ConfigError::Missing(name))
         };
-        let ttl_seconds = match lookup("TOKEN_TTL_SECONDS") {
-            None => DEFAULT_TTL_SECONDS,
-            Some(text) => text
-                .trim()
-                .parse()
-                .ok()
-                .filter(|ttl| (1..=MAX_TTL_SECONDS).contains(ttl))
-                .ok_or(ConfigError::InvalidTtl)?,
-        };
         Ok(Self {
             keys_table: required("KEYS_TABLE")?,
             tokens_table: required("TOKENS_TABLE")?,
-            ttl_seconds,
+            ttl_seconds: ttl_seconds(&lookup)?,
         })
+    }
+}
+
+/// `TOKEN_TTL_SECONDS` through `lookup`: 599 when unset.
+pub fn ttl_seconds(lookup: &impl Fn(&str) -> Option<String>) -> Result<u64, ConfigError> {
+    match lookup("TOKEN_TTL_SECONDS") {
+        None => Ok(DEFAULT_TTL_SECONDS),
+        Some(text) => text
+            .trim()
+            .parse()
+            .ok()
+            .filter(|ttl| (1..=MAX_TTL_SECONDS).contains(ttl))
+            .ok_or(ConfigError::InvalidTtl),
     }
 }
 
