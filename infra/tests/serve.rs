@@ -57,6 +57,14 @@ impl Server {
     }
 
     async fn token(&self) -> String {
+        self.token_body().await["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// The body of a successful token response for the demo key.
+    async fn token_body(&self) -> Value {
         let url = format!("{}/innreach/v2/oauth2/token", self.base);
         let response = inn_reach_token_request(&self.http, &url, &basic(&self.key, &self.secret))
             .send()
@@ -64,8 +72,7 @@ impl Server {
             .unwrap();
         assert_eq!(response.status(), 200);
         assert_eq!(response.headers()["cache-control"], "no-store");
-        let body: Value = response.json().await.unwrap();
-        body["access_token"].as_str().unwrap().to_owned()
+        response.json().await.unwrap()
     }
 
     async fn get(&self, path: &str, headers: &[(&str, &str)]) -> (u16, Value) {
@@ -363,14 +370,6 @@ async fn the_readme_run_command_starts_the_whole_stack() {
 #[tokio::test]
 async fn the_token_lifetime_follows_token_ttl_seconds_as_in_lambda() {
     let server = Server::start(&[], &[("TOKEN_TTL_SECONDS".into(), "42".into())]);
-    let url = format!("{}/innreach/v2/oauth2/token", server.base);
-    let body: Value =
-        inn_reach_token_request(&server.http, &url, &basic(&server.key, &server.secret))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+    let body = server.token_body().await;
     assert_eq!(body["expires_in"], 42);
 }

@@ -410,6 +410,10 @@ pub struct LambdaEmulator {
 }
 
 impl LambdaEmulator {
+    /// How long a first request may wait: it compiles the function, which takes minutes
+    /// on a cold target folder.
+    pub const FIRST_REQUEST_TIMEOUT: Duration = Duration::from_secs(900);
+
     /// Starts the emulator with `env` passed to the functions. The functions compile on the
     /// first request, which can take minutes on a cold target directory.
     ///

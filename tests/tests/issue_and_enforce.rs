@@ -2,15 +2,11 @@
 //! DynamoDB: token-issuer mints a token, and the authorizer, in `rfc7662` style, validates
 //! it at token-issuer's own introspection endpoint.
 
-use std::time::Duration;
-
 use serde_json::{Value, json};
 use tokengate_tests::{
     FIXTURE_KEY, FIXTURE_SECRET, LambdaEmulator, Moto, basic, free_port, inn_reach_token_request,
     unique_name, workspace_root,
 };
-
-const FIRST_REQUEST_TIMEOUT: Duration = Duration::from_secs(900);
 
 #[tokio::test]
 async fn a_token_from_the_token_issuer_is_enforced_by_the_authorizer_through_introspection() {
@@ -48,7 +44,7 @@ async fn a_token_from_the_token_issuer_is_enforced_by_the_authorizer_through_int
         &emulator.function_url("token-issuer", "/innreach/v2/oauth2/token"),
         &basic(FIXTURE_KEY, FIXTURE_SECRET),
     )
-    .timeout(FIRST_REQUEST_TIMEOUT)
+    .timeout(LambdaEmulator::FIRST_REQUEST_TIMEOUT)
     .send()
     .await
     .unwrap()
@@ -67,7 +63,7 @@ async fn a_token_from_the_token_issuer_is_enforced_by_the_authorizer_through_int
     let authorize = |event: Value| {
         http.post(emulator.invoke_url("authorizer"))
             .json(&event)
-            .timeout(FIRST_REQUEST_TIMEOUT)
+            .timeout(LambdaEmulator::FIRST_REQUEST_TIMEOUT)
             .send()
     };
 

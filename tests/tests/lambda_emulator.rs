@@ -1,17 +1,12 @@
 //! token-issuer under cargo-lambda's runtime emulator, with moto as DynamoDB: the real
 //! runtime path, from an HTTP request at a function URL to a DynamoDB write.
 
-use std::time::Duration;
-
 use serde_json::Value;
 use tokengate_shared::TokenHash;
 use tokengate_tests::{
     FIXTURE_KEY, FIXTURE_SECRET, LambdaEmulator, Moto, basic, inn_reach_token_request,
     workspace_root,
 };
-
-/// The first request compiles the function, which takes minutes on a cold target folder.
-const FIRST_REQUEST_TIMEOUT: Duration = Duration::from_secs(900);
 
 #[tokio::test]
 async fn the_token_issuer_issues_and_introspects_under_the_lambda_emulator_with_dynamodb() {
@@ -29,7 +24,7 @@ async fn the_token_issuer_issues_and_introspects_under_the_lambda_emulator_with_
 
     // A valid request through the function URL gets a token, written to DynamoDB as a hash.
     let response = inn_reach_token_request(&http, &token_url, &basic(FIXTURE_KEY, FIXTURE_SECRET))
-        .timeout(FIRST_REQUEST_TIMEOUT)
+        .timeout(LambdaEmulator::FIRST_REQUEST_TIMEOUT)
         .send()
         .await
         .expect("the emulator answers once the function is built");

@@ -2,10 +2,11 @@
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
-use std::time::Duration;
 
 use serde_json::Value;
-use tokengate_tests::{ProcessGroup, basic, free_port, inn_reach_token_request, workspace_root};
+use tokengate_tests::{
+    LambdaEmulator, ProcessGroup, basic, free_port, inn_reach_token_request, workspace_root,
+};
 
 #[tokio::test]
 async fn run_local_starts_dynamodb_and_the_token_issuer_and_prints_a_working_demo_key() {
@@ -40,7 +41,7 @@ async fn run_local_starts_dynamodb_and_the_token_issuer_and_prints_a_working_dem
 
     let url = format!("http://127.0.0.1:{port}/lambda-url/token-issuer/innreach/v2/oauth2/token");
     let response = inn_reach_token_request(&reqwest::Client::new(), &url, &basic(&key, &secret))
-        .timeout(Duration::from_secs(900))
+        .timeout(LambdaEmulator::FIRST_REQUEST_TIMEOUT)
         .send()
         .await
         .expect("the local token-issuer answers");
