@@ -318,26 +318,26 @@ impl Authorizer {
             },
         };
         let response = self.endpoint.call(endpoint, call).await.map_err(|e| {
-            warn!(reason = "validation_endpoint_unreachable", endpoint = %endpoint, error = %e);
+            warn!(reason = "validation_endpoint_unreachable", endpoint = %loggable(endpoint), error = %e);
             Deny::TargetEndpointError
         })?;
         if response.status != 200 {
-            warn!(reason = "token_validation_failed", endpoint = %endpoint, status = response.status);
+            warn!(reason = "token_validation_failed", endpoint = %loggable(endpoint), status = response.status);
             return Err(Deny::TokenValidationFails);
         }
         let introspection = matches!(pre_inputs.style, ValidationStyle::Rfc7662 { .. });
         if introspection && response.content != ContentKind::Json {
-            warn!(reason = "validation_endpoint_unreachable", endpoint = %endpoint, error = "introspection answered without JSON");
+            warn!(reason = "validation_endpoint_unreachable", endpoint = %loggable(endpoint), error = "introspection answered without JSON");
             return Err(Deny::TargetEndpointError);
         }
         let body = ResponseBody::parse(response.content, &response.body).map_err(|e| {
-            warn!(reason = "validation_endpoint_unreachable", endpoint = %endpoint, error = %e);
+            warn!(reason = "validation_endpoint_unreachable", endpoint = %loggable(endpoint), error = %e);
             Deny::TargetEndpointError
         })?;
         let claims = match &body {
             ResponseBody::Json(json) => {
                 if introspection && json.get("active") != Some(&Value::Bool(true)) {
-                    warn!(reason = "token_validation_failed", endpoint = %endpoint, active = false);
+                    warn!(reason = "token_validation_failed", endpoint = %loggable(endpoint), active = false);
                     return Err(Deny::TokenValidationFails);
                 }
                 Claims::from_json(json)
@@ -345,7 +345,7 @@ impl Authorizer {
             _ => Claims::default(),
         };
         if !claims.acceptable(&pre_inputs.style, now) {
-            warn!(reason = "token_validation_failed", endpoint = %endpoint, claims = "expired, audience or scope");
+            warn!(reason = "token_validation_failed", endpoint = %loggable(endpoint), claims = "expired, audience or scope");
             return Err(Deny::TokenValidationFails);
         }
         let headers = body.inject(
@@ -370,6 +370,16 @@ impl Authorizer {
     }
 }
 
+/// An endpoint as it may be logged: scheme, host, port and path, never user info or a
+/// query string, which could carry credentials.
+fn loggable(endpoint: &Url) -> String {
+    format!(
+        "{}{}",
+        endpoint.origin().ascii_serialization(),
+        endpoint.path()
+    )
+}
+
 /// The token of a `Bearer` header, or the whole value for any other scheme.
 fn bearer_token(authorization: &str) -> &str {
     match authorization.split_once(' ') {
@@ -391,6 +401,12 @@ fn cache_key(authorization: &str, endpoint: &Url, injection_set: &str) -> [u8; 3
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_logged_endpoint_never_shows_credentials_or_a_query() {
+        let url = Url::parse("https://user:s3cret@idp.example:8443/introspect?key=k").unwrap();
+        assert_eq!(loggable(&url), "https://idp.example:8443/introspect");
+    }
 
     #[test]
     fn a_bearer_token_is_taken_from_its_scheme() {
