@@ -4,7 +4,6 @@
 use std::path::PathBuf;
 
 use authorizer::PreInputs;
-use authorizer::config::ValidationStyle;
 use clap::Subcommand;
 use serde_json::json;
 
@@ -14,8 +13,8 @@ use crate::output::print_json;
 /// Configuration commands.
 #[derive(Debug, Subcommand)]
 pub enum ConfigCommand {
-    /// Validate pre-inputs and compile every JSONPath and XPath; exit 1 naming the key at
-    /// fault.
+    /// Validate pre-inputs and compile every JSONPath and XPath; exit 1 listing every
+    /// problem, one a line, each naming its key path.
     Check {
         /// The pre-inputs file (JSON).
         file: PathBuf,
@@ -27,13 +26,12 @@ pub fn run(command: ConfigCommand, json: bool) -> Result<(), CliError> {
     let ConfigCommand::Check { file } = command;
     let text = std::fs::read_to_string(&file)
         .map_err(|e| CliError::Usage(format!("cannot read {}: {e}", file.display())))?;
-    let pre_inputs =
-        PreInputs::parse(&text).map_err(|e| CliError::Usage(format!("{}: {e}", file.display())))?;
+    let pre_inputs = PreInputs::parse(&text).map_err(|e| CliError::PreInputs {
+        file: file.display().to_string(),
+        problems: e.problems,
+    })?;
     let headers = pre_inputs.all_injected_headers();
-    let style = match pre_inputs.style {
-        ValidationStyle::Forward => "forward",
-        ValidationStyle::Rfc7662 { .. } => "rfc7662",
-    };
+    let style = pre_inputs.style.name();
     if json {
         print_json(&json!({
             "valid": true,

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use clap::Subcommand;
 use serde_json::{Value, json};
 use tokengate_shared::{
-    ClientKey, KeyId, KeyStatus, KeyStore, Secret, SecretHash, SystemCode, clock,
+    ClientKey, KeyAdmin, KeyId, KeyStatus, Secret, SecretHash, SystemCode, clock,
 };
 
 use crate::CliError;
@@ -69,7 +69,7 @@ const SECRET_NOTE: &str =
     "Store the secret now: it is shown only this once, and tokengate keeps only its hash.";
 
 /// Runs a key command against `store`.
-pub async fn run(command: KeysCommand, store: &dyn KeyStore, json: bool) -> Result<(), CliError> {
+pub async fn run(command: KeysCommand, store: &dyn KeyAdmin, json: bool) -> Result<(), CliError> {
     let now = clock::now_epoch_seconds();
     match command {
         KeysCommand::Create { codes, description } => {

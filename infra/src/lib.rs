@@ -67,6 +67,14 @@ pub enum CliError {
     /// An argument was not acceptable.
     #[error("{0}")]
     Usage(String),
+    /// A pre-inputs file has problems: every one of them, one a line.
+    #[error("{}", .problems.iter().map(|p| format!("{file}: {p}")).collect::<Vec<_>>().join("\n"))]
+    PreInputs {
+        /// The file, as given.
+        file: String,
+        /// What is wrong, each naming its key path.
+        problems: Vec<authorizer::pre_inputs::Problem>,
+    },
 }
 
 fn describe_store_error(err: &StoreError) -> String {

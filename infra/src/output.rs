@@ -51,9 +51,22 @@ pub fn print_json(value: &Value) {
 
 /// Prints an error on stderr, as JSON when asked for.
 pub fn error(json: bool, err: &CliError) {
-    if json {
-        eprintln!("{}", json!({"error": err.to_string()}));
-    } else {
-        eprintln!("error: {err}");
+    match (json, err) {
+        (true, CliError::PreInputs { file, problems }) => {
+            let problems: Vec<Value> = problems
+                .iter()
+                .map(|p| json!({"key": p.key, "problem": p.problem}))
+                .collect();
+            eprintln!(
+                "{}",
+                json!({"error": format!("{file}: invalid pre-inputs"), "problems": problems})
+            );
+        }
+        (true, _) => eprintln!("{}", json!({"error": err.to_string()})),
+        (false, _) => {
+            for line in err.to_string().lines() {
+                eprintln!("error: {line}");
+            }
+        }
     }
 }

@@ -11,17 +11,23 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use authorizer::config::HOP_BY_HOP;
+use authorizer::apigw::AuthorizerEvent;
 use authorizer::endpoint::HttpValidationEndpoint;
-use authorizer::{Authorizer, PreInputs};
+use authorizer::injection::{HOP_BY_HOP, InjectedHeader, same_variable};
+use authorizer::{Authorizer, Decision, PreInputs};
+use aws_lambda_events::apigw::{
+    ApiGatewayCustomAuthorizerRequestTypeRequest,
+    ApiGatewayCustomAuthorizerRequestTypeRequestContext,
+};
+use aws_lambda_events::query_map::QueryMap;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Response, StatusCode};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use token_issuer::TokenService;
 use tokengate_shared::store::dynamodb::{DynamoKeyStore, DynamoTokenStore};
 use tokengate_shared::store::memory::{MemoryKeyStore, MemoryTokenStore};
-use tokengate_shared::{ClientKey, KeyStore, Secret, SystemCode, TokenStore, clock};
+use tokengate_shared::{ClientKey, KeyAdmin, Secret, SystemCode, TokenStore, clock};
 use tracing::info;
 
 use crate::CliError;
@@ -61,7 +67,8 @@ const MAX_BODY: usize = 1024 * 1024;
 struct App {
     tokens: TokenService,
     authorizer: Authorizer,
-    /// Every header the pre-inputs may inject, lowercase: a client may not send these.
+    /// Every header the pre-inputs may inject: a client may not send these, in any
+    /// spelling.
     injectable: Vec<String>,
     upstream: Option<reqwest::Url>,
     client: reqwest::Client,
@@ -98,7 +105,7 @@ pub async fn serve(
     tokens_table: String,
 ) -> Result<(), CliError> {
     lambda_http::tracing::init_default_subscriber();
-    let (keys, tokens): (Arc<dyn KeyStore>, Arc<dyn TokenStore>) = match options.store {
+    let (keys, tokens): (Arc<dyn KeyAdmin>, Arc<dyn TokenStore>) = match options.store {
         StoreKind::Memory => (
             Arc::new(MemoryKeyStore::new()),
             Arc::new(MemoryTokenStore::new()),
@@ -138,19 +145,17 @@ pub async fn serve(
             .to_string(),
     };
     let pre_inputs = PreInputs::parse(&config_text);
-    if let Err(problem) = &pre_inputs {
+    if let Err(invalid) = &pre_inputs {
         eprintln!(
-            "warning: the pre-inputs are invalid ({problem}); every API request will be denied, as in Lambda"
+            "warning: the pre-inputs are invalid; every API request will be denied, as in Lambda:"
         );
+        for problem in &invalid.problems {
+            eprintln!("  {problem}");
+        }
     }
     let injectable = pre_inputs
         .as_ref()
-        .map(|p| {
-            p.all_injected_headers()
-                .into_keys()
-                .map(|h| h.to_ascii_lowercase())
-                .collect()
-        })
+        .map(|p| p.all_injected_headers().into_keys().collect())
         .unwrap_or_default();
     let endpoint = HttpValidationEndpoint::new(pre_inputs.as_ref().ok())
         .map_err(|e| CliError::Usage(format!("cannot build the HTTP client: {e}")))?;
@@ -257,28 +262,42 @@ async fn token_route(
     )
 }
 
-/// The REST API event API Gateway would send the authorizer for this request.
-fn authorizer_event(parts: &axum::http::request::Parts) -> Value {
-    let mut headers = Map::new();
+/// The REST API REQUEST event API Gateway would send the authorizer for this request:
+/// each header's last value in `headers`, every value in `multiValueHeaders`, and the same
+/// for the query string.
+fn authorizer_event(parts: &axum::http::request::Parts) -> AuthorizerEvent {
+    let mut event = ApiGatewayCustomAuthorizerRequestTypeRequest::default();
+    event.type_ = Some("REQUEST".into());
+    event.method_arn = Some(format!(
+        "arn:aws:execute-api:local:000000000000:tokengate/local/{}{}",
+        parts.method,
+        parts.uri.path()
+    ));
+    event.resource = Some(parts.uri.path().to_owned());
+    event.path = Some(parts.uri.path().to_owned());
+    event.http_method = Some(parts.method.clone());
     for (name, value) in &parts.headers {
-        if let Ok(value) = value.to_str() {
-            headers.insert(name.as_str().to_owned(), value.into());
-        }
+        event.headers.insert(name.clone(), value.clone());
     }
-    let query: Map<String, Value> =
-        form_urlencoded::parse(parts.uri.query().unwrap_or_default().as_bytes())
-            .map(|(k, v)| (k.into_owned(), Value::from(v.into_owned())))
-            .collect();
-    json!({
-        "type": "REQUEST",
-        "methodArn": format!("arn:aws:execute-api:local:000000000000:tokengate/local/{}{}", parts.method, parts.uri.path()),
-        "resource": parts.uri.path(),
-        "path": parts.uri.path(),
-        "httpMethod": parts.method.as_str(),
-        "headers": headers,
-        "queryStringParameters": query,
-        "requestContext": {"stage": "local", "httpMethod": parts.method.as_str(), "path": parts.uri.path()},
-    })
+    event.multi_value_headers = parts.headers.clone();
+    let mut single = std::collections::HashMap::new();
+    let mut multi: std::collections::HashMap<String, Vec<String>> =
+        std::collections::HashMap::new();
+    for (key, value) in form_urlencoded::parse(parts.uri.query().unwrap_or_default().as_bytes()) {
+        single.insert(key.to_string(), value.to_string());
+        multi
+            .entry(key.into_owned())
+            .or_default()
+            .push(value.into_owned());
+    }
+    event.query_string_parameters = QueryMap::from(single);
+    event.multi_value_query_string_parameters = QueryMap::from(multi);
+    let mut context = ApiGatewayCustomAuthorizerRequestTypeRequestContext::default();
+    context.stage = Some("local".into());
+    context.path = Some(parts.uri.path().to_owned());
+    context.http_method = Some(parts.method.clone());
+    event.request_context = context;
+    AuthorizerEvent::Request(Box::new(event))
 }
 
 async fn api_route(
@@ -287,33 +306,26 @@ async fn api_route(
     body: Bytes,
 ) -> (Response<Body>, Method, String) {
     let method = parts.method.clone();
-    let answer = match authorizer::handler::decide(&app.authorizer, authorizer_event(&parts)).await
-    {
-        Ok(answer) => answer,
-        Err(err) => {
-            let body = json!({"error": "AuthorizerFailure", "error_description": err.to_string()});
+    let event = authorizer_event(&parts);
+    let (decision, _) = authorizer::handler::decide(&app.authorizer, &event).await;
+    let (headers, block_authorization) = match &decision {
+        Decision::Allow {
+            headers,
+            block_authorization_header,
+            ..
+        } => (headers, *block_authorization_header),
+        Decision::Deny { denial, .. } => {
+            // What the deployed gateway response renders for a Deny.
+            let error = denial.reason.error().name();
+            let body = json!({"error": error, "error_description": denial.reason.description()});
             return (
-                json_answer(StatusCode::INTERNAL_SERVER_ERROR, &body),
+                json_answer(StatusCode::UNAUTHORIZED, &body),
                 method,
-                "authorizer_failure".into(),
+                format!("deny:{error}"),
             );
         }
     };
-    let context = answer["context"].as_object().cloned().unwrap_or_default();
-    if answer["policyDocument"]["Statement"][0]["Effect"] != "Allow" {
-        // What the deployed gateway response renders for a Deny.
-        let body = json!({"error": context.get("error"), "error_description": context.get("error_description")});
-        let decision = format!(
-            "deny:{}",
-            context.get("error").and_then(Value::as_str).unwrap_or("")
-        );
-        return (
-            json_answer(StatusCode::UNAUTHORIZED, &body),
-            method,
-            decision,
-        );
-    }
-    let headers = backend_headers(app, &parts.headers, &context);
+    let headers = backend_headers(app, &parts.headers, headers, block_authorization);
     let response = match &app.upstream {
         None => echo(&parts, &headers, body.len()),
         Some(upstream) => forward(app, upstream, &parts, headers, body).await,
@@ -321,33 +333,32 @@ async fn api_route(
     (response, method, "allow".into())
 }
 
-/// The headers the backend receives: the client's, less hop-by-hop ones and any header the
-/// pre-inputs may inject (a client must not be able to forge one, RFC 9700 §4.13), less
-/// `Authorization` when blocked; then the injected ones.
-fn backend_headers(app: &App, incoming: &HeaderMap, context: &Map<String, Value>) -> HeaderMap {
-    let block_authorization = context.get("block_authorization_header") == Some(&Value::Bool(true));
+/// The headers the backend receives: the client's, less hop-by-hop ones and any header
+/// that a backend could read as one the pre-inputs may inject (a client must not be able
+/// to forge one, RFC 9700 §4.13: any case, `-` or `_`), less `Authorization` when
+/// blocked; then the injected ones.
+fn backend_headers(
+    app: &App,
+    incoming: &HeaderMap,
+    injected: &[InjectedHeader],
+    block_authorization: bool,
+) -> HeaderMap {
     let mut headers = HeaderMap::new();
     for (name, value) in incoming {
         let lower = name.as_str();
         let dropped = HOP_BY_HOP.contains(&lower)
             || lower == "host"
             || lower == "content-length"
-            || app.injectable.iter().any(|h| h == lower)
+            || app.injectable.iter().any(|h| same_variable(h, lower))
             || (block_authorization && lower == "authorization");
         if !dropped {
             headers.append(name.clone(), value.clone());
         }
     }
-    let injected = context
-        .get("injected_headers")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    for header in injected.split(',').filter(|h| !h.is_empty()) {
-        let key = authorizer::config::context_key(header);
-        let value = context.get(&key).and_then(Value::as_str);
-        if let (Ok(name), Some(Ok(value))) = (
-            HeaderName::from_bytes(header.as_bytes()),
-            value.map(HeaderValue::from_str),
+    for header in injected {
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(header.header.as_bytes()),
+            HeaderValue::from_str(&header.value),
         ) {
             headers.insert(name, value);
         }

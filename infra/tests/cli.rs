@@ -4,7 +4,7 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 use tokengate_shared::store::dynamodb::DynamoKeyStore;
-use tokengate_shared::{KeyId, KeyStatus, KeyStore};
+use tokengate_shared::{KeyId, KeyReader, KeyStatus};
 use tokengate_tests::{ClosedPort, Moto, sdk_env, unique_name};
 
 struct Cli {

@@ -34,21 +34,70 @@ fn the_example_pre_inputs_check_valid_and_list_what_they_inject() {
     assert_eq!(json["block_authorization_header"], true);
 }
 
-#[test]
-fn an_invalid_file_fails_naming_the_key_at_fault() {
+fn temp_file(text: &str) -> std::path::PathBuf {
     let path = std::env::temp_dir().join(format!("{}.json", unique_name("bad-pre-inputs")));
-    std::fs::write(
-        &path,
-        r#"{"token_validation_uri": {"defaultURI": "https://idp.example/u"}, "inject_headers": {"FR": {"X-Email": "$[?"}}}"#,
-    )
-    .unwrap();
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn every_committed_pre_inputs_file_checks_valid() {
+    for file in [
+        "infra/examples/pre-inputs.json",
+        "infra/examples/pre-inputs-top-level.json",
+        "infra/examples/pre-inputs-introspection.json",
+        "infra/api/pre-inputs.json",
+    ] {
+        let out = check(&workspace_root().join(file), false);
+        assert!(
+            out.status.success(),
+            "{file}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+#[test]
+fn a_file_with_three_mistakes_gets_three_lines_each_naming_its_key_path_and_exit_1() {
+    let path = temp_file(
+        r#"{"token_validation_uri": {"defaultURI": "https://idp.example/u"},
+            "block_authorisation_header": true,
+            "validation": {"style": "forward", "timeout": 5},
+            "inject_headers": {"FR": {"X-Email": "$[?"}}}"#,
+    );
     let out = check(&path, false);
+    let json_out = check(&path, true);
     let _ = std::fs::remove_file(&path);
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8(out.stderr).unwrap();
-    assert!(
-        stderr.contains("inject_headers.FR.X-Email: not a JSONPath"),
-        "{stderr}"
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 3, "{stderr}");
+    let shown = path.display().to_string();
+    for (line, expected) in lines.iter().zip([
+        "block_authorisation_header: unknown key (did you mean block_authorization_header?)",
+        "inject_headers.FR.X-Email: not a JSONPath",
+        "validation.timeout: unknown key",
+    ]) {
+        assert!(
+            line.starts_with(&format!("error: {shown}: {expected}")),
+            "{line} / {expected}"
+        );
+    }
+    assert_eq!(json_out.status.code(), Some(1));
+    let json: serde_json::Value = serde_json::from_slice(&json_out.stderr).unwrap();
+    let keys: Vec<&str> = json["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "block_authorisation_header",
+            "inject_headers.FR.X-Email",
+            "validation.timeout"
+        ]
     );
 }
 

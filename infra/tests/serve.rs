@@ -185,6 +185,92 @@ async fn a_forged_header_is_dropped_even_when_the_path_injects_nothing() {
 }
 
 #[tokio::test]
+async fn a_client_header_that_a_backend_could_read_as_an_injected_one_is_dropped() {
+    let server = Server::start(&[], &[]);
+    let bearer = format!("Bearer {}", server.token().await);
+    let (status, echo) = server
+        .get(
+            "/x",
+            &[
+                ("x-api-key", &server.key),
+                ("Authorization", &bearer),
+                ("X_Client_Id", "evil"),
+                ("x-token_expires", "never"),
+                ("X-Unrelated", "kept"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{echo}");
+    let headers = echo["headers"].as_object().unwrap();
+    assert_eq!(headers["x-client-id"], server.key.as_str());
+    assert!(!headers.contains_key("x_client_id"), "{echo}");
+    assert!(!headers.contains_key("x-token_expires"), "{echo}");
+    assert_eq!(headers["x-unrelated"], "kept");
+}
+
+#[tokio::test]
+async fn duplicate_credentials_over_http_are_denied_by_name_and_never_forwarded() {
+    let idp = MockServer::start().await;
+    Mock::given(path("/userinfo"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_raw(r#"{"sub":"u-1"}"#, "application/json"),
+        )
+        .mount(&idp)
+        .await;
+    let config = write_config(&json!({
+        "token_validation_uri": {"defaultURI": format!("{}/userinfo", idp.uri())},
+        "inject_headers": {"X-User-Id": "$.sub"}
+    }));
+    let server = Server::start(&["--config", config.arg()], &[]);
+    let (status, body) = server
+        .get(
+            "/x",
+            &[
+                ("x-api-key", &server.key),
+                ("Authorization", "Bearer forged"),
+                ("Authorization", "Bearer good"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 401);
+    assert_eq!(body["error"], "MultipleAuthorizationHeadersInRequest");
+    let (status, body) = server
+        .get(
+            "/x",
+            &[
+                ("X-Api-Key", "bogus"),
+                ("x-api-key", &server.key),
+                ("Authorization", "Bearer good"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 401);
+    assert_eq!(body["error"], "MultipleApiKeysInRequest");
+    let key_query = format!("/x?api_key={}", "bogus");
+    let (status, body) = server
+        .get(
+            &key_query,
+            &[("x-api-key", &server.key), ("Authorization", "Bearer good")],
+        )
+        .await;
+    assert_eq!(status, 401);
+    assert_eq!(body["error"], "MultipleApiKeysInRequest");
+    assert!(
+        idp.received_requests().await.unwrap().is_empty(),
+        "nothing ambiguous was validated"
+    );
+    let (status, echo) = server
+        .get(
+            "/x",
+            &[("x-api-key", &server.key), ("Authorization", "Bearer good")],
+        )
+        .await;
+    assert_eq!(status, 200, "{echo}");
+    assert_eq!(echo["headers"]["authorization"], "Bearer good");
+    assert_eq!(echo["headers"]["x-api-key"], server.key.as_str());
+}
+
+#[tokio::test]
 async fn every_denial_is_a_401_with_the_gateway_responses_json_body() {
     let server = Server::start(&[], &[]);
     let bad_config = write_config(&json!({"inject_headers": {"X-A": "$.a"}}));

@@ -14,5 +14,5 @@ pub mod token;
 pub use code::SystemCode;
 pub use key::{ClientKey, KeyId, KeyStatus};
 pub use secret::{Secret, SecretHash};
-pub use store::{KeyStore, StoreError, TokenStore};
+pub use store::{KeyAdmin, KeyReader, StoreError, TokenStore};
 pub use token::{AccessToken, TokenHash, TokenRecord};

@@ -59,12 +59,16 @@ pub enum StoreError {
     },
 }
 
-/// Client keys, by id.
+/// Client keys, read by id: all that the functions need.
 #[async_trait]
-pub trait KeyStore: Send + Sync {
+pub trait KeyReader: Send + Sync {
     /// The key with this id, if any. One read.
     async fn get(&self, id: &KeyId) -> Result<Option<ClientKey>, StoreError>;
+}
 
+/// Client keys, managed: what `tokengate keys` and the local server's demo key need.
+#[async_trait]
+pub trait KeyAdmin: KeyReader {
     /// Stores a new key; [`StoreError::AlreadyExists`] if the id is taken.
     async fn create(&self, key: &ClientKey) -> Result<(), StoreError>;
 
@@ -108,7 +112,7 @@ pub(crate) fn key_not_found(id: &KeyId) -> StoreError {
     }
 }
 
-/// Oldest first, ties by id: the order [`KeyStore::list`] promises.
+/// Oldest first, ties by id: the order [`KeyAdmin::list`] promises.
 pub(crate) fn in_listing_order(mut keys: Vec<ClientKey>) -> Vec<ClientKey> {
     keys.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
     keys

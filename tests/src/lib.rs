@@ -18,6 +18,9 @@ use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 
+pub mod fixtures;
+pub use fixtures::{FIXTURE_KEY, FIXTURE_SECRET, basic, inn_reach_token_request};
+
 /// How to install the tools when one is missing.
 pub const INSTALL_HINT: &str =
     "run `infra/scripts/install-test-tools` (it installs the pinned versions into .venv/)";
@@ -92,37 +95,6 @@ impl Default for ClosedPort {
     fn default() -> Self {
         Self::new()
     }
-}
-
-/// HTTP Basic credentials as RFC 6749 §2.3.1 spells them (for keys and secrets that need no
-/// form-encoding, as generated ones do not).
-pub fn basic(key: &str, secret: &str) -> String {
-    use base64::Engine as _;
-    format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(format!("{key}:{secret}"))
-    )
-}
-
-/// A complete, valid INN-Reach token request (`X-From-Code: d2ir1`) to `url`, with the
-/// given `Authorization` header.
-pub fn inn_reach_token_request(
-    client: &reqwest::Client,
-    url: &str,
-    authorization: &str,
-) -> reqwest::RequestBuilder {
-    client
-        .post(url)
-        .query(&[
-            ("grant_type", "client_credentials"),
-            ("scope", "innreach_tp"),
-        ])
-        .header("Authorization", authorization)
-        .header("Accept", "application/json")
-        .header("Content-Type", "application/json")
-        .header("X-From-Code", "d2ir1")
-        .header("X-To-Code", "abcde")
-        .header("X-Request-Creation-Time", "1544466568")
 }
 
 /// A table name no other test in this process uses.
@@ -373,30 +345,14 @@ async fn relay(
     Ok(())
 }
 
-/// The client key the event fixtures in `functions/*/events/` carry.
-pub const FIXTURE_KEY: &str = "0b9c0e0a-7f3e-4e0a-9f39-4d2b6f0d1a11";
-/// Its secret.
-pub const FIXTURE_SECRET: &str = "example-secret-rotate-me";
-
 impl Moto {
     /// Stores the fixtures' client key, valid for `d2ir1`, in `keys_table`.
     pub async fn provision_fixture_key(&self, keys_table: &str) {
-        use tokengate_shared::{
-            ClientKey, KeyId, KeyStatus, KeyStore, Secret, SecretHash, SystemCode,
-        };
+        use tokengate_shared::KeyAdmin;
         let store =
             tokengate_shared::store::dynamodb::DynamoKeyStore::new(self.client(), keys_table);
-        let codes = [SystemCode::parse("d2ir1").expect("a code")].into();
         store
-            .create(&ClientKey {
-                id: KeyId::parse(FIXTURE_KEY).expect("a key id"),
-                secret_hash: SecretHash::of(&Secret::from(FIXTURE_SECRET.to_owned())),
-                codes,
-                status: KeyStatus::Active,
-                created_at: 1,
-                updated_at: 1,
-                description: Some("the event fixtures' key".into()),
-            })
+            .create(&fixtures::fixture_key())
             .await
             .expect("the fixture key is stored");
     }

@@ -59,7 +59,12 @@ async fn a_token_from_the_token_issuer_is_enforced_by_the_authorizer_through_int
     let fixture = workspace_root().join("functions/authorizer/events/rest-api-request.json");
     let mut event: Value =
         serde_json::from_str(&std::fs::read_to_string(fixture).unwrap()).unwrap();
-    event["headers"]["Authorization"] = json!(format!("Bearer {token}"));
+    // API Gateway sends every header in both maps; the authorizer reads every value.
+    let set_authorization = |event: &mut Value, value: String| {
+        event["headers"]["Authorization"] = json!(value);
+        event["multiValueHeaders"]["Authorization"] = json!([value]);
+    };
+    set_authorization(&mut event, format!("Bearer {token}"));
     let authorize = |event: Value| {
         http.post(emulator.invoke_url("authorizer"))
             .json(&event)
@@ -83,8 +88,13 @@ async fn a_token_from_the_token_issuer_is_enforced_by_the_authorizer_through_int
     assert_eq!(answer["context"]["block_authorization_header"], true);
 
     // A token token-issuer never issued is inactive there, so the authorizer denies it.
-    event["headers"]["Authorization"] = json!("Bearer 00000000000000000000000000000000");
-    let denied: Value = authorize(event).await.unwrap().json().await.unwrap();
+    set_authorization(&mut event, "Bearer 00000000000000000000000000000000".into());
+    let denied: Value = authorize(event.clone())
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(
         denied["policyDocument"]["Statement"][0]["Effect"], "Deny",
         "{denied}"
@@ -105,6 +115,33 @@ async fn a_token_from_the_token_issuer_is_enforced_by_the_authorizer_through_int
         invoked["context"]["error"], "TokenValidationFails",
         "{invoked}"
     );
+
+    // Two Authorization values, as multiValueHeaders carries them: ambiguous, so denied.
+    let mut twice = event.clone();
+    twice["multiValueHeaders"]["Authorization"] =
+        json!(["Bearer forged", format!("Bearer {token}")]);
+    let denied: Value = authorize(twice).await.unwrap().json().await.unwrap();
+    assert_eq!(
+        denied["context"]["error"], "MultipleAuthorizationHeadersInRequest",
+        "{denied}"
+    );
+    let mut two_keys = event;
+    two_keys["multiValueHeaders"]["x-api-key"] = json!(["bogus"]);
+    let denied: Value = authorize(two_keys).await.unwrap().json().await.unwrap();
+    assert_eq!(
+        denied["context"]["error"], "MultipleApiKeysInRequest",
+        "{denied}"
+    );
+
+    // A TOKEN authorizer event, in the shape `sam local generate-event apigateway
+    // authorizer` makes, gets the named answer for a REQUEST-only setup.
+    let fixture = workspace_root().join("functions/authorizer/events/token-authorizer.json");
+    let invoked = emulator.invoke("authorizer", &fixture);
+    assert_eq!(
+        invoked["context"]["error"], "UnsupportedAuthorizerType",
+        "{invoked}"
+    );
+    assert_eq!(invoked["policyDocument"]["Statement"][0]["Effect"], "Deny");
 
     let _ = std::fs::remove_file(config_file);
 }

@@ -9,8 +9,8 @@ use tokengate_shared::store::dynamodb::{
 };
 use tokengate_shared::store::memory::{MemoryKeyStore, MemoryTokenStore};
 use tokengate_shared::{
-    ClientKey, KeyId, KeyStatus, KeyStore, Secret, SecretHash, StoreError, SystemCode, TokenHash,
-    TokenRecord, TokenStore,
+    ClientKey, KeyAdmin, KeyId, KeyReader, KeyStatus, Secret, SecretHash, StoreError, SystemCode,
+    TokenHash, TokenRecord, TokenStore,
 };
 use tokengate_tests::{ClosedPort, Moto, dynamodb_client};
 
@@ -22,7 +22,7 @@ fn new_key(created_at: u64) -> (ClientKey, Secret) {
     ClientKey::generate(codes, Some("Example University ILS".into()), created_at)
 }
 
-async fn key_store_contract(store: &dyn KeyStore) {
+async fn key_store_contract(store: &dyn KeyAdmin) {
     let (first, first_secret) = new_key(100);
     let (second, _) = new_key(200);
     store.create(&second).await.unwrap();

@@ -10,7 +10,7 @@ use lambda_http::{Body, Request};
 use serde_json::Value;
 use token_issuer::{TokenService, handler};
 use tokengate_shared::store::dynamodb::{DynamoKeyStore, DynamoTokenStore};
-use tokengate_shared::{ClientKey, KeyStore, Secret, SystemCode};
+use tokengate_shared::{ClientKey, KeyAdmin, Secret, SystemCode};
 use tokengate_tests::{ClosedPort, Moto, dynamodb_client};
 
 fn service(client: aws_sdk_dynamodb::Client, keys: &str, tokens: &str) -> TokenService {
@@ -21,7 +21,7 @@ fn service(client: aws_sdk_dynamodb::Client, keys: &str, tokens: &str) -> TokenS
     )
 }
 
-async fn provision(store: &dyn KeyStore, code: &str) -> (ClientKey, Secret) {
+async fn provision(store: &dyn KeyAdmin, code: &str) -> (ClientKey, Secret) {
     let codes: BTreeSet<SystemCode> = [SystemCode::parse(code).unwrap()].into();
     let (key, secret) = ClientKey::generate(codes, None, 1);
     store.create(&key).await.unwrap();

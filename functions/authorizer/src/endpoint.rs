@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use reqwest::Url;
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue};
 
-use crate::config::{PreInputs, Timeouts};
+use crate::pre_inputs::{DEFAULT_MAX_RESPONSE_BYTES, PreInputs};
 
 /// What to ask the endpoint.
 #[derive(Clone, Copy)]
@@ -102,10 +102,7 @@ impl HttpValidationEndpoint {
     /// variables are ignored so the configuration alone decides), their timeouts, no
     /// redirects.
     pub fn new(pre_inputs: Option<&PreInputs>) -> Result<Self, reqwest::Error> {
-        let timeouts = pre_inputs.map(|p| p.timeouts).unwrap_or(Timeouts {
-            connect: std::time::Duration::from_secs(2),
-            total: std::time::Duration::from_secs(5),
-        });
+        let timeouts = pre_inputs.map(|p| p.timeouts).unwrap_or_default();
         let mut builder = reqwest::Client::builder()
             .connect_timeout(timeouts.connect)
             .timeout(timeouts.total)
@@ -117,7 +114,8 @@ impl HttpValidationEndpoint {
         };
         Ok(Self {
             client: builder.build()?,
-            max_response_bytes: pre_inputs.map_or(64 * 1024, |p| p.max_response_bytes),
+            max_response_bytes: pre_inputs
+                .map_or(DEFAULT_MAX_RESPONSE_BYTES, |p| p.max_response_bytes),
         })
     }
 

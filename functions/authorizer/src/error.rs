@@ -1,28 +1,36 @@
-//! Why a request is denied: the named errors, their messages and reason ids, in one place.
+//! Why a request is denied: the named errors callers see, the finer reasons operators
+//! search the logs for, and the one mapping between them.
 
-/// A denial. Every one answers 401 through the gateway responses, with a JSON body of
-/// `{"error": name, "error_description": message}`.
+/// The named error of a denial, as the caller sees it. Every one answers 401 through the
+/// gateway responses, with a JSON body of `{"error": name, "error_description": …}`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Deny {
     /// No API key in the configured header or query parameter.
     ApiKeyNotPresentInRequest,
+    /// More than one API key: two values, two spellings, or a header and a query
+    /// parameter that differ.
+    MultipleApiKeysInRequest,
     /// The API key is not one tokengate knows.
     ApiKeyNotValid,
     /// The API key exists but is disabled.
     ApiKeyDisabled,
     /// The key store could not be asked (fails closed).
     ApiKeyCheckUnavailable,
+    /// A TOKEN authorizer event, which carries no API key, while tokengate checks keys.
+    UnsupportedAuthorizerType,
     /// `Authorization` absent or empty.
     AuthorizationHeaderNotPresentInRequest,
+    /// More than one `Authorization` value.
+    MultipleAuthorizationHeadersInRequest,
     /// `token_validation_uri` missing or not in the required JSON form.
     InvalidPreInputConfigurationForTokenValidationURI,
-    /// Another pre-input is wrong (the log names it).
+    /// Another pre-input is wrong (the cold-start log names it).
     InvalidPreInputConfiguration,
     /// The request's region has no URI and there is no `defaultURI`.
     DefaultTokenValidationURINotPresent,
     /// No usable response from the validation endpoint.
     TargetEndpointError,
-    /// The validation endpoint answered, but not 200 (or, in `rfc7662`, not active).
+    /// The validation endpoint answered, but the token is not valid.
     TokenValidationFails,
 }
 
@@ -31,12 +39,15 @@ impl Deny {
     pub fn name(self) -> &'static str {
         match self {
             Self::ApiKeyNotPresentInRequest => "ApiKeyNotPresentInRequest",
+            Self::MultipleApiKeysInRequest => "MultipleApiKeysInRequest",
             Self::ApiKeyNotValid => "ApiKeyNotValid",
             Self::ApiKeyDisabled => "ApiKeyDisabled",
             Self::ApiKeyCheckUnavailable => "ApiKeyCheckUnavailable",
+            Self::UnsupportedAuthorizerType => "UnsupportedAuthorizerType",
             Self::AuthorizationHeaderNotPresentInRequest => {
                 "AuthorizationHeaderNotPresentInRequest"
             }
+            Self::MultipleAuthorizationHeadersInRequest => "MultipleAuthorizationHeadersInRequest",
             Self::InvalidPreInputConfigurationForTokenValidationURI => {
                 "InvalidPreInputConfigurationForTokenValidationURI"
             }
@@ -46,64 +57,171 @@ impl Deny {
             Self::TokenValidationFails => "TokenValidationFails",
         }
     }
+}
 
-    /// The human description (Mashery's causes, for Mashery's five).
-    pub fn message(self) -> &'static str {
+/// Why exactly a request was denied. Each reason has a stable id for the logs, a named
+/// error for the caller, and a description that is true of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reason {
+    /// No API key.
+    ApiKeyMissing,
+    /// More than one API key.
+    ApiKeyMultiple,
+    /// An API key tokengate does not know (or that cannot be a key id).
+    ApiKeyUnknown,
+    /// A disabled API key.
+    ApiKeyDisabled,
+    /// The key store failed or timed out.
+    KeyStoreUnavailable,
+    /// A TOKEN event while tokengate checks API keys.
+    AuthorizerTypeUnsupported,
+    /// No `Authorization`.
+    AuthorizationMissing,
+    /// More than one `Authorization` value.
+    AuthorizationMultiple,
+    /// `token_validation_uri` is missing or malformed.
+    ConfigInvalidValidationUri,
+    /// Another pre-input is wrong.
+    ConfigInvalid,
+    /// No URI for the region and no `defaultURI`.
+    DefaultUriMissing,
+    /// The endpoint could not be reached or did not answer in time or in size.
+    EndpointUnreachable,
+    /// The endpoint answered 200 with a body that is not what it declares (or, for
+    /// `rfc7662`, not an introspection response).
+    ResponseMalformed,
+    /// The endpoint answered, but not 200.
+    TokenRejected,
+    /// The introspection answer says `active` is not true.
+    TokenInactive,
+    /// The token is expired, or lacks the audience or a scope.
+    ClaimsRejected,
+}
+
+impl Reason {
+    /// The named error the caller sees.
+    pub fn error(self) -> Deny {
         match self {
-            Self::ApiKeyNotPresentInRequest => "API key is not present in the request.",
-            Self::ApiKeyNotValid => "API key is not valid.",
-            Self::ApiKeyDisabled => "API key is disabled.",
-            Self::ApiKeyCheckUnavailable => "API key could not be checked. Retry shortly.",
-            Self::AuthorizationHeaderNotPresentInRequest => {
-                "Either authorization header not present in request or its value is not defined in the request."
+            Self::ApiKeyMissing => Deny::ApiKeyNotPresentInRequest,
+            Self::ApiKeyMultiple => Deny::MultipleApiKeysInRequest,
+            Self::ApiKeyUnknown => Deny::ApiKeyNotValid,
+            Self::ApiKeyDisabled => Deny::ApiKeyDisabled,
+            Self::KeyStoreUnavailable => Deny::ApiKeyCheckUnavailable,
+            Self::AuthorizerTypeUnsupported => Deny::UnsupportedAuthorizerType,
+            Self::AuthorizationMissing => Deny::AuthorizationHeaderNotPresentInRequest,
+            Self::AuthorizationMultiple => Deny::MultipleAuthorizationHeadersInRequest,
+            Self::ConfigInvalidValidationUri => {
+                Deny::InvalidPreInputConfigurationForTokenValidationURI
             }
-            Self::InvalidPreInputConfigurationForTokenValidationURI => {
-                "Either token validation URI is not defined in pre-inputs or its value is not in proper required json format."
-            }
-            Self::InvalidPreInputConfiguration => {
-                "The authorizer's pre-input configuration is invalid."
-            }
-            Self::DefaultTokenValidationURINotPresent => {
-                "Default token validation URI not provided in pre-inputs configuration."
-            }
-            Self::TargetEndpointError => {
-                "Unable to retrieve response from OAuth Token Validation Endpoint."
-            }
-            Self::TokenValidationFails => {
-                "Response code 200 not retrieved from OAuth Token Validation Endpoint."
+            Self::ConfigInvalid => Deny::InvalidPreInputConfiguration,
+            Self::DefaultUriMissing => Deny::DefaultTokenValidationURINotPresent,
+            Self::EndpointUnreachable | Self::ResponseMalformed => Deny::TargetEndpointError,
+            Self::TokenRejected | Self::TokenInactive | Self::ClaimsRejected => {
+                Deny::TokenValidationFails
             }
         }
     }
 
     /// The stable id logged with the decision.
-    pub fn reason_id(self) -> &'static str {
+    pub fn id(self) -> &'static str {
         match self {
-            Self::ApiKeyNotPresentInRequest => "api_key_missing",
-            Self::ApiKeyNotValid => "api_key_unknown",
+            Self::ApiKeyMissing => "api_key_missing",
+            Self::ApiKeyMultiple => "api_key_multiple",
+            Self::ApiKeyUnknown => "api_key_unknown",
             Self::ApiKeyDisabled => "api_key_disabled",
-            Self::ApiKeyCheckUnavailable => "key_store_unavailable",
-            Self::AuthorizationHeaderNotPresentInRequest => "authorization_header_missing",
-            Self::InvalidPreInputConfigurationForTokenValidationURI => {
-                "config_invalid_validation_uri"
-            }
-            Self::InvalidPreInputConfiguration => "config_invalid",
-            Self::DefaultTokenValidationURINotPresent => "default_uri_missing",
-            Self::TargetEndpointError => "validation_endpoint_unreachable",
-            Self::TokenValidationFails => "token_validation_failed",
+            Self::KeyStoreUnavailable => "key_store_unavailable",
+            Self::AuthorizerTypeUnsupported => "authorizer_type_unsupported",
+            Self::AuthorizationMissing => "authorization_header_missing",
+            Self::AuthorizationMultiple => "authorization_header_multiple",
+            Self::ConfigInvalidValidationUri => "config_invalid_validation_uri",
+            Self::ConfigInvalid => "config_invalid",
+            Self::DefaultUriMissing => "default_uri_missing",
+            Self::EndpointUnreachable => "validation_endpoint_unreachable",
+            Self::ResponseMalformed => "validation_response_malformed",
+            Self::TokenRejected => "token_rejected",
+            Self::TokenInactive => "token_inactive",
+            Self::ClaimsRejected => "token_claims_rejected",
         }
     }
 
-    /// Every denial, for documentation and tests.
-    pub const ALL: [Deny; 10] = [
-        Self::ApiKeyNotPresentInRequest,
-        Self::ApiKeyNotValid,
-        Self::ApiKeyDisabled,
-        Self::ApiKeyCheckUnavailable,
-        Self::AuthorizationHeaderNotPresentInRequest,
-        Self::InvalidPreInputConfigurationForTokenValidationURI,
-        Self::InvalidPreInputConfiguration,
-        Self::DefaultTokenValidationURINotPresent,
-        Self::TargetEndpointError,
-        Self::TokenValidationFails,
-    ];
+    /// The human description (Mashery's causes, for Mashery's five errors).
+    pub fn description(self) -> &'static str {
+        match self {
+            Self::ApiKeyMissing => "API key is not present in the request.",
+            Self::ApiKeyMultiple => {
+                "More than one API key is present in the request; send exactly one."
+            }
+            Self::ApiKeyUnknown => "API key is not valid.",
+            Self::ApiKeyDisabled => "API key is disabled.",
+            Self::KeyStoreUnavailable => "API key could not be checked. Retry shortly.",
+            Self::AuthorizerTypeUnsupported => {
+                "This authorizer must be attached as a REQUEST authorizer: a TOKEN authorizer \
+                 receives no API key. Alternatively let API Gateway check API keys \
+                 (api_key.checked_by: api_gateway)."
+            }
+            Self::AuthorizationMissing => {
+                "Either authorization header not present in request or its value is not defined in the request."
+            }
+            Self::AuthorizationMultiple => {
+                "More than one Authorization header is present in the request; send exactly one."
+            }
+            Self::ConfigInvalidValidationUri => {
+                "Either token validation URI is not defined in pre-inputs or its value is not in proper required json format."
+            }
+            Self::ConfigInvalid => "The authorizer's pre-input configuration is invalid.",
+            Self::DefaultUriMissing => {
+                "Default token validation URI not provided in pre-inputs configuration."
+            }
+            Self::EndpointUnreachable | Self::ResponseMalformed => {
+                "Unable to retrieve response from OAuth Token Validation Endpoint."
+            }
+            Self::TokenRejected => {
+                "Response code 200 not retrieved from OAuth Token Validation Endpoint."
+            }
+            Self::TokenInactive => {
+                "The OAuth Token Validation Endpoint reports the token inactive."
+            }
+            Self::ClaimsRejected => {
+                "The token is expired, or lacks the required audience or scopes."
+            }
+        }
+    }
+}
+
+/// A denial as the decision made it: the reason, what the log should add about it (the
+/// endpoint's status, the transport error; never a token), and whether the cache decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Denial {
+    /// Why.
+    pub reason: Reason,
+    /// Detail for the log line only; never sent to the caller.
+    pub detail: Option<String>,
+    /// Whether a cached validation result decided it.
+    pub cached: bool,
+}
+
+impl Denial {
+    /// A denial with nothing more to say.
+    pub fn of(reason: Reason) -> Self {
+        Self {
+            reason,
+            detail: None,
+            cached: false,
+        }
+    }
+
+    /// A denial with detail for the log.
+    pub fn with_detail(reason: Reason, detail: impl Into<String>) -> Self {
+        Self {
+            reason,
+            detail: Some(detail.into()),
+            cached: false,
+        }
+    }
+}
+
+impl From<Reason> for Denial {
+    fn from(reason: Reason) -> Self {
+        Self::of(reason)
+    }
 }

@@ -1,42 +1,60 @@
-//! One invocation: event in, decision, answer out, one log line.
+//! One invocation: event in, decision, one log line, answer out.
 
 use lambda_runtime::LambdaEvent;
 use serde_json::Value;
 use tracing::{info, warn};
 
+use crate::apigw::{AuthorizerAnswer, AuthorizerEvent, UnsupportedEvent};
 use crate::decision::{Authorizer, Decision};
-use crate::event::{self, UnsupportedEvent};
 
 /// Handles one authorizer event. Only an event that is not an authorizer event at all
 /// (a deployment mistake, not anything a caller sent) is an error to the runtime.
 pub async fn handle(
     authorizer: &Authorizer,
     event: LambdaEvent<Value>,
-) -> Result<Value, UnsupportedEvent> {
-    decide(authorizer, event.payload).await
+) -> Result<AuthorizerAnswer, UnsupportedEvent> {
+    let event = AuthorizerEvent::from_value(event.payload)?;
+    Ok(decide(authorizer, &event).await.1)
 }
 
-/// The same, on the bare event JSON.
-pub async fn decide(authorizer: &Authorizer, event: Value) -> Result<Value, UnsupportedEvent> {
-    let (kind, request) = event::parse(event)?;
-    let decision = authorizer.decide(&request).await;
-    match &decision {
+/// Decides a typed event and logs the decision once: the functions' path, shared with
+/// `tokengate serve`.
+pub async fn decide(
+    authorizer: &Authorizer,
+    event: &AuthorizerEvent,
+) -> (Decision, AuthorizerAnswer) {
+    let decision = authorizer.decide(&event.request()).await;
+    log(&decision);
+    let answer = event.answer(&decision, authorizer.context_keys());
+    (decision, answer)
+}
+
+/// The decision's one log line: reason id, error name, API key id, whether the cache
+/// decided, and detail for the operator (never a token or a credential).
+fn log(decision: &Decision) {
+    match decision {
         Decision::Allow {
             principal_id,
             headers,
+            dropped,
             cached,
             ..
-        } => {
-            info!(reason = "allowed", principal_id = %principal_id, injected = headers.len(), cached)
-        }
+        } => info!(
+            reason = "allowed",
+            principal_id = %principal_id,
+            injected = headers.len(),
+            dropped = %dropped.join(","),
+            cached,
+        ),
         Decision::Deny {
             principal_id,
-            reason,
+            denial,
         } => warn!(
-            reason = reason.reason_id(),
-            error = reason.name(),
-            principal_id = principal_id.as_deref().unwrap_or("")
+            reason = denial.reason.id(),
+            error = denial.reason.error().name(),
+            principal_id = principal_id.as_deref().unwrap_or(""),
+            cached = denial.cached,
+            detail = denial.detail.as_deref().unwrap_or(""),
         ),
     }
-    Ok(event::respond(&kind, &decision, authorizer.context_keys()))
 }

@@ -1,14 +1,90 @@
 //! Header injection: values pulled from the validation response by JSONPath or XPath,
-//! checked before they may travel to a backend as headers.
+//! checked before they may travel to a backend as headers; and the rules for which
+//! headers may be injected, and under which `context` key each travels.
 
 use std::collections::BTreeMap;
 
 use serde_json::Value;
-use tracing::warn;
 
-use crate::config::{HeaderInjection, ResponsePath};
 use crate::endpoint::ContentKind;
+use crate::pre_inputs::ResponsePath;
 use crate::xpath::parse_xml;
+
+/// One header to inject: its name, the `context` key it travels under, and the path to
+/// its value.
+#[derive(Debug, Clone)]
+pub struct HeaderInjection {
+    /// The header's name as configured (`X-User-Id`).
+    pub header: String,
+    /// The authorizer `context` key: `inject_` and the lowercase name with every
+    /// non-alphanumeric character as `_` (`inject_x_user_id`).
+    pub context_key: String,
+    /// Where its value comes from.
+    pub path: ResponsePath,
+}
+
+/// Headers that only mean something between two hops (RFC 9110 §7.6.1): never injected,
+/// never forwarded.
+pub const HOP_BY_HOP: [&str; 8] = [
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
+
+/// Headers that frame, route or authenticate the request itself: never injected.
+const REQUEST_CONTROL: [&str; 4] = ["authorization", "content-length", "content-type", "host"];
+
+/// Whether the pre-inputs may name this header for injection.
+pub fn may_inject(header: &str) -> bool {
+    let lower = header.to_ascii_lowercase();
+    !HOP_BY_HOP.contains(&lower.as_str()) && !REQUEST_CONTROL.contains(&lower.as_str())
+}
+
+/// An HTTP header name (RFC 9110 token).
+pub fn is_header_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+/// The authorizer `context` key an injected header travels under. Names that differ only
+/// in case or in `-` against `_` share one key: many servers (CGI, WSGI, Rack, PHP) read
+/// them as the same variable.
+pub fn context_key(header: &str) -> String {
+    let name: String = header
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("inject_{name}")
+}
+
+/// Whether two header names would reach a backend as the same variable: equal once case
+/// is folded and `-` and `_` are taken as one.
+pub fn same_variable(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes().zip(b.bytes()).all(|(x, y)| {
+            let fold = |c: u8| {
+                if c == b'_' {
+                    b'-'
+                } else {
+                    c.to_ascii_lowercase()
+                }
+            };
+            fold(x) == fold(y)
+        })
+}
 
 /// The longest value injected; longer ones are dropped.
 pub const MAX_VALUE_LEN: usize = 4_096;
@@ -59,32 +135,44 @@ impl<'a> ResponseBody<'a> {
 
     /// Evaluates every injection against this body. A path that matches nothing, or that
     /// is of the other kind than the body, injects nothing; a value that is not safe in a
-    /// header is dropped and logged.
+    /// header is dropped, and its header's name returned in `rejected` for the decision's
+    /// log line.
     pub fn inject(
         &self,
         injections: &[HeaderInjection],
         namespaces: &BTreeMap<String, String>,
-    ) -> Vec<InjectedHeader> {
-        injections
-            .iter()
-            .filter_map(|injection| {
-                let value = match (&injection.path, self) {
-                    (ResponsePath::Json { query, .. }, Self::Json(json)) => json_value(query, json),
-                    (ResponsePath::Xml(expr), Self::Xml(document)) => expr.evaluate(document, namespaces),
-                    _ => None,
-                }?;
-                if !is_safe_header_value(&value) {
-                    warn!(reason = "injected_value_rejected", header = %injection.header, length = value.len());
-                    return None;
+    ) -> Injected {
+        let mut injected = Injected::default();
+        for injection in injections {
+            let value = match (&injection.path, self) {
+                (ResponsePath::Json(query), Self::Json(json)) => json_value(query, json),
+                (ResponsePath::Xml(expr), Self::Xml(document)) => {
+                    expr.evaluate(document, namespaces)
                 }
-                Some(InjectedHeader {
-                    header: injection.header.clone(),
-                    context_key: injection.context_key.clone(),
-                    value,
-                })
-            })
-            .collect()
+                _ => None,
+            };
+            let Some(value) = value else { continue };
+            if !is_safe_header_value(&value) {
+                injected.rejected.push(injection.header.clone());
+                continue;
+            }
+            injected.headers.push(InjectedHeader {
+                header: injection.header.clone(),
+                context_key: injection.context_key.clone(),
+                value,
+            });
+        }
+        injected
     }
+}
+
+/// What an injection pass produced.
+#[derive(Debug, Default)]
+pub struct Injected {
+    /// The headers to inject.
+    pub headers: Vec<InjectedHeader>,
+    /// Headers whose value was not safe to send (control characters, too long, empty).
+    pub rejected: Vec<String>,
 }
 
 /// One match is its value (strings as they are, objects and arrays as compact JSON);
@@ -113,7 +201,7 @@ pub fn is_safe_header_value(value: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{ResponsePath, context_key};
+    use crate::pre_inputs::ResponsePath;
 
     fn injection(header: &str, path: &str) -> HeaderInjection {
         HeaderInjection {
@@ -127,8 +215,18 @@ mod tests {
         let parsed = ResponseBody::parse(ContentKind::Json, body.as_bytes()).unwrap();
         parsed
             .inject(&[injection("X-Value", path)], &BTreeMap::new())
+            .headers
             .pop()
             .map(|h| h.value)
+    }
+
+    #[test]
+    fn header_names_that_differ_only_in_case_or_dash_and_underscore_are_one_variable() {
+        assert!(same_variable("X-User-Id", "x_user_id"));
+        assert!(same_variable("X_USER-ID", "x-user-id"));
+        assert!(!same_variable("X-User-Id", "X-User-Ids"));
+        assert!(!same_variable("X-User-Id", "X.User.Id"));
+        assert_eq!(context_key("X_User-Id"), context_key("x-user-id"));
     }
 
     #[test]
@@ -185,9 +283,12 @@ mod tests {
         let xml = ResponseBody::parse(ContentKind::Xml, b"<user><sub>u1</sub></user>").unwrap();
         assert!(
             xml.inject(&[injection("X-Sub", "$.sub")], &BTreeMap::new())
+                .headers
                 .is_empty()
         );
-        let found = xml.inject(&[injection("X-Sub", "/user/sub")], &BTreeMap::new());
+        let found = xml
+            .inject(&[injection("X-Sub", "/user/sub")], &BTreeMap::new())
+            .headers;
         assert_eq!(found[0].value, "u1");
         assert_eq!(found[0].context_key, "inject_x_sub");
     }

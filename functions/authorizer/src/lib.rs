@@ -1,19 +1,24 @@
 //! An API Gateway REQUEST authorizer: TIBCO Mashery's "Third Party OAuth 2.0 Token
 //! Connector", rebuilt serverless.
 //!
-//! [`decision::Authorizer::decide`] is the domain; [`event`] turns API Gateway's events into
-//! requests and decisions into answers; [`handler::handle`] is the whole function.
+//! - [`pre_inputs`]: the configuration, parsed and checked once at cold start;
+//! - [`decision`]: the domain, [`Authorizer::decide`], in Mashery's order, over
+//!   [`endpoint`] (the validation call), [`check`] (what its answer means, per style) and
+//!   [`injection`] (headers from the answer, and the rules for header names);
+//! - [`apigw`]: API Gateway's events in and answers out;
+//! - [`handler`]: the whole function, one log line per decision.
 
-pub mod config;
+pub mod apigw;
+pub mod check;
 pub mod decision;
 pub mod endpoint;
 pub mod error;
-pub mod event;
 pub mod handler;
 pub mod injection;
+pub mod pre_inputs;
 pub mod settings;
 pub mod xpath;
 
-pub use config::{ConfigError, PreInputs};
 pub use decision::{AuthRequest, Authorizer, Decision};
-pub use error::Deny;
+pub use error::{Denial, Deny, Reason};
+pub use pre_inputs::{ConfigError, PreInputs};

@@ -11,9 +11,9 @@ use tracing::error;
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let settings = AuthorizerSettings::from_env()?;
-    if let Err(problem) = &settings.pre_inputs {
+    if let Err(invalid) = &settings.pre_inputs {
         // Logged once; every request is then denied with the named configuration error.
-        error!(reason = "config_invalid", problem = %problem);
+        error!(reason = "config_invalid", problems = invalid.problems.len(), detail = %invalid);
     }
     let endpoint = HttpValidationEndpoint::new(settings.pre_inputs.as_ref().ok())?;
     if let Some(default_uri) = settings

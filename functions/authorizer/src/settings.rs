@@ -1,6 +1,6 @@
 //! The authorizer's environment, read once at cold start.
 
-use crate::config::{ConfigError, PreInputs};
+use crate::pre_inputs::{ConfigError, PreInputs};
 
 /// What the environment says.
 #[derive(Debug)]
@@ -45,14 +45,12 @@ pub fn pre_inputs(lookup: &impl Fn(&str) -> Option<String>) -> Result<PreInputs,
         (Some(text), _) if !text.trim().is_empty() => text,
         (_, Some(path)) if !path.trim().is_empty() => {
             std::fs::read_to_string(&path).map_err(|e| {
-                ConfigError::ValidationUri(format!(
-                    "AUTHORIZER_CONFIG_FILE {path} cannot be read: {e}"
-                ))
+                ConfigError::document(format!("AUTHORIZER_CONFIG_FILE {path} cannot be read: {e}"))
             })?
         }
         _ => {
-            return Err(ConfigError::ValidationUri(
-                "no pre-inputs: set AUTHORIZER_CONFIG or AUTHORIZER_CONFIG_FILE".into(),
+            return Err(ConfigError::document(
+                "no pre-inputs: set AUTHORIZER_CONFIG or AUTHORIZER_CONFIG_FILE",
             ));
         }
     };

@@ -15,7 +15,6 @@ pub const NODES_LIMIT: u32 = 20_000;
 #[derive(Debug, Clone)]
 pub struct XPathExpr {
     expr: xpath_eval::Expr,
-    source: String,
 }
 
 /// An XML document that failed to parse, or was refused (DTD, too many nodes).
@@ -27,16 +26,8 @@ impl XPathExpr {
     /// Compiles an expression, or says why it is not XPath 1.0.
     pub fn compile(source: &str) -> Result<Self, String> {
         xpath_eval::parse(source)
-            .map(|expr| Self {
-                expr,
-                source: source.to_owned(),
-            })
+            .map(|expr| Self { expr })
             .map_err(|e| format!("{e:?}"))
-    }
-
-    /// The expression as written.
-    pub fn source(&self) -> &str {
-        &self.source
     }
 
     /// Evaluates the expression against a document, as XPath's `string()` would, or

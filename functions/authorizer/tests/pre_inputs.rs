@@ -1,17 +1,26 @@
 //! Pre-inputs: both of Mashery's syntaxes, its string encodings, the additions, and an
-//! error naming the key for everything wrong.
+//! error naming the key path for everything wrong, all of them in one pass.
 
-use authorizer::PreInputs;
-use authorizer::config::{ConfigError, ResponsePath, ValidationStyle};
+use authorizer::pre_inputs::{ConfigError, KeyChecker, ResponsePath, ValidationStyle};
+use authorizer::{Deny, PreInputs};
 
 fn parse(text: &str) -> Result<PreInputs, ConfigError> {
     PreInputs::parse(text)
 }
 
+/// The key path of the one problem in `text`.
 fn invalid_key(text: &str) -> String {
     match parse(text) {
-        Err(ConfigError::Invalid { key, .. }) => key,
-        other => panic!("expected an invalid key, got {other:?}"),
+        Err(ConfigError { problems }) if problems.len() == 1 => problems[0].key.clone(),
+        other => panic!("expected one problem, got {other:?}"),
+    }
+}
+
+/// Every problem in `text`, as `config check` prints them.
+fn problems(text: &str) -> Vec<String> {
+    match parse(text) {
+        Err(e) => e.problems.iter().map(ToString::to_string).collect(),
+        Ok(_) => panic!("expected problems in {text}"),
     }
 }
 
@@ -116,9 +125,11 @@ fn a_missing_or_malformed_token_validation_uri_is_the_named_uri_error() {
         "not json at all",
         "[1, 2]",
     ] {
-        assert!(
-            matches!(parse(text), Err(ConfigError::ValidationUri(_))),
-            "{text}"
+        let error = parse(text).expect_err(text);
+        assert_eq!(
+            error.deny(),
+            Deny::InvalidPreInputConfigurationForTokenValidationURI,
+            "{text}: {error}"
         );
     }
 }
@@ -176,7 +187,17 @@ fn every_other_mistake_names_the_key_at_fault() {
             r#""validation": {"style": "rfc7662", "client_id": "c"}"#,
             "validation.client_secret",
         ),
-        (r#""validation": {"stlye": "rfc7662"}"#, "validation.stlye"),
+        (r#""validation": {"stlye": "forward"}"#, "validation.stlye"),
+        (
+            r#""validation": {"client_id": "c"}"#,
+            "validation.client_id",
+        ),
+        (
+            r#""api_key": {"checked_by": "nobody"}"#,
+            "api_key.checked_by",
+        ),
+        (r#""cache": {"ttl": 5}"#, "cache.ttl"),
+        (r#""timeouts": "{not json""#, "timeouts"),
         (r#""timeouts": {"total_ms": 20000}"#, "timeouts.total_ms"),
         (
             r#""timeouts": {"connect_ms": 3000, "total_ms": 1000}"#,
@@ -236,4 +257,138 @@ fn the_example_pre_inputs_in_infra_are_valid() {
         let parsed = parse(text);
         assert!(parsed.is_ok(), "{name}: {:?}", parsed.err());
     }
+}
+
+#[test]
+fn a_typo_at_any_level_is_an_unknown_key_naming_the_key_it_most_likely_meant() {
+    let base = r#""token_validation_uri": {"defaultURI": "https://d.example/v"}"#;
+    for (extra, expected) in [
+        (
+            r#""block_authorisation_header": true"#,
+            "block_authorisation_header: unknown key (did you mean block_authorization_header?)",
+        ),
+        (
+            r#""inject_header": {"X-A": "$.a"}"#,
+            "inject_header: unknown key (did you mean inject_headers?)",
+        ),
+        (
+            r#""validation": {"stlye": "rfc7662"}"#,
+            "validation.stlye: unknown key (did you mean style?)",
+        ),
+        (
+            r#""cache": {"max_entrys": 5}"#,
+            "cache.max_entrys: unknown key (did you mean max_entries?)",
+        ),
+    ] {
+        assert_eq!(
+            problems(&format!("{{{base}, {extra}}}")),
+            [expected],
+            "{extra}"
+        );
+    }
+    assert_eq!(
+        problems(r#"{"token_validation_uri": {"defaultURl": "https://d.example/v"}}"#),
+        ["token_validation_uri.defaultURl: unknown key (did you mean defaultURI?)"]
+    );
+    assert_eq!(
+        problems(r#"{"defaultURI": "https://d.example/v", "colour": "blue"}"#)[0],
+        "colour: unknown key (known: token_validation_uri, regionCodeHeader, regionCodeValue, defaultURI, inject_headers, block_authorization_header, http_proxy_server, http_proxy_port, api_key, validation, timeouts, cache, max_response_bytes, xml_namespaces)"
+    );
+}
+
+#[test]
+fn every_problem_in_a_file_is_reported_in_one_pass() {
+    let text = r#"{
+      "token_validation_uri": {"defaultURI": "https://d.example/v"},
+      "block_authorisation_header": true,
+      "validation": {"stlye": "rfc7662"},
+      "inject_headers": {"X-User-Id": "$[?", "X-Ok": "$.ok"}
+    }"#;
+    let found = problems(text);
+    assert_eq!(found.len(), 3, "{found:#?}");
+    assert!(found[0].starts_with("block_authorisation_header: unknown key"));
+    assert!(
+        found
+            .iter()
+            .any(|p| p.starts_with("validation.stlye: unknown key"))
+    );
+    assert!(
+        found
+            .iter()
+            .any(|p| p.starts_with("inject_headers.X-User-Id: not a JSONPath"))
+    );
+    assert_eq!(
+        parse(text).unwrap_err().deny(),
+        Deny::InvalidPreInputConfiguration
+    );
+}
+
+#[test]
+fn a_wrong_value_is_named_in_words_without_echoing_it() {
+    let base = r#""token_validation_uri": {"defaultURI": "https://d.example/v"}"#;
+    for (extra, expected) in [
+        (
+            r#""cache": {"ttl_seconds": -1}"#,
+            "cache.ttl_seconds: must be a whole number",
+        ),
+        (
+            r#""http_proxy_server": "p", "http_proxy_port": true"#,
+            "http_proxy_port: must be a whole number",
+        ),
+        (
+            r#""block_authorization_header": "yes""#,
+            "block_authorization_header: must be true or false",
+        ),
+        (
+            r#""timeouts": "{not json""#,
+            "timeouts: holds JSON text that does not parse (key must be a string at line 1 column 2)",
+        ),
+    ] {
+        assert_eq!(
+            problems(&format!("{{{base}, {extra}}}")),
+            [expected],
+            "{extra}"
+        );
+    }
+
+    let text = r#"{"token_validation_uri": {"defaultURI": "https://d.example/v"},
+        "validation": {"style": "rfc7662", "client_id": "c", "client_secret": 123456789}}"#;
+    let found = problems(text);
+    assert_eq!(found, ["validation.client_secret: must be a string"]);
+}
+
+#[test]
+fn every_known_key_is_accepted_where_it_belongs() {
+    let p = parse(
+        r#"{"token_validation_uri": {"regionCodeHeader": "X-R", "regionCodeValue": {"FR": "https://f.example/v"}, "defaultURI": "https://d.example/v"},
+            "inject_headers": {"X-A": "$.a"}, "block_authorization_header": false,
+            "http_proxy_server": "proxy.local", "http_proxy_port": 3128,
+            "api_key": {"header": "x-k", "query": "k", "checked_by": "tokengate"},
+            "validation": {"style": "rfc7662", "client_id": "c", "client_secret": "s", "audience": "a", "required_scopes": ["r"]},
+            "timeouts": {"connect_ms": 100, "total_ms": 200},
+            "cache": {"ttl_seconds": 1, "max_entries": 2, "key_ttl_seconds": 3},
+            "max_response_bytes": 2048, "xml_namespaces": {"u": "urn:u"}}"#,
+    );
+    assert!(p.is_ok(), "{:?}", p.err());
+}
+
+#[test]
+fn api_keys_may_be_left_to_api_gateway() {
+    let p =
+        parse(r#"{"defaultURI": "https://d.example/v", "api_key": {"checked_by": "api_gateway"}}"#)
+            .unwrap();
+    assert_eq!(p.api_key.checked_by, KeyChecker::ApiGateway);
+    assert_eq!(
+        parse(r#"{"defaultURI": "https://d.example/v"}"#)
+            .unwrap()
+            .api_key
+            .checked_by,
+        KeyChecker::Tokengate
+    );
+}
+
+#[test]
+fn the_deployed_pre_inputs_are_valid() {
+    let parsed = parse(include_str!("../../../infra/api/pre-inputs.json"));
+    assert!(parsed.is_ok(), "{:?}", parsed.err());
 }

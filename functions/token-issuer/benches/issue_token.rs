@@ -13,7 +13,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use lambda_http::{Body, Request};
 use token_issuer::{TokenService, handler};
 use tokengate_shared::store::memory::{MemoryKeyStore, MemoryTokenStore};
-use tokengate_shared::{AccessToken, ClientKey, KeyStore, SystemCode};
+use tokengate_shared::{AccessToken, ClientKey, KeyAdmin, SystemCode};
 
 fn token_request(key: &str, secret: &str) -> Request {
     lambda_http::http::Request::builder()

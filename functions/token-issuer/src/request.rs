@@ -56,8 +56,6 @@ pub struct TokenRequest {
     pub from_code: SystemCode,
     /// `X-To-Code`.
     pub to_code: SystemCode,
-    /// `X-Request-Creation-Time`, epoch seconds as the client says.
-    pub created_at: u64,
 }
 
 /// A well-formed RFC 7662 introspection request.
@@ -86,12 +84,12 @@ impl TokenRequest {
         let credentials = basic_credentials(headers)?;
         let from_code = system_code(headers, "X-From-Code")?;
         let to_code = system_code(headers, "X-To-Code")?;
-        let created_at = epoch_seconds(single_header(headers, "X-Request-Creation-Time")?)
-            .ok_or_else(|| {
-                TokenEndpointError::invalid(
-                    "The X-Request-Creation-Time header must be epoch seconds, a whole number.",
-                )
-            })?;
+        // Required and checked, but not used: INN-Reach defines no freshness window.
+        epoch_seconds(single_header(headers, "X-Request-Creation-Time")?).ok_or_else(|| {
+            TokenEndpointError::invalid(
+                "The X-Request-Creation-Time header must be epoch seconds, a whole number.",
+            )
+        })?;
         accepts_json(headers)?;
         let content_type = media_type(headers)?;
         if content_type != JSON && content_type != FORM {
@@ -109,7 +107,6 @@ impl TokenRequest {
             credentials,
             from_code,
             to_code,
-            created_at,
         })
     }
 }

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 use tokengate_shared::{
-    AccessToken, ClientKey, KeyId, KeyStatus, KeyStore, SecretHash, TokenHash, TokenRecord,
+    AccessToken, ClientKey, KeyId, KeyReader, KeyStatus, SecretHash, TokenHash, TokenRecord,
     TokenStore,
 };
 
@@ -61,7 +61,7 @@ impl Introspection {
 /// The token endpoint's domain: authenticate a client key, mint and store a token, or
 /// look one up.
 pub struct TokenService {
-    keys: Arc<dyn KeyStore>,
+    keys: Arc<dyn KeyReader>,
     tokens: Arc<dyn TokenStore>,
     ttl_seconds: u64,
 }
@@ -76,7 +76,7 @@ impl std::fmt::Debug for TokenService {
 
 impl TokenService {
     /// A service over the given stores, issuing tokens that live `ttl_seconds`.
-    pub fn new(keys: Arc<dyn KeyStore>, tokens: Arc<dyn TokenStore>, ttl_seconds: u64) -> Self {
+    pub fn new(keys: Arc<dyn KeyReader>, tokens: Arc<dyn TokenStore>, ttl_seconds: u64) -> Self {
         Self {
             keys,
             tokens,

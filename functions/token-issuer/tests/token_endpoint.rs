@@ -2,9 +2,8 @@
 //! stores (the same ones `tokengate serve` uses). The DynamoDB path is covered by the
 //! end-to-end tests in `tests/`.
 
-use std::collections::BTreeSet;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use base64::Engine as _;
@@ -15,20 +14,15 @@ use serde_json::{Value, json};
 use token_issuer::{TokenService, handler};
 use tokengate_shared::store::memory::{MemoryKeyStore, MemoryTokenStore};
 use tokengate_shared::{
-    ClientKey, KeyId, KeyStatus, KeyStore, Secret, SecretHash, StoreError, SystemCode, TokenHash,
+    ClientKey, KeyAdmin, KeyId, KeyReader, KeyStatus, StoreError, SystemCode, TokenHash,
     TokenRecord, TokenStore, clock,
 };
+use tokengate_tests::fixtures::{
+    FIXTURE_KEY, FIXTURE_SECRET, LogCapture, basic, client_key, fixture_key,
+};
 
-const KEY: &str = "0b9c0e0a-7f3e-4e0a-9f39-4d2b6f0d1a11";
-const SECRET: &str = "example-secret-rotate-me";
-
-fn codes(list: &[&str]) -> BTreeSet<SystemCode> {
-    list.iter().map(|c| SystemCode::parse(c).unwrap()).collect()
-}
-
-fn basic(key: &str, secret: &str) -> String {
-    format!("Basic {}", STANDARD.encode(format!("{key}:{secret}")))
-}
+const KEY: &str = FIXTURE_KEY;
+const SECRET: &str = FIXTURE_SECRET;
 
 struct Endpoint {
     keys: Arc<MemoryKeyStore>,
@@ -56,15 +50,7 @@ impl Endpoint {
     }
 
     async fn add_key(&self, id: &str, secret: &str, valid_for: &[&str]) {
-        let key = ClientKey {
-            id: KeyId::parse(id).unwrap(),
-            secret_hash: SecretHash::of(&Secret::from(secret.to_owned())),
-            codes: codes(valid_for),
-            status: KeyStatus::Active,
-            created_at: 1,
-            updated_at: 1,
-            description: None,
-        };
+        let key = client_key(id, secret, KeyStatus::Active, valid_for);
         self.keys.create(&key).await.unwrap();
     }
 
@@ -794,38 +780,10 @@ struct Counting {
 }
 
 #[async_trait]
-impl KeyStore for Counting {
+impl KeyReader for Counting {
     async fn get(&self, id: &KeyId) -> Result<Option<ClientKey>, StoreError> {
         self.key_reads.fetch_add(1, Ordering::SeqCst);
         self.keys.get(id).await
-    }
-    async fn create(&self, key: &ClientKey) -> Result<(), StoreError> {
-        self.keys.create(key).await
-    }
-    async fn list(&self) -> Result<Vec<ClientKey>, StoreError> {
-        self.keys.list().await
-    }
-    async fn set_status(
-        &self,
-        id: &KeyId,
-        s: KeyStatus,
-        now: u64,
-    ) -> Result<ClientKey, StoreError> {
-        self.writes.fetch_add(1, Ordering::SeqCst);
-        self.keys.set_status(id, s, now).await
-    }
-    async fn set_secret(
-        &self,
-        id: &KeyId,
-        h: &SecretHash,
-        now: u64,
-    ) -> Result<ClientKey, StoreError> {
-        self.writes.fetch_add(1, Ordering::SeqCst);
-        self.keys.set_secret(id, h, now).await
-    }
-    async fn delete(&self, id: &KeyId) -> Result<(), StoreError> {
-        self.writes.fetch_add(1, Ordering::SeqCst);
-        self.keys.delete(id).await
     }
 }
 
@@ -844,16 +802,7 @@ impl TokenStore for Counting {
 #[tokio::test]
 async fn issuing_a_token_costs_exactly_one_read_and_one_write() {
     let store = Arc::new(Counting::default());
-    let key = ClientKey {
-        id: KeyId::parse(KEY).unwrap(),
-        secret_hash: SecretHash::of(&Secret::from(SECRET.to_owned())),
-        codes: codes(&["d2ir1"]),
-        status: KeyStatus::Active,
-        created_at: 1,
-        updated_at: 1,
-        description: None,
-    };
-    store.keys.create(&key).await.unwrap();
+    store.keys.create(&fixture_key()).await.unwrap();
     let service = TokenService::new(store.clone(), store.clone(), 599);
     let response = handler::handle(&service, TestRequest::token().build())
         .await
@@ -864,29 +813,9 @@ async fn issuing_a_token_costs_exactly_one_read_and_one_write() {
     assert_eq!(store.writes.load(Ordering::SeqCst), 1, "writes");
 }
 
-/// Collects everything logged while a test runs.
-#[derive(Clone, Default)]
-struct LogBuffer(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for LogBuffer {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn neither_secrets_nor_tokens_reach_the_logs() {
-    let logs = LogBuffer::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (logs, _guard) = LogCapture::start();
 
     let endpoint = Endpoint::new().await;
     let token = endpoint.issue_token().await;
@@ -906,7 +835,7 @@ async fn neither_secrets_nor_tokens_reach_the_logs() {
         )
         .await;
 
-    let logged = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let logged = logs.text();
     assert!(
         logged.contains("token_issued"),
         "the log has its lines: {logged}"

@@ -17,7 +17,7 @@ use aws_sdk_dynamodb::types::{
 };
 use tracing::instrument;
 
-use super::{KeyStore, StoreError, TokenStore, in_listing_order, key_not_found};
+use super::{KeyAdmin, KeyReader, StoreError, TokenStore, in_listing_order, key_not_found};
 use crate::code::SystemCode;
 use crate::key::{ClientKey, KeyId, KeyStatus};
 use crate::secret::SecretHash;
@@ -273,7 +273,7 @@ impl DynamoKeyStore {
 }
 
 #[async_trait]
-impl KeyStore for DynamoKeyStore {
+impl KeyReader for DynamoKeyStore {
     #[instrument(skip(self), fields(table = %self.table))]
     async fn get(&self, id: &KeyId) -> Result<Option<ClientKey>, StoreError> {
         let out = self
@@ -287,7 +287,10 @@ impl KeyStore for DynamoKeyStore {
             .map_err(|e| classify(&self.table, e))?;
         out.item().map(|item| self.decode(item)).transpose()
     }
+}
 
+#[async_trait]
+impl KeyAdmin for DynamoKeyStore {
     #[instrument(skip(self, key), fields(table = %self.table, key_id = %key.id))]
     async fn create(&self, key: &ClientKey) -> Result<(), StoreError> {
         let result = self

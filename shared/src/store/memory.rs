@@ -5,7 +5,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use async_trait::async_trait;
 
-use super::{KeyStore, StoreError, TokenStore, in_listing_order, key_not_found};
+use super::{KeyAdmin, KeyReader, StoreError, TokenStore, in_listing_order, key_not_found};
 use crate::key::{ClientKey, KeyId, KeyStatus};
 use crate::secret::SecretHash;
 use crate::token::{TokenHash, TokenRecord};
@@ -41,11 +41,14 @@ impl MemoryKeyStore {
 }
 
 #[async_trait]
-impl KeyStore for MemoryKeyStore {
+impl KeyReader for MemoryKeyStore {
     async fn get(&self, id: &KeyId) -> Result<Option<ClientKey>, StoreError> {
         Ok(lock(&self.keys).get(id).cloned())
     }
+}
 
+#[async_trait]
+impl KeyAdmin for MemoryKeyStore {
     async fn create(&self, key: &ClientKey) -> Result<(), StoreError> {
         let mut keys = lock(&self.keys);
         if keys.contains_key(&key.id) {

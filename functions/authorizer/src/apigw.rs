@@ -1,0 +1,310 @@
+//! API Gateway's authorizer events in, and its answers out, as `aws_lambda_events` types:
+//! the plumbing around [`crate::decision`].
+//!
+//! - REST APIs send a REQUEST event (payload 1.0) or a TOKEN event, and get an IAM policy.
+//! - HTTP APIs send a payload 2.0 REQUEST event, and get the simple response.
+
+use std::collections::BTreeMap;
+
+use aws_lambda_events::apigw::{
+    ApiGatewayCustomAuthorizerPolicy, ApiGatewayCustomAuthorizerRequest,
+    ApiGatewayCustomAuthorizerRequestTypeRequest, ApiGatewayCustomAuthorizerResponse,
+    ApiGatewayV2CustomAuthorizerSimpleResponse, ApiGatewayV2CustomAuthorizerV2Request,
+};
+use aws_lambda_events::iam::{IamPolicyEffect, IamPolicyStatement};
+use aws_lambda_events::query_map::QueryMap;
+use http::{HeaderMap, HeaderValue};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::decision::{AuthRequest, Decision};
+
+/// An API Gateway authorizer event, of any type this authorizer answers.
+#[derive(Debug, Clone)]
+pub enum AuthorizerEvent {
+    /// REST API REQUEST authorizer, payload 1.0.
+    Request(Box<ApiGatewayCustomAuthorizerRequestTypeRequest>),
+    /// HTTP API REQUEST authorizer, payload 2.0.
+    RequestV2(Box<ApiGatewayV2CustomAuthorizerV2Request>),
+    /// REST API TOKEN authorizer: the token and the method ARN, nothing else.
+    Token(ApiGatewayCustomAuthorizerRequest),
+}
+
+/// An event that is not an API Gateway authorizer event.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("not an API Gateway authorizer event: {0}")]
+pub struct UnsupportedEvent(String);
+
+impl From<UnsupportedEvent> for lambda_runtime::Diagnostic {
+    fn from(err: UnsupportedEvent) -> Self {
+        Self {
+            error_type: "UnsupportedEvent".into(),
+            error_message: err.to_string(),
+        }
+    }
+}
+
+/// The two fields that say which event this is.
+#[derive(Deserialize)]
+struct Tag<'a> {
+    #[serde(default, borrow)]
+    version: Option<&'a str>,
+    #[serde(default, rename = "type", borrow)]
+    kind: Option<&'a str>,
+}
+
+impl AuthorizerEvent {
+    /// Reads an event by its `type` and `version`.
+    pub fn from_value(event: Value) -> Result<Self, UnsupportedEvent> {
+        let tag = Tag::deserialize(&event).map_err(|e| UnsupportedEvent(e.to_string()))?;
+        let typed = |e: serde_json::Error| UnsupportedEvent(e.to_string());
+        match (tag.version, tag.kind) {
+            (Some("2.0"), _) => serde_json::from_value(event)
+                .map(|e| Self::RequestV2(Box::new(e)))
+                .map_err(typed),
+            (_, Some("TOKEN")) => serde_json::from_value(event)
+                .map(Self::Token)
+                .map_err(typed),
+            (_, Some("REQUEST")) => serde_json::from_value(event)
+                .map(|e| Self::Request(Box::new(e)))
+                .map_err(typed),
+            _ => Err(UnsupportedEvent(
+                "its type is neither REQUEST nor TOKEN".into(),
+            )),
+        }
+    }
+
+    /// What the decision needs to see of it.
+    pub fn request(&self) -> AuthRequest {
+        match self {
+            Self::Request(event) => AuthRequest {
+                headers: merged_headers(&event.headers, &event.multi_value_headers),
+                query: merged_query(
+                    &event.query_string_parameters,
+                    &event.multi_value_query_string_parameters,
+                ),
+                token_event: false,
+                gateway_api_key_id: event
+                    .request_context
+                    .identity
+                    .as_ref()
+                    .and_then(|i| i.api_key_id.clone()),
+            },
+            Self::RequestV2(event) => AuthRequest {
+                headers: event.headers.clone(),
+                // Payload 2.0 joins a repeated parameter's values with commas.
+                query: event
+                    .query_string_parameters
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.split(',').map(str::to_owned).collect()))
+                    .collect(),
+                token_event: false,
+                gateway_api_key_id: None,
+            },
+            Self::Token(event) => {
+                let mut headers = HeaderMap::new();
+                if let Some(value) = event
+                    .authorization_token
+                    .as_deref()
+                    .and_then(|t| HeaderValue::from_str(t).ok())
+                {
+                    headers.insert(http::header::AUTHORIZATION, value);
+                }
+                AuthRequest {
+                    headers,
+                    token_event: true,
+                    ..AuthRequest::default()
+                }
+            }
+        }
+    }
+
+    /// The answer API Gateway expects for this event. `all_keys` is the `context` key of
+    /// every header the pre-inputs may inject.
+    pub fn answer(&self, decision: &Decision, all_keys: &[String]) -> AuthorizerAnswer {
+        let context = context(decision, all_keys);
+        let method_arn = match self {
+            Self::RequestV2(_) => {
+                let mut answer = ApiGatewayV2CustomAuthorizerSimpleResponse::default();
+                answer.is_authorized = decision.is_allow();
+                answer.context = context;
+                return AuthorizerAnswer::Simple(answer);
+            }
+            Self::Request(event) => event.method_arn.as_deref(),
+            Self::Token(event) => event.method_arn.as_deref(),
+        };
+        let mut statement = IamPolicyStatement::default();
+        statement.action = vec!["execute-api:Invoke".into()];
+        statement.effect = if decision.is_allow() {
+            IamPolicyEffect::Allow
+        } else {
+            IamPolicyEffect::Deny
+        };
+        statement.resource = vec![stage_resource(method_arn.unwrap_or("*"))];
+        let mut policy = ApiGatewayCustomAuthorizerPolicy::default();
+        policy.version = Some("2012-10-17".into());
+        policy.statement = vec![statement];
+        let principal_id = match decision {
+            Decision::Allow { principal_id, .. } => Some(principal_id.as_str()),
+            Decision::Deny { principal_id, .. } => principal_id.as_deref(),
+        };
+        let mut answer = ApiGatewayCustomAuthorizerResponse::default();
+        answer.principal_id = Some(principal_id.unwrap_or("anonymous").to_owned());
+        answer.policy_document = policy;
+        answer.context = context;
+        AuthorizerAnswer::Policy(answer)
+    }
+}
+
+/// What the authorizer answers: an IAM policy (REST APIs) or the simple response (HTTP
+/// APIs), each with the `context` of strings and booleans that API Gateway passes on.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum AuthorizerAnswer {
+    /// For REST APIs.
+    Policy(ApiGatewayCustomAuthorizerResponse<Map<String, Value>>),
+    /// For HTTP APIs with simple responses.
+    Simple(ApiGatewayV2CustomAuthorizerSimpleResponse<Map<String, Value>>),
+}
+
+/// Payload 1.0 carries each header twice: `headers` (the last value of each spelling) and
+/// `multiValueHeaders` (every value). Every value is kept, so that repeats are seen;
+/// `headers` fills in only names that `multiValueHeaders` lacks.
+fn merged_headers(single: &HeaderMap, multi: &HeaderMap) -> HeaderMap {
+    let mut headers = multi.clone();
+    for name in single.keys() {
+        if !multi.contains_key(name) {
+            for value in single.get_all(name) {
+                headers.append(name.clone(), value.clone());
+            }
+        }
+    }
+    headers
+}
+
+/// The same for the query string: every value of `multiValueQueryStringParameters`, and
+/// `queryStringParameters` only for names it lacks.
+fn merged_query(single: &QueryMap, multi: &QueryMap) -> BTreeMap<String, Vec<String>> {
+    let mut query: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (key, value) in multi.iter() {
+        query
+            .entry(key.to_owned())
+            .or_default()
+            .push(value.to_owned());
+    }
+    for (key, value) in single.iter() {
+        if multi.first(key).is_none() {
+            query
+                .entry(key.to_owned())
+                .or_default()
+                .push(value.to_owned());
+        }
+    }
+    query
+}
+
+/// The policy resource for a method ARN: the whole stage
+/// (`arn:aws:execute-api:region:account:api/stage/*`), so API Gateway's authorizer cache,
+/// which is keyed by identity and not by route, never denies a route it did not decide.
+pub fn stage_resource(method_arn: &str) -> String {
+    let mut parts = method_arn.splitn(3, '/');
+    match (parts.next(), parts.next()) {
+        (Some(api), Some(stage)) if !api.is_empty() && !stage.is_empty() => {
+            format!("{api}/{stage}/*")
+        }
+        _ => method_arn.to_owned(),
+    }
+}
+
+/// The `context` API Gateway passes on: only strings and booleans. On Allow, every header
+/// the pre-inputs may inject has its key (`all_keys`), empty when nothing was injected, so
+/// a gateway mapping always finds it and always overwrites what the client sent.
+pub fn context(decision: &Decision, all_keys: &[String]) -> Map<String, Value> {
+    let mut context = Map::new();
+    match decision {
+        Decision::Allow {
+            principal_id,
+            headers,
+            block_authorization_header,
+            ..
+        } => {
+            context.insert("principal_id".into(), principal_id.clone().into());
+            context.insert(
+                "block_authorization_header".into(),
+                (*block_authorization_header).into(),
+            );
+            let names: Vec<&str> = headers.iter().map(|h| h.header.as_str()).collect();
+            context.insert("injected_headers".into(), names.join(",").into());
+            for key in all_keys {
+                context.insert(key.clone(), "".into());
+            }
+            for header in headers {
+                context.insert(header.context_key.clone(), header.value.clone().into());
+            }
+        }
+        Decision::Deny {
+            principal_id,
+            denial,
+        } => {
+            if let Some(principal_id) = principal_id {
+                context.insert("principal_id".into(), principal_id.clone().into());
+            }
+            context.insert("error".into(), denial.reason.error().name().into());
+            context.insert(
+                "error_description".into(),
+                denial.reason.description().into(),
+            );
+        }
+    }
+    context
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn the_policy_covers_the_whole_stage_of_the_method_arn() {
+        assert_eq!(
+            stage_resource("arn:aws:execute-api:us-east-1:123456789012:abc123/prod/GET/pets/1"),
+            "arn:aws:execute-api:us-east-1:123456789012:abc123/prod/*"
+        );
+        assert_eq!(stage_resource("garbage"), "garbage");
+    }
+
+    #[test]
+    fn every_value_of_every_spelling_of_a_header_is_seen() {
+        let event = json!({"type": "REQUEST", "methodArn": "arn:x/prod/GET/a",
+            "headers": {"X-Api-Key": "b", "x-api-key": "c"},
+            "multiValueHeaders": {"X-Api-Key": ["a", "b"], "x-api-key": ["c"]},
+            "queryStringParameters": {"api_key": "q2"},
+            "multiValueQueryStringParameters": {"api_key": ["q1", "q2"]},
+            "requestContext": {}});
+        let request = AuthorizerEvent::from_value(event).unwrap().request();
+        let keys: Vec<_> = request.headers.get_all("x-api-key").iter().collect();
+        assert_eq!(keys, ["a", "b", "c"]);
+        assert_eq!(request.query["api_key"], ["q1", "q2"]);
+    }
+
+    #[test]
+    fn a_token_event_carries_its_token_as_authorization_and_nothing_else() {
+        let event = json!({"type": "TOKEN", "authorizationToken": "Bearer t",
+            "methodArn": "arn:aws:execute-api:us-east-1:123456789012:example/prod/POST/{proxy+}"});
+        let request = AuthorizerEvent::from_value(event).unwrap().request();
+        assert!(request.token_event);
+        assert_eq!(request.headers["authorization"], "Bearer t");
+        assert_eq!(request.headers.len(), 1);
+    }
+
+    #[test]
+    fn events_of_no_known_type_are_refused() {
+        for event in [
+            json!({"hello": "world"}),
+            json!([1, 2]),
+            json!({"type": "OTHER"}),
+        ] {
+            assert!(AuthorizerEvent::from_value(event).is_err());
+        }
+    }
+}

@@ -1,0 +1,206 @@
+//! What a validation endpoint's answer means, per validation style: the step between the
+//! call ([`crate::endpoint`]) and the injection ([`crate::injection`]). A new style adds a
+//! branch here and nothing elsewhere.
+
+use serde::{Deserialize, Deserializer};
+use serde_json::Value;
+
+use crate::endpoint::{ContentKind, EndpointResponse};
+use crate::error::{Denial, Reason};
+use crate::injection::ResponseBody;
+use crate::pre_inputs::ValidationStyle;
+
+/// The claims re-checked on every request, cache hits included.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct Claims {
+    /// RFC 7662 `active`.
+    #[serde(default)]
+    pub active: bool,
+    /// Expiry, epoch seconds.
+    #[serde(default)]
+    pub exp: Option<u64>,
+    /// Audiences: a string or a list of strings.
+    #[serde(default, rename = "aud", deserialize_with = "one_or_many")]
+    pub audiences: Vec<String>,
+    /// Scopes, space-separated in `scope`.
+    #[serde(default, rename = "scope", deserialize_with = "space_separated")]
+    pub scopes: Vec<String>,
+}
+
+fn one_or_many<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged, expecting = "a string or a list of strings")]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match Option::<OneOrMany>::deserialize(deserializer)? {
+        None => Vec::new(),
+        Some(OneOrMany::One(one)) => vec![one],
+        Some(OneOrMany::Many(many)) => many,
+    })
+}
+
+fn space_separated<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
+    let text = Option::<String>::deserialize(deserializer)?.unwrap_or_default();
+    Ok(text.split_whitespace().map(str::to_owned).collect())
+}
+
+impl Claims {
+    /// Whether a token with these claims is acceptable now. In `forward` style the HTTP
+    /// 200 alone decides (Mashery's rule); `exp` there only bounds the cache.
+    pub fn check(&self, style: &ValidationStyle, now: u64) -> Result<(), Denial> {
+        match style {
+            ValidationStyle::Forward => Ok(()),
+            ValidationStyle::Rfc7662 {
+                audience,
+                required_scopes,
+                ..
+            } => {
+                let why = if self.exp.is_some_and(|exp| exp <= now) {
+                    "expired"
+                } else if audience
+                    .as_ref()
+                    .is_some_and(|a| !self.audiences.contains(a))
+                {
+                    "audience missing"
+                } else if let Some(scope) =
+                    required_scopes.iter().find(|s| !self.scopes.contains(s))
+                {
+                    return Err(Denial::with_detail(
+                        Reason::ClaimsRejected,
+                        format!("scope {scope} missing"),
+                    ));
+                } else {
+                    return Ok(());
+                };
+                Err(Denial::with_detail(Reason::ClaimsRejected, why))
+            }
+        }
+    }
+}
+
+/// The endpoint's 200 answer, parsed and checked: the body to inject from, and the claims
+/// to re-check on cache hits.
+#[derive(Debug)]
+pub struct Accepted<'a> {
+    /// The parsed body.
+    pub body: ResponseBody<'a>,
+    /// The claims.
+    pub claims: Claims,
+}
+
+/// Checks an endpoint's answer as the style says.
+pub fn accept<'a>(
+    style: &ValidationStyle,
+    response: &'a EndpointResponse,
+    now: u64,
+) -> Result<Accepted<'a>, Denial> {
+    if response.status != 200 {
+        return Err(Denial::with_detail(
+            Reason::TokenRejected,
+            format!("status {}", response.status),
+        ));
+    }
+    let introspection = matches!(style, ValidationStyle::Rfc7662 { .. });
+    if introspection && response.content != ContentKind::Json {
+        return Err(Denial::with_detail(
+            Reason::ResponseMalformed,
+            "introspection answered without JSON",
+        ));
+    }
+    let body = ResponseBody::parse(response.content, &response.body)
+        .map_err(|e| Denial::with_detail(Reason::ResponseMalformed, e.to_string()))?;
+    let claims = match (&body, introspection) {
+        (ResponseBody::Json(json), true) => Claims::deserialize(json).map_err(|e| {
+            Denial::with_detail(
+                Reason::ResponseMalformed,
+                format!("not an introspection response: {e}"),
+            )
+        })?,
+        // Mashery's style: the 200 decides; a numeric `exp`, if any, bounds the cache.
+        (ResponseBody::Json(json), false) => Claims {
+            exp: json.get("exp").and_then(Value::as_u64),
+            ..Claims::default()
+        },
+        _ => Claims::default(),
+    };
+    if introspection && !claims.active {
+        return Err(Denial::of(Reason::TokenInactive));
+    }
+    claims.check(style, now)?;
+    Ok(Accepted { body, claims })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn rfc7662() -> ValidationStyle {
+        ValidationStyle::Rfc7662 {
+            client_id: "c".into(),
+            client_secret: "s".into(),
+            audience: Some("api".into()),
+            required_scopes: vec!["read".into()],
+        }
+    }
+
+    fn claims(value: Value) -> Claims {
+        Claims::deserialize(&value).unwrap()
+    }
+
+    fn reason(result: Result<(), Denial>) -> Option<Reason> {
+        result.err().map(|d| d.reason)
+    }
+
+    #[test]
+    fn claims_are_checked_for_expiry_audience_and_scopes() {
+        let style = rfc7662();
+        let good =
+            claims(json!({"active": true, "exp": 100, "aud": ["x", "api"], "scope": "read write"}));
+        assert_eq!(reason(good.check(&style, 99)), None);
+        assert_eq!(
+            reason(good.check(&style, 100)),
+            Some(Reason::ClaimsRejected)
+        );
+        let wrong_audience = claims(json!({"aud": "other", "scope": "read"}));
+        assert_eq!(
+            reason(wrong_audience.check(&style, 0)),
+            Some(Reason::ClaimsRejected)
+        );
+        let missing_scope = claims(json!({"aud": "api", "scope": "write"}));
+        assert_eq!(
+            reason(missing_scope.check(&style, 0)),
+            Some(Reason::ClaimsRejected)
+        );
+        assert_eq!(
+            reason(missing_scope.check(&ValidationStyle::Forward, 0)),
+            None
+        );
+    }
+
+    #[test]
+    fn an_inactive_introspection_is_its_own_reason_and_a_malformed_one_another() {
+        let response = |body: Value| EndpointResponse {
+            status: 200,
+            content: ContentKind::Json,
+            body: body.to_string().into_bytes(),
+        };
+        let inactive = response(json!({"active": false}));
+        assert_eq!(
+            accept(&rfc7662(), &inactive, 0).unwrap_err().reason,
+            Reason::TokenInactive
+        );
+        let malformed = response(json!({"active": true, "exp": "soon"}));
+        assert_eq!(
+            accept(&rfc7662(), &malformed, 0).unwrap_err().reason,
+            Reason::ResponseMalformed
+        );
+        let stale = response(json!({"exp": 5}));
+        assert!(
+            accept(&ValidationStyle::Forward, &stale, 10).is_ok(),
+            "forward: the 200 decides"
+        );
+    }
+}

@@ -1,0 +1,1029 @@
+//! Pre-inputs: Mashery's configuration format, deserialized by serde into typed sections,
+//! strict at every level, then compiled once at cold start.
+//!
+//! Both of Mashery's forms are accepted (`token_validation_uri` as an object, or its three
+//! keys at the top level; `inject_headers` per region or flat), and so are Mashery's string
+//! encodings (an object written as JSON text inside a string, `"true"`, `"3128"`).
+//!
+//! Every key is deserialized on its own ([`Entry`]), so one mistake never hides another:
+//! [`PreInputs::parse`] reports every problem in the document, each naming its key path.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::time::Duration;
+
+use jsonpath_rust::parser::model::JpQuery;
+use reqwest::Url;
+use serde::de::{DeserializeOwned, IgnoredAny};
+use serde::{Deserialize, Deserializer};
+use serde_json::Value;
+
+use crate::error::Deny;
+use crate::injection::{HeaderInjection, context_key, is_header_name, may_inject};
+use crate::xpath::XPathExpr;
+
+/// Where the API key is read, and who checks it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKeySource {
+    /// Header name, lowercase (`x-api-key`).
+    pub header: String,
+    /// Query parameter name (`api_key`).
+    pub query: String,
+    /// Who checks the key: tokengate (against `KEYS_TABLE`) or API Gateway itself.
+    pub checked_by: KeyChecker,
+}
+
+/// Who checks the API key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyChecker {
+    /// The authorizer, against `KEYS_TABLE` (the default).
+    Tokengate,
+    /// API Gateway's own API keys and usage plans (`apiKeyRequired` on the method); the
+    /// authorizer skips the step. The only way a TOKEN authorizer, which sees no headers,
+    /// can be used.
+    ApiGateway,
+}
+
+impl Default for ApiKeySource {
+    fn default() -> Self {
+        Self {
+            header: "x-api-key".into(),
+            query: "api_key".into(),
+            checked_by: KeyChecker::Tokengate,
+        }
+    }
+}
+
+/// How the validation endpoint is asked about a token.
+#[derive(Clone, PartialEq, Eq)]
+pub enum ValidationStyle {
+    /// Mashery's: GET with the caller's `Authorization` header passed through; HTTP 200
+    /// means valid.
+    Forward,
+    /// RFC 7662: POST `token=…` with the authorizer's own client credentials; the token is
+    /// valid when `active` is true, `exp` is in the future, and the audience and scopes
+    /// match when required.
+    Rfc7662 {
+        /// The authorizer's client id at the introspection endpoint.
+        client_id: String,
+        /// Its secret.
+        client_secret: String,
+        /// An audience the token must carry (`aud`), if any.
+        audience: Option<String>,
+        /// Scopes the token must all carry (`scope`).
+        required_scopes: Vec<String>,
+    },
+}
+
+impl ValidationStyle {
+    /// The style's name in the pre-inputs.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Forward => "forward",
+            Self::Rfc7662 { .. } => "rfc7662",
+        }
+    }
+}
+
+impl fmt::Debug for ValidationStyle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Forward => f.write_str("Forward"),
+            Self::Rfc7662 {
+                client_id,
+                audience,
+                required_scopes,
+                ..
+            } => f
+                .debug_struct("Rfc7662")
+                .field("client_id", client_id)
+                .field("client_secret", &"<redacted>")
+                .field("audience", audience)
+                .field("required_scopes", required_scopes)
+                .finish(),
+        }
+    }
+}
+
+/// A path into the validation response.
+#[derive(Debug, Clone)]
+pub enum ResponsePath {
+    /// RFC 9535 JSONPath, for JSON responses (written with a leading `$`).
+    Json(JpQuery),
+    /// XPath 1.0, for XML responses (anything not starting with `$`).
+    Xml(XPathExpr),
+}
+
+impl ResponsePath {
+    /// Compiles a path: JSONPath when it starts with `$`, XPath otherwise (Mashery's rule).
+    pub fn compile(source: &str) -> Result<Self, String> {
+        if source.starts_with('$') {
+            jsonpath_rust::parser::parse_json_path(source)
+                .map(Self::Json)
+                .map_err(|e| format!("not a JSONPath (RFC 9535): {e}"))
+        } else {
+            XPathExpr::compile(source)
+                .map(Self::Xml)
+                .map_err(|e| format!("not an XPath 1.0 expression: {e}"))
+        }
+    }
+}
+
+/// Bounds on the validation call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// To establish the connection.
+    pub connect: Duration,
+    /// For the whole call, body included.
+    pub total: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Self {
+            connect: Duration::from_millis(2_000),
+            total: Duration::from_millis(5_000),
+        }
+    }
+}
+
+/// The result caches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CacheSettings {
+    /// How long a positive validation result is kept (0 disables the cache); never beyond
+    /// the token's `exp`.
+    pub ttl: Duration,
+    /// The most validation results kept.
+    pub max_entries: u64,
+    /// How long an API key record is kept (0 disables).
+    pub key_ttl: Duration,
+}
+
+impl Default for CacheSettings {
+    fn default() -> Self {
+        Self {
+            ttl: Duration::from_secs(60),
+            max_entries: 10_000,
+            key_ttl: Duration::from_secs(30),
+        }
+    }
+}
+
+/// The largest validation response read by default, in bytes.
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 64 * 1024;
+
+/// The longest total time accepted: API Gateway gives an authorizer at most 10 s.
+pub const MAX_TOTAL_TIMEOUT: Duration = Duration::from_millis(9_000);
+
+/// The whole, validated configuration.
+#[derive(Debug, Clone)]
+pub struct PreInputs {
+    /// `regionCodeHeader`, lowercase.
+    pub region_header: Option<String>,
+    /// `regionCodeValue`: region code → validation endpoint.
+    pub region_uris: HashMap<String, Url>,
+    /// `defaultURI`.
+    pub default_uri: Option<Url>,
+    /// `inject_headers` per region code.
+    pub region_injections: HashMap<String, Vec<HeaderInjection>>,
+    /// `inject_headers.default` (or the flat form).
+    pub default_injections: Vec<HeaderInjection>,
+    /// `block_authorization_header`.
+    pub block_authorization_header: bool,
+    /// `http_proxy_server`:`http_proxy_port`, as a proxy URL.
+    pub proxy: Option<Url>,
+    /// Addition: where the API key is read.
+    pub api_key: ApiKeySource,
+    /// Addition: `forward` (default) or `rfc7662`.
+    pub style: ValidationStyle,
+    /// Addition: connect and total timeouts.
+    pub timeouts: Timeouts,
+    /// Addition: the result caches.
+    pub cache: CacheSettings,
+    /// Addition: the largest validation response read, in bytes.
+    pub max_response_bytes: usize,
+    /// Addition: XML namespace prefixes for XPath (`{"u": "urn:example:user"}`).
+    pub xml_namespaces: BTreeMap<String, String>,
+}
+
+/// One thing wrong in the pre-inputs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// The key path at fault (`inject_headers.FR.X-User-Id`); empty for the whole document.
+    pub key: String,
+    /// What is wrong with it.
+    pub problem: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.key.is_empty() {
+            f.write_str(&self.problem)
+        } else {
+            write!(f, "{}: {}", self.key, self.problem)
+        }
+    }
+}
+
+/// Why the pre-inputs cannot be used: every problem found, in document order of sections.
+/// The authorizer then denies every request with [`ConfigError::deny`], as Mashery does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// At least one.
+    pub problems: Vec<Problem>,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let lines: Vec<String> = self.problems.iter().map(Problem::to_string).collect();
+        f.write_str(&lines.join("; "))
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// The keys of Mashery's `token_validation_uri`, which may also stand at the top level.
+const URI_KEYS: [&str; 3] = ["regionCodeHeader", "regionCodeValue", "defaultURI"];
+
+impl ConfigError {
+    /// A problem with the whole document (no pre-inputs, not JSON): Mashery counts it as
+    /// a `token_validation_uri` that is not defined.
+    pub fn document(problem: impl Into<String>) -> Self {
+        Self {
+            problems: vec![Problem {
+                key: String::new(),
+                problem: problem.into(),
+            }],
+        }
+    }
+
+    /// Whether the validation URI itself is at fault (missing, not in the required JSON
+    /// form), which Mashery names separately.
+    pub fn is_about_validation_uri(&self) -> bool {
+        self.problems.iter().any(|p| {
+            let first = p.key.split('.').next().unwrap_or_default();
+            first.is_empty() || first == "token_validation_uri" || URI_KEYS.contains(&first)
+        })
+    }
+
+    /// The named error every request is denied with.
+    pub fn deny(&self) -> Deny {
+        if self.is_about_validation_uri() {
+            Deny::InvalidPreInputConfigurationForTokenValidationURI
+        } else {
+            Deny::InvalidPreInputConfiguration
+        }
+    }
+}
+
+/// Problems found so far, each under its key path.
+#[derive(Default)]
+struct Problems(Vec<Problem>);
+
+impl Problems {
+    fn add(&mut self, key: impl Into<String>, problem: impl Into<String>) {
+        // One problem, one line: parser messages (JSONPath's among them) span several.
+        let problem = problem
+            .into()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        self.0.push(Problem {
+            key: key.into(),
+            problem,
+        });
+    }
+
+    /// The value of an entry, or its problem recorded under `key`.
+    fn take<T>(&mut self, key: &str, entry: Option<Entry<T>>) -> Option<T> {
+        match entry?.0 {
+            Ok(value) => Some(value),
+            Err(Problem {
+                key: inner,
+                problem,
+            }) => {
+                let at = if inner.is_empty() || inner == "." {
+                    key.to_owned()
+                } else {
+                    format!("{key}.{inner}")
+                };
+                self.add(at, problem);
+                None
+            }
+        }
+    }
+
+    /// Every unknown key of a section, with the nearest known name when there is one.
+    fn unknown(&mut self, section: &str, unknown: &BTreeMap<String, IgnoredAny>, known: &[&str]) {
+        for key in unknown.keys() {
+            let at = if section.is_empty() {
+                key.clone()
+            } else {
+                format!("{section}.{key}")
+            };
+            let problem = match nearest(key, known) {
+                Some(near) => format!("unknown key (did you mean {near}?)"),
+                None => format!("unknown key (known: {})", known.join(", ")),
+            };
+            self.add(at, problem);
+        }
+    }
+}
+
+/// The known name a typo most likely meant: a case-insensitive match, or one within a
+/// small edit distance.
+fn nearest<'a>(key: &str, known: &[&'a str]) -> Option<&'a str> {
+    let lower = key.to_ascii_lowercase();
+    known
+        .iter()
+        .map(|k| (strsim::levenshtein(&lower, &k.to_ascii_lowercase()), *k))
+        .filter(|(distance, k)| *distance <= (k.len() / 4).max(2))
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, k)| k)
+}
+
+/// One key's value, deserialized on its own so that a mistake in it does not hide the
+/// others. An object may be written as JSON text inside a string, as Mashery stores it.
+struct Entry<T>(Result<T, Problem>);
+
+impl<'de, T: DeserializeOwned> Deserialize<'de> for Entry<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = match Value::deserialize(deserializer)? {
+            Value::String(text) if text.trim_start().starts_with(['{', '[']) => {
+                match serde_json::from_str(&text) {
+                    Ok(decoded) => decoded,
+                    Err(e) => {
+                        return Ok(Self(Err(Problem {
+                            key: String::new(),
+                            problem: format!("holds JSON text that does not parse ({e})"),
+                        })));
+                    }
+                }
+            }
+            other => other,
+        };
+        Ok(Self(serde_path_to_error::deserialize(value).map_err(|e| {
+            Problem {
+                key: e.path().to_string(),
+                problem: without_echo(&e.into_inner().to_string()),
+            }
+        })))
+    }
+}
+
+/// serde's "invalid type: string \"…\", expected a string" without the value, which may be a
+/// secret: "must be a string".
+fn without_echo(message: &str) -> String {
+    match message.split_once(", expected ") {
+        Some((what, expected)) if what.starts_with("invalid ") => format!("must be {expected}"),
+        _ => message.to_owned(),
+    }
+}
+
+/// `true` or `false`, or Mashery's `"true"` and `"false"`.
+#[derive(Deserialize)]
+#[serde(try_from = "FlagText")]
+struct Flag(bool);
+
+#[derive(Deserialize)]
+#[serde(untagged, expecting = "must be true or false")]
+enum FlagText {
+    Bool(bool),
+    Text(String),
+}
+
+impl TryFrom<FlagText> for Flag {
+    type Error = String;
+    fn try_from(value: FlagText) -> Result<Self, String> {
+        match value {
+            FlagText::Bool(b) => Ok(Self(b)),
+            FlagText::Text(t) if t.trim().eq_ignore_ascii_case("true") => Ok(Self(true)),
+            FlagText::Text(t) if t.trim().eq_ignore_ascii_case("false") => Ok(Self(false)),
+            FlagText::Text(_) => Err("must be true or false".into()),
+        }
+    }
+}
+
+/// A whole number, or Mashery's text of one (`"3128"`).
+#[derive(Deserialize)]
+#[serde(try_from = "NumberText")]
+struct Number(u64);
+
+#[derive(Deserialize)]
+#[serde(untagged, expecting = "must be a whole number")]
+enum NumberText {
+    Number(u64),
+    Text(String),
+}
+
+impl TryFrom<NumberText> for Number {
+    type Error = String;
+    fn try_from(value: NumberText) -> Result<Self, String> {
+        match value {
+            NumberText::Number(n) => Ok(Self(n)),
+            NumberText::Text(t) => t
+                .trim()
+                .parse()
+                .map(Self)
+                .map_err(|_| "must be a whole number".into()),
+        }
+    }
+}
+
+impl Number {
+    fn within(self, range: std::ops::RangeInclusive<u64>) -> Result<u64, String> {
+        if range.contains(&self.0) {
+            Ok(self.0)
+        } else {
+            Err(format!(
+                "must be a whole number from {} to {}",
+                range.start(),
+                range.end()
+            ))
+        }
+    }
+}
+
+/// The document as written: every key optional, the unknown ones kept to report.
+#[derive(Deserialize)]
+#[serde(expecting = "a JSON object")]
+struct Document {
+    token_validation_uri: Option<Entry<UriSection>>,
+    #[serde(flatten)]
+    top_level_uri: UriKeys,
+    inject_headers: Option<Entry<BTreeMap<String, InjectValue>>>,
+    block_authorization_header: Option<Entry<Flag>>,
+    http_proxy_server: Option<Entry<String>>,
+    http_proxy_port: Option<Entry<Number>>,
+    api_key: Option<Entry<ApiKeySection>>,
+    validation: Option<Entry<ValidationSection>>,
+    timeouts: Option<Entry<TimeoutsSection>>,
+    cache: Option<Entry<CacheSection>>,
+    max_response_bytes: Option<Entry<Number>>,
+    xml_namespaces: Option<Entry<BTreeMap<String, String>>>,
+    #[serde(flatten)]
+    unknown: BTreeMap<String, IgnoredAny>,
+}
+
+const DOCUMENT_KEYS: [&str; 14] = [
+    "token_validation_uri",
+    "regionCodeHeader",
+    "regionCodeValue",
+    "defaultURI",
+    "inject_headers",
+    "block_authorization_header",
+    "http_proxy_server",
+    "http_proxy_port",
+    "api_key",
+    "validation",
+    "timeouts",
+    "cache",
+    "max_response_bytes",
+    "xml_namespaces",
+];
+
+/// Mashery's three validation URI keys, in `token_validation_uri` or at the top level.
+#[derive(Deserialize)]
+struct UriKeys {
+    #[serde(rename = "regionCodeHeader")]
+    region_code_header: Option<Entry<String>>,
+    #[serde(rename = "regionCodeValue")]
+    region_code_value: Option<Entry<BTreeMap<String, String>>>,
+    #[serde(rename = "defaultURI")]
+    default_uri: Option<Entry<String>>,
+}
+
+impl UriKeys {
+    fn any(&self) -> bool {
+        self.region_code_header.is_some()
+            || self.region_code_value.is_some()
+            || self.default_uri.is_some()
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(expecting = "an object")]
+struct UriSection {
+    #[serde(flatten)]
+    keys: UriKeys,
+    #[serde(flatten)]
+    unknown: BTreeMap<String, IgnoredAny>,
+}
+
+/// An `inject_headers` value: a path (the flat form), or a region's headers.
+#[derive(Deserialize)]
+#[serde(
+    untagged,
+    expecting = "must be a JSONPath or XPath string, or an object of header to path"
+)]
+enum InjectValue {
+    Path(String),
+    Region(BTreeMap<String, Entry<String>>),
+}
+
+#[derive(Deserialize)]
+#[serde(expecting = "an object")]
+struct ApiKeySection {
+    header: Option<Entry<String>>,
+    query: Option<Entry<String>>,
+    checked_by: Option<Entry<KeyChecker>>,
+    #[serde(flatten)]
+    unknown: BTreeMap<String, IgnoredAny>,
+}
+
+const API_KEY_KEYS: [&str; 3] = ["header", "query", "checked_by"];
+
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case", expecting = "forward or rfc7662")]
+enum StyleName {
+    Forward,
+    Rfc7662,
+}
+
+#[derive(Deserialize)]
+#[serde(expecting = "an object")]
+struct ValidationSection {
+    style: Option<Entry<StyleName>>,
+    client_id: Option<Entry<String>>,
+    client_secret: Option<Entry<String>>,
+    audience: Option<Entry<String>>,
+    required_scopes: Option<Entry<Vec<String>>>,
+    #[serde(flatten)]
+    unknown: BTreeMap<String, IgnoredAny>,
+}
+
+const VALIDATION_KEYS: [&str; 5] = [
+    "style",
+    "client_id",
+    "client_secret",
+    "audience",
+    "required_scopes",
+];
+
+#[derive(Deserialize)]
+#[serde(expecting = "an object")]
+struct TimeoutsSection {
+    connect_ms: Option<Entry<Number>>,
+    total_ms: Option<Entry<Number>>,
+    #[serde(flatten)]
+    unknown: BTreeMap<String, IgnoredAny>,
+}
+
+const TIMEOUTS_KEYS: [&str; 2] = ["connect_ms", "total_ms"];
+
+#[derive(Deserialize)]
+#[serde(expecting = "an object")]
+struct CacheSection {
+    ttl_seconds: Option<Entry<Number>>,
+    max_entries: Option<Entry<Number>>,
+    key_ttl_seconds: Option<Entry<Number>>,
+    #[serde(flatten)]
+    unknown: BTreeMap<String, IgnoredAny>,
+}
+
+const CACHE_KEYS: [&str; 3] = ["ttl_seconds", "max_entries", "key_ttl_seconds"];
+
+impl PreInputs {
+    /// Parses pre-inputs from JSON text, reporting every problem in it.
+    pub fn parse(text: &str) -> Result<Self, ConfigError> {
+        let document: Document = match serde_json::from_str(text) {
+            Ok(document) => document,
+            Err(e) if e.is_data() => {
+                return Err(ConfigError::document(
+                    "the pre-inputs are not a JSON object",
+                ));
+            }
+            Err(e) => {
+                return Err(ConfigError::document(format!(
+                    "the pre-inputs are not JSON ({e})"
+                )));
+            }
+        };
+        let mut problems = Problems::default();
+        let pre_inputs = compile(document, &mut problems);
+        if problems.0.is_empty() {
+            Ok(pre_inputs)
+        } else {
+            Err(ConfigError {
+                problems: problems.0,
+            })
+        }
+    }
+
+    /// The endpoint for a request's region code: the region's URI, else `defaultURI`.
+    pub fn endpoint_for(&self, region: Option<&str>) -> Option<&Url> {
+        region
+            .filter(|r| !r.is_empty())
+            .and_then(|r| self.region_uris.get(r))
+            .or(self.default_uri.as_ref())
+    }
+
+    /// The injections for a request's region code: the region's, else `default`.
+    pub fn injections_for(&self, region: Option<&str>) -> &[HeaderInjection] {
+        region
+            .and_then(|r| self.region_injections.get(r))
+            .unwrap_or(&self.default_injections)
+    }
+
+    /// Every header any region may inject, by name, with its context key (for the
+    /// template and the local server to map).
+    pub fn all_injected_headers(&self) -> BTreeMap<String, String> {
+        self.region_injections
+            .values()
+            .flatten()
+            .chain(&self.default_injections)
+            .map(|i| (i.header.clone(), i.context_key.clone()))
+            .collect()
+    }
+}
+
+/// Turns the document into configuration, recording every problem; what is returned is
+/// meaningful only when none was recorded.
+fn compile(doc: Document, problems: &mut Problems) -> PreInputs {
+    problems.unknown("", &doc.unknown, &DOCUMENT_KEYS);
+    let (region_header, region_uris, default_uri) =
+        validation_uris(problems, doc.token_validation_uri, doc.top_level_uri);
+    let (region_injections, default_injections) = injections(problems, doc.inject_headers);
+    let block_authorization_header = problems
+        .take("block_authorization_header", doc.block_authorization_header)
+        .is_some_and(|Flag(b)| b);
+    let proxy = proxy(problems, doc.http_proxy_server, doc.http_proxy_port);
+    let api_key = api_key(problems, doc.api_key);
+    let style = style(problems, doc.validation);
+    let timeouts = timeouts(problems, doc.timeouts);
+    let cache = cache(problems, doc.cache);
+    let max_response_bytes = problems
+        .take("max_response_bytes", doc.max_response_bytes)
+        .and_then(|n| within(problems, "max_response_bytes", n, 1_024..=1_048_576))
+        .map_or(DEFAULT_MAX_RESPONSE_BYTES, |n| n as usize);
+    let xml_namespaces = problems
+        .take("xml_namespaces", doc.xml_namespaces)
+        .unwrap_or_default();
+    PreInputs {
+        region_header,
+        region_uris,
+        default_uri,
+        region_injections,
+        default_injections,
+        block_authorization_header,
+        proxy,
+        api_key,
+        style,
+        timeouts,
+        cache,
+        max_response_bytes,
+        xml_namespaces,
+    }
+}
+
+/// A number's value when in range; otherwise the problem is recorded.
+fn within(
+    problems: &mut Problems,
+    key: &str,
+    n: Number,
+    range: std::ops::RangeInclusive<u64>,
+) -> Option<u64> {
+    n.within(range)
+        .map_err(|problem| problems.add(key, problem))
+        .ok()
+}
+
+fn endpoint(text: &str) -> Option<Url> {
+    Url::parse(text)
+        .ok()
+        .filter(|url| matches!(url.scheme(), "http" | "https") && url.host().is_some())
+}
+
+type ValidationUris = (Option<String>, HashMap<String, Url>, Option<Url>);
+
+fn validation_uris(
+    problems: &mut Problems,
+    section: Option<Entry<UriSection>>,
+    top_level: UriKeys,
+) -> ValidationUris {
+    let (prefix, keys) = match section {
+        Some(entry) => {
+            if top_level.any() {
+                problems.add(
+                    "token_validation_uri",
+                    "is given twice: as an object and as top-level keys; keep one",
+                );
+            }
+            let Some(section) = problems.take("token_validation_uri", Some(entry)) else {
+                return (None, HashMap::new(), None);
+            };
+            problems.unknown("token_validation_uri", &section.unknown, &URI_KEYS);
+            ("token_validation_uri.", section.keys)
+        }
+        // Mashery's other form: the three keys at the top level.
+        None if top_level.any() => ("", top_level),
+        None => {
+            problems.add("token_validation_uri", "is not defined in the pre-inputs");
+            return (None, HashMap::new(), None);
+        }
+    };
+    let UriKeys {
+        region_code_header: header,
+        region_code_value: regions,
+        default_uri: default,
+    } = keys;
+    let section_name = prefix;
+    let header_key = format!("{section_name}regionCodeHeader");
+    let region_header = match problems.take(&header_key, header) {
+        Some(h) if is_header_name(&h) => Some(h.to_ascii_lowercase()),
+        Some(_) => {
+            problems.add(&header_key, "must be a header name");
+            None
+        }
+        None => None,
+    };
+    let regions_key = format!("{section_name}regionCodeValue");
+    let mut region_uris = HashMap::new();
+    for (region, uri) in problems.take(&regions_key, regions).unwrap_or_default() {
+        match endpoint(&uri) {
+            Some(url) => {
+                region_uris.insert(region, url);
+            }
+            None => problems.add(format!("{regions_key}.{region}"), "must be an http(s) URL"),
+        }
+    }
+    let default_key = format!("{section_name}defaultURI");
+    let default_uri = match problems.take(&default_key, default) {
+        Some(uri) if uri.trim().is_empty() => None,
+        Some(uri) => endpoint(&uri).or_else(|| {
+            problems.add(&default_key, "must be an http(s) URL");
+            None
+        }),
+        None => None,
+    };
+    if region_header.is_none() && !region_uris.is_empty() {
+        problems.add(&regions_key, "needs a regionCodeHeader");
+    }
+    (region_header, region_uris, default_uri)
+}
+
+type Injections = (HashMap<String, Vec<HeaderInjection>>, Vec<HeaderInjection>);
+
+fn injections(
+    problems: &mut Problems,
+    entry: Option<Entry<BTreeMap<String, InjectValue>>>,
+) -> Injections {
+    let mut regions = HashMap::new();
+    let mut default = Vec::new();
+    let Some(map) = problems.take("inject_headers", entry) else {
+        return (regions, default);
+    };
+    let nested = map.values().any(|v| matches!(v, InjectValue::Region(_)));
+    if !nested {
+        // The flat form: the whole object is the default.
+        let flat = map.into_iter().filter_map(|(header, value)| match value {
+            InjectValue::Path(path) => Some((header, Entry(Ok(path)))),
+            InjectValue::Region(_) => None,
+        });
+        return (regions, header_list(problems, "inject_headers", flat));
+    }
+    for (region, value) in map {
+        let key = format!("inject_headers.{region}");
+        let InjectValue::Region(headers) = value else {
+            problems.add(
+                key,
+                "must be an object of header to path, like the other regions (a path here \
+                 belongs in the flat form)",
+            );
+            continue;
+        };
+        let list = header_list(problems, &key, headers.into_iter());
+        if region == "default" {
+            default = list;
+        } else {
+            regions.insert(region, list);
+        }
+    }
+    (regions, default)
+}
+
+fn header_list(
+    problems: &mut Problems,
+    key: &str,
+    entries: impl Iterator<Item = (String, Entry<String>)>,
+) -> Vec<HeaderInjection> {
+    let mut list: Vec<HeaderInjection> = Vec::new();
+    for (header, path) in entries {
+        let at = format!("{key}.{header}");
+        let Some(path) = problems.take(&at, Some(path)) else {
+            continue;
+        };
+        if !is_header_name(&header) {
+            problems.add(at, "is not a valid HTTP header name");
+            continue;
+        }
+        if !may_inject(&header) {
+            problems.add(at, "is a header the authorizer may not inject");
+            continue;
+        }
+        let path = match ResponsePath::compile(&path) {
+            Ok(path) => path,
+            Err(problem) => {
+                problems.add(at, problem);
+                continue;
+            }
+        };
+        let context_key = context_key(&header);
+        if list.iter().any(|other| other.context_key == context_key) {
+            problems.add(at, "names the same header as another entry");
+            continue;
+        }
+        list.push(HeaderInjection {
+            header,
+            context_key,
+            path,
+        });
+    }
+    list
+}
+
+fn proxy(
+    problems: &mut Problems,
+    server: Option<Entry<String>>,
+    port: Option<Entry<Number>>,
+) -> Option<Url> {
+    let server = problems
+        .take("http_proxy_server", server)
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty());
+    let port = problems
+        .take("http_proxy_port", port)
+        .map(|n| within(problems, "http_proxy_port", n, 1..=65_535));
+    match (server, port) {
+        (None, None) => None,
+        (None, Some(_)) => {
+            problems.add("http_proxy_server", "is required with http_proxy_port");
+            None
+        }
+        (Some(server), port) => {
+            let with_scheme = if server.contains("://") {
+                server
+            } else {
+                format!("http://{server}")
+            };
+            let Some(mut url) = Url::parse(&with_scheme).ok().filter(|u| u.host().is_some()) else {
+                problems.add("http_proxy_server", "must be a host name");
+                return None;
+            };
+            if let Some(port) = port.flatten().and_then(|p| u16::try_from(p).ok())
+                && url.set_port(Some(port)).is_err()
+            {
+                problems.add("http_proxy_port", "cannot be set on this proxy");
+            }
+            Some(url)
+        }
+    }
+}
+
+fn api_key(problems: &mut Problems, entry: Option<Entry<ApiKeySection>>) -> ApiKeySource {
+    let mut source = ApiKeySource::default();
+    let Some(section) = problems.take("api_key", entry) else {
+        return source;
+    };
+    problems.unknown("api_key", &section.unknown, &API_KEY_KEYS);
+    match problems.take("api_key.header", section.header) {
+        Some(h) if is_header_name(&h) => source.header = h.to_ascii_lowercase(),
+        Some(_) => problems.add("api_key.header", "must be a header name"),
+        None => {}
+    }
+    match problems.take("api_key.query", section.query) {
+        Some(q) if !q.is_empty() => source.query = q,
+        Some(_) => problems.add("api_key.query", "must be a name"),
+        None => {}
+    }
+    if let Some(checked_by) = problems.take("api_key.checked_by", section.checked_by) {
+        source.checked_by = checked_by;
+    }
+    source
+}
+
+fn style(problems: &mut Problems, entry: Option<Entry<ValidationSection>>) -> ValidationStyle {
+    let Some(section) = problems.take("validation", entry) else {
+        return ValidationStyle::Forward;
+    };
+    problems.unknown("validation", &section.unknown, &VALIDATION_KEYS);
+    let name = problems.take("validation.style", section.style);
+    let given = [section.client_id.is_some(), section.client_secret.is_some()];
+    let client_id = problems.take("validation.client_id", section.client_id);
+    let client_secret = problems.take("validation.client_secret", section.client_secret);
+    let audience = problems.take("validation.audience", section.audience);
+    let required_scopes = problems.take("validation.required_scopes", section.required_scopes);
+    match name {
+        None | Some(StyleName::Forward) => {
+            for (key, present) in [
+                ("client_id", client_id.is_some()),
+                ("client_secret", client_secret.is_some()),
+                ("audience", audience.is_some()),
+                ("required_scopes", required_scopes.is_some()),
+            ] {
+                if present {
+                    problems.add(
+                        format!("validation.{key}"),
+                        "applies only to the rfc7662 style; set validation.style",
+                    );
+                }
+            }
+            ValidationStyle::Forward
+        }
+        Some(StyleName::Rfc7662) => {
+            let mut required = |key: &str, given: bool, value: Option<String>| match value {
+                Some(value) if !value.is_empty() => value,
+                // Given with a wrong value, it has its problem already.
+                None if given => String::new(),
+                _ => {
+                    problems.add(format!("validation.{key}"), "is required for rfc7662");
+                    String::new()
+                }
+            };
+            ValidationStyle::Rfc7662 {
+                client_id: required("client_id", given[0], client_id),
+                client_secret: required("client_secret", given[1], client_secret),
+                audience,
+                required_scopes: required_scopes.unwrap_or_default(),
+            }
+        }
+    }
+}
+
+fn timeouts(problems: &mut Problems, entry: Option<Entry<TimeoutsSection>>) -> Timeouts {
+    let mut timeouts = Timeouts::default();
+    let Some(section) = problems.take("timeouts", entry) else {
+        return timeouts;
+    };
+    problems.unknown("timeouts", &section.unknown, &TIMEOUTS_KEYS);
+    let max = MAX_TOTAL_TIMEOUT.as_millis() as u64;
+    let mut millis = |key: &str, entry| {
+        problems
+            .take(key, entry)
+            .and_then(|n| within(problems, key, n, 1..=max))
+            .map(Duration::from_millis)
+    };
+    if let Some(connect) = millis("timeouts.connect_ms", section.connect_ms) {
+        timeouts.connect = connect;
+    }
+    if let Some(total) = millis("timeouts.total_ms", section.total_ms) {
+        timeouts.total = total;
+    }
+    if timeouts.connect > timeouts.total {
+        problems.add("timeouts.connect_ms", "must not exceed timeouts.total_ms");
+    }
+    timeouts
+}
+
+fn cache(problems: &mut Problems, entry: Option<Entry<CacheSection>>) -> CacheSettings {
+    let mut cache = CacheSettings::default();
+    let Some(section) = problems.take("cache", entry) else {
+        return cache;
+    };
+    problems.unknown("cache", &section.unknown, &CACHE_KEYS);
+    let mut number = |key: &str, entry, range| {
+        problems
+            .take(key, entry)
+            .and_then(|n| within(problems, key, n, range))
+    };
+    if let Some(ttl) = number("cache.ttl_seconds", section.ttl_seconds, 0..=3_600) {
+        cache.ttl = Duration::from_secs(ttl);
+    }
+    if let Some(max) = number("cache.max_entries", section.max_entries, 1..=1_000_000) {
+        cache.max_entries = max;
+    }
+    if let Some(ttl) = number("cache.key_ttl_seconds", section.key_ttl_seconds, 0..=3_600) {
+        cache.key_ttl = Duration::from_secs(ttl);
+    }
+    cache
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_near_miss_names_the_key_it_most_likely_meant() {
+        assert_eq!(
+            nearest("block_authorisation_header", &DOCUMENT_KEYS),
+            Some("block_authorization_header")
+        );
+        assert_eq!(nearest("defaultURl", &DOCUMENT_KEYS), Some("defaultURI"));
+        assert_eq!(
+            nearest("inject_header", &DOCUMENT_KEYS),
+            Some("inject_headers")
+        );
+        assert_eq!(nearest("stlye", &VALIDATION_KEYS), Some("style"));
+        assert_eq!(nearest("something_else", &DOCUMENT_KEYS), None);
+    }
+
+    #[test]
+    fn serde_messages_lose_the_value_they_were_given() {
+        assert_eq!(
+            without_echo("invalid type: string \"hunter2\", expected a boolean"),
+            "must be a boolean"
+        );
+        assert_eq!(without_echo("missing field"), "missing field");
+    }
+}

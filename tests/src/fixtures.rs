@@ -1,0 +1,104 @@
+//! What every test crate builds its cases from: the event fixtures' key and secret, a
+//! key builder, HTTP Basic credentials, the INN-Reach token request, and a log capture.
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
+
+use tokengate_shared::{ClientKey, KeyId, KeyStatus, Secret, SecretHash, SystemCode};
+
+/// The client key the event fixtures in `functions/*/events/` carry.
+pub const FIXTURE_KEY: &str = "0b9c0e0a-7f3e-4e0a-9f39-4d2b6f0d1a11";
+/// Its secret.
+pub const FIXTURE_SECRET: &str = "example-secret-rotate-me";
+
+/// System codes from their text.
+pub fn codes(list: &[&str]) -> BTreeSet<SystemCode> {
+    list.iter()
+        .map(|c| SystemCode::parse(c).expect("a five-character code"))
+        .collect()
+}
+
+/// A client key with this id, secret, status and codes.
+pub fn client_key(id: &str, secret: &str, status: KeyStatus, valid_for: &[&str]) -> ClientKey {
+    ClientKey {
+        id: KeyId::parse(id).expect("a key id"),
+        secret_hash: SecretHash::of(&Secret::from(secret.to_owned())),
+        codes: codes(valid_for),
+        status,
+        created_at: 1,
+        updated_at: 1,
+        description: None,
+    }
+}
+
+/// The fixtures' key: active, valid for `d2ir1`.
+pub fn fixture_key() -> ClientKey {
+    client_key(FIXTURE_KEY, FIXTURE_SECRET, KeyStatus::Active, &["d2ir1"])
+}
+
+/// HTTP Basic credentials as RFC 6749 §2.3.1 spells them (for keys and secrets that need no
+/// form-encoding, as generated ones do not).
+pub fn basic(key: &str, secret: &str) -> String {
+    use base64::Engine as _;
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{key}:{secret}"))
+    )
+}
+
+/// A complete, valid INN-Reach token request (`X-From-Code: d2ir1`) to `url`, with the
+/// given `Authorization` header.
+pub fn inn_reach_token_request(
+    client: &reqwest::Client,
+    url: &str,
+    authorization: &str,
+) -> reqwest::RequestBuilder {
+    client
+        .post(url)
+        .query(&[
+            ("grant_type", "client_credentials"),
+            ("scope", "innreach_tp"),
+        ])
+        .header("Authorization", authorization)
+        .header("Accept", "application/json")
+        .header("Content-Type", "application/json")
+        .header("X-From-Code", "d2ir1")
+        .header("X-To-Code", "abcde")
+        .header("X-Request-Creation-Time", "1544466568")
+}
+
+/// Everything logged on this thread while the guard lives, as text.
+#[derive(Debug, Clone, Default)]
+pub struct LogCapture(Arc<Mutex<Vec<u8>>>);
+
+impl LogCapture {
+    /// Starts capturing every level on the current thread (a `#[tokio::test]` runs on one).
+    pub fn start() -> (Self, tracing::subscriber::DefaultGuard) {
+        let logs = Self::default();
+        let writer = logs.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        (logs, tracing::subscriber::set_default(subscriber))
+    }
+
+    /// What was logged so far.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().expect("the log buffer")).into_owned()
+    }
+}
+
+impl std::io::Write for LogCapture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .expect("the log buffer")
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
