@@ -1,6 +1,8 @@
 //! The decision path, from event JSON to response JSON.
 //!
 //! - `cache_hit`: a token validated before; no network call.
+//! - `floor`: the same event deserialized into its typed struct and an Allow answer
+//!   serialized, with no decision: what any authorizer on these types pays.
 //! - `cache_miss`: the cache off, a validation call to a wiremock server on loopback each
 //!   time, next to `direct_reqwest_call`, the same GET made with reqwest alone; the
 //!   difference is the authorizer's own cost on a miss.
@@ -11,12 +13,13 @@ use std::collections::BTreeSet;
 use std::hint::black_box;
 use std::sync::Arc;
 
+use authorizer::apigw::AuthorizerEvent;
 use authorizer::endpoint::HttpValidationEndpoint;
-use authorizer::{Authorizer, PreInputs, handler};
+use authorizer::{Authorizer, Decision, PreInputs, handler};
 use criterion::{Criterion, criterion_group, criterion_main};
 use serde_json::{Value, json};
 use tokengate_shared::store::memory::MemoryKeyStore;
-use tokengate_shared::{ClientKey, KeyId, KeyStatus, KeyStore, Secret, SecretHash};
+use tokengate_shared::{ClientKey, KeyAdmin, KeyId, KeyStatus, Secret, SecretHash};
 use wiremock::matchers::path;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -27,7 +30,10 @@ fn event() -> String {
         "type": "REQUEST",
         "methodArn": "arn:aws:execute-api:us-east-1:123456789012:abc123/prod/GET/patrons/42",
         "headers": {"X-Api-Key": API_KEY, "Authorization": "Bearer 2YotnFZFEjr1zCsicMWpAA", "X-Region-Code": "FR"},
-        "queryStringParameters": {}
+        "queryStringParameters": {},
+        "requestContext": {"path": "/prod/patrons/42", "accountId": "123456789012", "resourceId": "r1", "stage": "prod",
+            "requestId": "c6af9ac6-7b61-11e6-9a41-93e8deadbeef", "identity": {"sourceIp": "203.0.113.7"},
+            "resourcePath": "/patrons/{id}", "httpMethod": "GET", "apiId": "abc123"}
     })
     .to_string()
 }
@@ -57,10 +63,18 @@ fn authorizer(runtime: &tokio::runtime::Runtime, idp: &str, cache_ttl: u64) -> A
 
 fn decide(runtime: &tokio::runtime::Runtime, authorizer: &Authorizer, event: &str) -> String {
     let event: Value = serde_json::from_str(event).expect("event JSON");
-    let answer = runtime
-        .block_on(handler::decide(authorizer, event))
-        .expect("an authorizer event");
-    answer.to_string()
+    let event = AuthorizerEvent::from_value(event).expect("an authorizer event");
+    let (_, answer) = runtime.block_on(handler::decide(authorizer, &event));
+    serde_json::to_string(&answer).expect("JSON")
+}
+
+/// The edge alone: event text to typed event, a ready decision to answer text.
+fn floor(decision: &Decision, context_keys: &[String], event: &str) -> String {
+    let event: Value = serde_json::from_str(event).expect("event JSON");
+    let event = AuthorizerEvent::from_value(event).expect("an authorizer event");
+    let request = event.request();
+    black_box(&request);
+    serde_json::to_string(&event.answer(decision, context_keys)).expect("JSON")
 }
 
 fn decision(c: &mut Criterion) {
@@ -85,6 +99,16 @@ fn decision(c: &mut Criterion) {
     assert!(warm.contains("\"Allow\""), "{warm}");
     c.bench_function("authorizer/cache_hit_event_to_response", |b| {
         b.iter(|| black_box(decide(&runtime, &cached, black_box(&event))))
+    });
+
+    let typed = AuthorizerEvent::from_value(serde_json::from_str(&event).expect("event JSON"))
+        .expect("an authorizer event");
+    let allow = runtime.block_on(cached.decide(&typed.request()));
+    assert!(allow.is_allow(), "{allow:?}");
+    let context_keys = cached.context_keys().to_vec();
+    assert_eq!(floor(&allow, &context_keys, &event), warm);
+    c.bench_function("authorizer/floor_event_to_response", |b| {
+        b.iter(|| black_box(floor(&allow, &context_keys, black_box(&event))))
     });
 
     let uncached = authorizer(&runtime, &idp.uri(), 0);
