@@ -95,7 +95,9 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
     use tokengate_shared::store::dynamodb::{DynamoKeyStore, client_from_env};
     match cli.command {
         Command::Tables(command) => {
-            let client = client_from_env().await;
+            let client = client_from_env()
+                .await
+                .map_err(|e| CliError::Usage(e.to_string()))?;
             tables::run(
                 command,
                 &client,
@@ -106,7 +108,12 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             .await
         }
         Command::Keys(command) => {
-            let store = DynamoKeyStore::new(client_from_env().await, cli.keys_table);
+            let store = DynamoKeyStore::new(
+                client_from_env()
+                    .await
+                    .map_err(|e| CliError::Usage(e.to_string()))?,
+                cli.keys_table,
+            );
             keys::run(command, &store, cli.json).await
         }
         Command::Config(command) => config::run(command, cli.json),

@@ -111,7 +111,9 @@ pub async fn serve(
             Arc::new(MemoryTokenStore::new()),
         ),
         StoreKind::Dynamodb => {
-            let client = tokengate_shared::store::dynamodb::client_from_env().await;
+            let client = tokengate_shared::store::dynamodb::client_from_env()
+                .await
+                .map_err(|e| CliError::Usage(e.to_string()))?;
             (
                 Arc::new(DynamoKeyStore::new(client.clone(), keys_table)),
                 Arc::new(DynamoTokenStore::new(client, tokens_table)),

@@ -97,6 +97,54 @@ impl Default for ClosedPort {
     }
 }
 
+/// A loopback port that accepts connections and never answers on them, for as long as this
+/// value lives: a stalled peer, not a dead one.
+#[derive(Debug)]
+pub struct StalledPort {
+    port: u16,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl StalledPort {
+    /// Starts accepting, and holding, connections.
+    pub fn new() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("a loopback port");
+        listener
+            .set_nonblocking(true)
+            .expect("a non-blocking listener");
+        let port = listener.local_addr().expect("a bound address").port();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stopped = stop.clone();
+        std::thread::spawn(move || {
+            let mut held = Vec::new();
+            while !stopped.load(Ordering::Relaxed) {
+                match listener.accept() {
+                    Ok((stream, _)) => held.push(stream),
+                    Err(_) => std::thread::sleep(Duration::from_millis(10)),
+                }
+            }
+        });
+        Self { port, stop }
+    }
+
+    /// `http://127.0.0.1:PORT`, where connections are accepted and nothing is ever said.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Default for StalledPort {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for StalledPort {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
 /// A table name no other test in this process uses.
 pub fn unique_name(prefix: &str) -> String {
     static NEXT: AtomicU32 = AtomicU32::new(0);
@@ -122,10 +170,24 @@ pub fn sdk_env(endpoint: &str) -> Vec<(String, String)> {
     .collect()
 }
 
-/// An SDK client for `endpoint` with dummy credentials.
+/// An SDK client for `endpoint` with dummy credentials and the functions' default
+/// [`StoreLimits`](tokengate_shared::store::dynamodb::StoreLimits).
 pub fn dynamodb_client(endpoint: &str) -> Client {
+    dynamodb_client_with(
+        endpoint,
+        &tokengate_shared::store::dynamodb::StoreLimits::default(),
+    )
+}
+
+/// The same with other limits.
+pub fn dynamodb_client_with(
+    endpoint: &str,
+    limits: &tokengate_shared::store::dynamodb::StoreLimits,
+) -> Client {
     let config = aws_sdk_dynamodb::Config::builder()
         .behavior_version(BehaviorVersion::latest())
+        .timeout_config(limits.timeout_config())
+        .retry_config(limits.retry_config())
         .endpoint_url(endpoint)
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new(

@@ -9,9 +9,9 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request};
 use serde_json::Value;
 use token_issuer::{TokenService, handler};
-use tokengate_shared::store::dynamodb::{DynamoKeyStore, DynamoTokenStore};
+use tokengate_shared::store::dynamodb::{DynamoKeyStore, DynamoTokenStore, StoreLimits};
 use tokengate_shared::{ClientKey, KeyAdmin, Secret, SystemCode};
-use tokengate_tests::{ClosedPort, Moto, dynamodb_client};
+use tokengate_tests::{ClosedPort, Moto, StalledPort, dynamodb_client};
 
 fn service(client: aws_sdk_dynamodb::Client, keys: &str, tokens: &str) -> TokenService {
     TokenService::new(
@@ -162,4 +162,31 @@ async fn a_store_that_is_down_answers_503_json_without_detail() {
         !body.to_string().contains("127.0.0.1"),
         "no internals in the body: {body}"
     );
+}
+
+#[tokio::test]
+async fn a_stalled_store_answers_503_within_the_operation_timeout_for_tokens_and_introspection() {
+    let stalled = StalledPort::new();
+    let limits = StoreLimits::default();
+    let service = service(dynamodb_client(&stalled.url()), "keys", "tokens");
+    for request in [
+        token_request("some-key", "some-secret", "d2ir1"),
+        introspection_request(
+            "some-key",
+            "some-secret",
+            "0123456789abcdef0123456789abcdef",
+        ),
+    ] {
+        let started = std::time::Instant::now();
+        let (status, body) = send(&service, request).await;
+        let elapsed = started.elapsed();
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+        assert_eq!(body["error"], "temporarily_unavailable");
+        // Bounded by the operation timeout, with room for a loaded machine.
+        assert!(
+            elapsed < limits.operation + std::time::Duration::from_secs(2),
+            "answered after {elapsed:?}"
+        );
+        println!("stalled store answered 503 after {elapsed:?}");
+    }
 }

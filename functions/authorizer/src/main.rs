@@ -24,7 +24,7 @@ async fn main() -> Result<(), Error> {
     {
         endpoint.warm_up(default_uri).await;
     }
-    let keys = DynamoKeyStore::new(dynamodb::client_from_env().await, settings.keys_table);
+    let keys = DynamoKeyStore::new(dynamodb::client_from_env().await?, settings.keys_table);
     let authorizer = Authorizer::new(settings.pre_inputs, Arc::new(keys), Arc::new(endpoint));
     lambda_runtime::run(service_fn(|event| handler::handle(&authorizer, event))).await
 }

@@ -13,11 +13,11 @@ use authorizer::apigw::{AuthorizerAnswer, AuthorizerEvent};
 use authorizer::endpoint::HttpValidationEndpoint;
 use authorizer::{Authorizer, Decision, Deny, PreInputs, Reason, handler};
 use serde_json::{Value, json};
-use tokengate_shared::store::dynamodb::DynamoKeyStore;
+use tokengate_shared::store::dynamodb::{DynamoKeyStore, StoreLimits};
 use tokengate_shared::store::memory::MemoryKeyStore;
 use tokengate_shared::{KeyAdmin, KeyId, KeyReader, KeyStatus};
 use tokengate_tests::fixtures::{FIXTURE_KEY, LogCapture, client_key};
-use tokengate_tests::{ClosedPort, ForwardProxy, dynamodb_client};
+use tokengate_tests::{ClosedPort, ForwardProxy, StalledPort, dynamodb_client};
 use wiremock::matchers::{body_string_contains, header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -917,6 +917,24 @@ async fn a_key_store_that_is_down_fails_closed() {
     let authorizer = authorizer_with(FORWARD, &idp, keys).await;
     let decision = decide(&authorizer, request(&[])).await;
     assert_denied(&decision, Deny::ApiKeyCheckUnavailable);
+}
+
+#[tokio::test]
+async fn a_stalled_key_store_is_api_key_check_unavailable_within_the_operation_timeout() {
+    let idp = MockServer::start().await;
+    let stalled = StalledPort::new();
+    let keys = Arc::new(DynamoKeyStore::new(dynamodb_client(&stalled.url()), "keys"));
+    let authorizer = authorizer_with(FORWARD, &idp, keys).await;
+    let started = std::time::Instant::now();
+    let decision = decide(&authorizer, request(&[])).await;
+    let elapsed = started.elapsed();
+    assert_denied(&decision, Deny::ApiKeyCheckUnavailable);
+    // Bounded by the operation timeout (2.5 s), with room for a loaded machine.
+    assert!(
+        elapsed < StoreLimits::default().operation + Duration::from_secs(2),
+        "answered after {elapsed:?}"
+    );
+    println!("stalled key store denied after {elapsed:?}");
 }
 
 #[tokio::test]

@@ -39,6 +39,10 @@ pub enum TokenEndpointError {
     /// with a description naming the part. Descriptions never echo what the client sent.
     #[error("{0}")]
     InvalidRequest(String),
+    /// No client credentials where a client must authenticate (introspection): 401
+    /// `invalid_client` with `WWW-Authenticate`, as RFC 7662 §2.1 and RFC 6749 §5.2 say.
+    #[error("client authentication required")]
+    ClientAuthenticationRequired,
     /// Credentials were refused: 401 `invalid_token`, as INN-Reach specifies.
     #[error("token authentication failed ({})", .0.as_str())]
     AuthenticationFailed(AuthFailure),
@@ -63,7 +67,9 @@ impl TokenEndpointError {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::InvalidRequest(_) => StatusCode::BAD_REQUEST,
-            Self::AuthenticationFailed(_) => StatusCode::UNAUTHORIZED,
+            Self::AuthenticationFailed(_) | Self::ClientAuthenticationRequired => {
+                StatusCode::UNAUTHORIZED
+            }
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -80,6 +86,13 @@ impl TokenEndpointError {
             Self::AuthenticationFailed(failure) => {
                 warn!(reason = "authentication_failed", cause = failure.as_str());
                 ("invalid_token", "Token authentication failed")
+            }
+            Self::ClientAuthenticationRequired => {
+                info!(reason = "client_authentication_missing");
+                (
+                    "invalid_client",
+                    "Client authentication is required: HTTP Basic credentials of a client key.",
+                )
             }
             Self::NotFound => (
                 "not_found",
@@ -100,7 +113,7 @@ impl TokenEndpointError {
         );
         let headers = response.headers_mut();
         match self {
-            Self::AuthenticationFailed(_) => {
+            Self::AuthenticationFailed(_) | Self::ClientAuthenticationRequired => {
                 headers.insert(
                     header::WWW_AUTHENTICATE,
                     HeaderValue::from_static("Basic realm=\"tokengate\", charset=\"UTF-8\""),

@@ -8,6 +8,7 @@ use base64::engine::DecodePaddingMode;
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use lambda_http::Request;
 use lambda_http::http::HeaderMap;
+use lambda_http::http::header::AUTHORIZATION;
 use tokengate_shared::{Secret, SystemCode};
 
 use crate::error::TokenEndpointError;
@@ -113,8 +114,12 @@ impl TokenRequest {
 
 impl IntrospectionRequest {
     /// Parses an introspection request: Basic credentials and a form body with `token`.
+    /// A request with no credentials at all is asked for them (401), RFC 7662 §2.1.
     pub fn parse(request: &Request) -> Result<Self> {
         let headers = request.headers();
+        if !headers.contains_key(AUTHORIZATION) {
+            return Err(TokenEndpointError::ClientAuthenticationRequired);
+        }
         let credentials = basic_credentials(headers)?;
         if media_type(headers)? != FORM {
             return Err(TokenEndpointError::invalid(format!(

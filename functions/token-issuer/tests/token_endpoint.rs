@@ -762,11 +762,20 @@ async fn introspection_needs_a_form_body_with_one_token() {
         .send(twice.build())
         .await
         .assert_invalid_request("The token parameter must appear once.");
+}
+
+#[tokio::test]
+async fn introspection_without_credentials_is_401_invalid_client_asking_for_basic() {
+    let endpoint = Endpoint::new().await;
     let no_auth = TestRequest::introspect("abc").without("Authorization");
-    endpoint
-        .send(no_auth.build())
-        .await
-        .assert_invalid_request("The Authorization header is required.");
+    let answer = endpoint.send(no_auth.build()).await;
+    assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(answer.body["error"], "invalid_client");
+    assert_eq!(
+        answer.headers["www-authenticate"],
+        "Basic realm=\"tokengate\", charset=\"UTF-8\""
+    );
+    assert_eq!(answer.headers["cache-control"], "no-store");
 }
 
 /// Counts store calls around the real in-memory stores.

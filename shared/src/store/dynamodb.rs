@@ -10,6 +10,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::client::Waiters;
+use aws_sdk_dynamodb::config::retry::RetryConfig;
+use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, ReturnValue,
@@ -32,11 +34,123 @@ pub const TOKEN_HASH: &str = "token_hash";
 /// The TTL attribute of `TOKENS_TABLE` (number, epoch seconds).
 pub const EXPIRES_AT: &str = "expires_at";
 
-/// An SDK client configured from the environment, as the AWS SDK reads it everywhere:
-/// credentials, region, and `AWS_ENDPOINT_URL_DYNAMODB` / `AWS_ENDPOINT_URL`.
-pub async fn client_from_env() -> Client {
-    let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    Client::new(&config)
+/// Bounds on every DynamoDB call, so that a store that accepts connections and never
+/// answers costs a request at most `operation`, and the function still answers, by name,
+/// well inside its Lambda timeout and API Gateway's 29 s.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoreLimits {
+    /// `DYNAMODB_CONNECT_TIMEOUT_MS`: to establish a connection.
+    pub connect: Duration,
+    /// `DYNAMODB_ATTEMPT_TIMEOUT_MS`: for one attempt, retries aside.
+    pub attempt: Duration,
+    /// `DYNAMODB_OPERATION_TIMEOUT_MS`: for the whole call, retries and their backoff
+    /// included.
+    pub operation: Duration,
+    /// `DYNAMODB_MAX_ATTEMPTS`: attempts per call, the first included.
+    pub max_attempts: u32,
+}
+
+impl Default for StoreLimits {
+    fn default() -> Self {
+        Self {
+            connect: Duration::from_millis(1_000),
+            attempt: Duration::from_millis(1_000),
+            operation: Duration::from_millis(2_500),
+            max_attempts: 3,
+        }
+    }
+}
+
+/// A store limit in the environment that is not usable, naming the variable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{variable} {problem}")]
+pub struct InvalidStoreLimit {
+    /// The variable at fault.
+    pub variable: &'static str,
+    /// What is wrong with it.
+    pub problem: String,
+}
+
+impl StoreLimits {
+    /// The limits from the process environment, defaults for what is unset.
+    pub fn from_env() -> Result<Self, InvalidStoreLimit> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// The same, through `lookup` instead of the environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, InvalidStoreLimit> {
+        let defaults = Self::default();
+        let number =
+            |variable: &'static str, range: std::ops::RangeInclusive<u64>, default: u64| {
+                match lookup(variable).filter(|v| !v.trim().is_empty()) {
+                    None => Ok(default),
+                    Some(text) => text
+                        .trim()
+                        .parse()
+                        .ok()
+                        .filter(|n| range.contains(n))
+                        .ok_or_else(|| InvalidStoreLimit {
+                            variable,
+                            problem: format!(
+                                "must be a whole number from {} to {}",
+                                range.start(),
+                                range.end()
+                            ),
+                        }),
+                }
+            };
+        let millis = |variable, default: Duration| {
+            number(variable, 1..=60_000, default.as_millis() as u64).map(Duration::from_millis)
+        };
+        let limits = Self {
+            connect: millis("DYNAMODB_CONNECT_TIMEOUT_MS", defaults.connect)?,
+            attempt: millis("DYNAMODB_ATTEMPT_TIMEOUT_MS", defaults.attempt)?,
+            operation: millis("DYNAMODB_OPERATION_TIMEOUT_MS", defaults.operation)?,
+            max_attempts: number(
+                "DYNAMODB_MAX_ATTEMPTS",
+                1..=10,
+                u64::from(defaults.max_attempts),
+            )? as u32,
+        };
+        if limits.attempt > limits.operation {
+            return Err(InvalidStoreLimit {
+                variable: "DYNAMODB_ATTEMPT_TIMEOUT_MS",
+                problem: "must not exceed DYNAMODB_OPERATION_TIMEOUT_MS".into(),
+            });
+        }
+        Ok(limits)
+    }
+
+    /// The SDK's timeouts for these limits.
+    pub fn timeout_config(&self) -> TimeoutConfig {
+        TimeoutConfig::builder()
+            .connect_timeout(self.connect)
+            .operation_attempt_timeout(self.attempt)
+            .operation_timeout(self.operation)
+            .build()
+    }
+
+    /// The SDK's retries for these limits: standard, `max_attempts` in all, each inside
+    /// the operation timeout.
+    pub fn retry_config(&self) -> RetryConfig {
+        RetryConfig::standard()
+            .with_max_attempts(self.max_attempts)
+            .with_initial_backoff(Duration::from_millis(50))
+            .with_max_backoff(Duration::from_millis(500))
+    }
+}
+
+/// An SDK client configured from the environment, as the AWS SDK reads it everywhere
+/// (credentials, region, and `AWS_ENDPOINT_URL_DYNAMODB` / `AWS_ENDPOINT_URL`), with
+/// tokengate's [`StoreLimits`] from theirs.
+pub async fn client_from_env() -> Result<Client, InvalidStoreLimit> {
+    let limits = StoreLimits::from_env()?;
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .timeout_config(limits.timeout_config())
+        .retry_config(limits.retry_config())
+        .load()
+        .await;
+    Ok(Client::new(&config))
 }
 
 /// The DynamoDB endpoint the SDK will use, for messages: the override if one is set.
@@ -574,5 +688,48 @@ mod tests {
             expires_at: 609,
         };
         assert_eq!(TokenRecord::try_from(&Item::from(&record)), Ok(record));
+    }
+}
+
+#[cfg(test)]
+mod limits_tests {
+    use super::*;
+
+    #[test]
+    fn store_limits_default_to_one_second_attempts_inside_two_and_a_half_seconds() {
+        let limits = StoreLimits::from_lookup(|_| None).unwrap();
+        assert_eq!(limits, StoreLimits::default());
+        assert_eq!(limits.attempt, Duration::from_secs(1));
+        assert_eq!(limits.operation, Duration::from_millis(2_500));
+    }
+
+    #[test]
+    fn store_limits_are_read_from_the_environment_and_refused_by_name_when_wrong() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| (*v).to_owned())
+            }
+        };
+        let limits = StoreLimits::from_lookup(env(&[
+            ("DYNAMODB_ATTEMPT_TIMEOUT_MS", "300"),
+            ("DYNAMODB_OPERATION_TIMEOUT_MS", "700"),
+            ("DYNAMODB_MAX_ATTEMPTS", "2"),
+        ]))
+        .unwrap();
+        assert_eq!(limits.attempt, Duration::from_millis(300));
+        assert_eq!(limits.max_attempts, 2);
+        let wrong = StoreLimits::from_lookup(env(&[("DYNAMODB_OPERATION_TIMEOUT_MS", "soon")]));
+        assert_eq!(wrong.unwrap_err().variable, "DYNAMODB_OPERATION_TIMEOUT_MS");
+        let inverted = StoreLimits::from_lookup(env(&[
+            ("DYNAMODB_ATTEMPT_TIMEOUT_MS", "3000"),
+            ("DYNAMODB_OPERATION_TIMEOUT_MS", "2000"),
+        ]));
+        assert_eq!(
+            inverted.unwrap_err().variable,
+            "DYNAMODB_ATTEMPT_TIMEOUT_MS"
+        );
     }
 }
