@@ -9,6 +9,7 @@
 use std::path::PathBuf;
 
 use authorizer::PreInputs;
+use authorizer::pre_inputs::{SecretSource, ValidationStyle};
 use clap::Subcommand;
 use serde_json::{Map, Value, json};
 
@@ -33,6 +34,11 @@ pub enum ApiCommand {
 }
 
 const PRE_INPUTS_BLOCK: &str = "pre-inputs";
+const PARAMETERS_BLOCK: &str = "parameters";
+
+/// The template parameter naming the Secrets Manager secret that holds the `rfc7662` client
+/// secret, when the pre-inputs name it by reference.
+pub const CLIENT_SECRET_PARAMETER: &str = "AuthorizerClientSecret";
 const DEFINITION_BLOCK: &str = "definition";
 
 /// Runs an API command.
@@ -74,16 +80,47 @@ pub fn run(command: ApiCommand) -> Result<(), CliError> {
 /// The template with both generated blocks replaced, or why the pre-inputs or the
 /// template cannot be used.
 pub fn render(template: &str, config_text: &str) -> Result<String, String> {
-    let pre_inputs = PreInputs::parse(config_text).map_err(|e| e.to_string())?;
+    let pre_inputs = PreInputs::parse_unresolved(config_text).map_err(|e| e.to_string())?;
     // Compact, so the environment variable stays small (Lambda allows 4 KB in all).
     let compact: Value = serde_json::from_str(config_text).map_err(|e| e.to_string())?;
-    let pre_inputs_line = format!(
+    let mut pre_inputs_lines = format!(
         "AUTHORIZER_CONFIG: {}",
         serde_json::to_string(&compact.to_string()).map_err(|e| e.to_string())?
     );
+    let mut parameters = String::new();
+    match &pre_inputs.style {
+        ValidationStyle::Rfc7662 {
+            secret_source: SecretSource::Inline,
+            ..
+        } => {
+            return Err(format!(
+                "validation.client_secret holds the secret itself, and `api render` would write it \
+                 into template.yaml, which is committed. Write {{\"env\": \"AUTHORIZER_CLIENT_SECRET\"}} \
+                 instead, keep the secret in AWS Secrets Manager, and deploy with \
+                 --parameter-overrides {CLIENT_SECRET_PARAMETER}=<its name or ARN>"
+            ));
+        }
+        ValidationStyle::Rfc7662 {
+            secret_source: SecretSource::Environment(variable),
+            ..
+        } => {
+            // CloudFormation resolves the reference at deploy time: the function reads a
+            // plain variable and needs no permission on the secret.
+            pre_inputs_lines.push_str(&format!(
+                "\n{variable}: !Sub \"{{{{resolve:secretsmanager:${{{CLIENT_SECRET_PARAMETER}}}:SecretString}}}}\""
+            ));
+            parameters = format!(
+                "{CLIENT_SECRET_PARAMETER}:\n  Type: String\n  MinLength: 1\n  Description: >-\n    \
+                 Name or ARN of the AWS Secrets Manager secret holding the authorizer's rfc7662\n    \
+                 client secret as plain text; resolved at deploy time into {variable}."
+            );
+        }
+        ValidationStyle::Forward => {}
+    }
     let definition =
         serde_json::to_string_pretty(&definition(&pre_inputs)).map_err(|e| e.to_string())?;
-    let with_config = replace_block(template, PRE_INPUTS_BLOCK, &pre_inputs_line)?;
+    let with_parameters = replace_block(template, PARAMETERS_BLOCK, &parameters)?;
+    let with_config = replace_block(&with_parameters, PRE_INPUTS_BLOCK, &pre_inputs_lines)?;
     replace_block(
         &with_config,
         DEFINITION_BLOCK,
@@ -113,6 +150,26 @@ fn replace_block(template: &str, name: &str, content: &str) -> Result<String, St
     Ok(out.join("\n") + "\n")
 }
 
+/// Every spelling of `header` with `_` for one or more of its `-` (all of them past six
+/// dashes: one spelling instead of too many).
+fn underscore_spellings(header: &str) -> Vec<String> {
+    let dashes: Vec<usize> = header.match_indices('-').map(|(i, _)| i).collect();
+    if dashes.len() > 6 {
+        return vec![header.replace('-', "_")];
+    }
+    (1..1u32 << dashes.len())
+        .map(|mask| {
+            let mut spelling = header.as_bytes().to_vec();
+            for (bit, &at) in dashes.iter().enumerate() {
+                if mask & (1 << bit) != 0 {
+                    spelling[at] = b'_';
+                }
+            }
+            String::from_utf8_lossy(&spelling).into_owned()
+        })
+        .collect()
+}
+
 fn lambda_uri(function: &str) -> Value {
     json!({"Fn::Sub": format!(
         "arn:${{AWS::Partition}}:apigateway:${{AWS::Region}}:lambda:path/2015-03-31/functions/${{{function}.Arn}}/invocations"
@@ -132,6 +189,14 @@ pub fn definition(pre_inputs: &PreInputs) -> Value {
         "method.request.path.proxy".into(),
     );
     for (header, context_key) in pre_inputs.all_injected_headers() {
+        // API Gateway passes a client's `X_User_Id` on as it is, and CGI, WSGI, Rack and
+        // PHP read it as `X-User-Id`: blank every such spelling.
+        for spelling in underscore_spellings(&header) {
+            request_parameters.insert(
+                format!("integration.request.header.{spelling}"),
+                "''".into(),
+            );
+        }
         request_parameters.insert(
             format!("integration.request.header.{header}"),
             format!("context.authorizer.{context_key}").into(),
@@ -196,7 +261,7 @@ pub fn definition(pre_inputs: &PreInputs) -> Value {
 mod tests {
     use super::*;
 
-    const TEMPLATE: &str = "a:\n  # >>> tokengate api render: pre-inputs\n  old\n  # <<< tokengate api render: pre-inputs\nb:\n    # >>> tokengate api render: definition\n    # <<< tokengate api render: definition\n";
+    const TEMPLATE: &str = "p:\n  # >>> tokengate api render: parameters\n  # <<< tokengate api render: parameters\na:\n  # >>> tokengate api render: pre-inputs\n  old\n  # <<< tokengate api render: pre-inputs\nb:\n    # >>> tokengate api render: definition\n    # <<< tokengate api render: definition\n";
 
     #[test]
     fn rendering_maps_every_injected_header_and_blanks_authorization_when_blocked() {
@@ -215,7 +280,14 @@ mod tests {
             "context.authorizer.inject_x_user_id"
         );
         assert_eq!(parameters["integration.request.header.Authorization"], "''");
-        assert_eq!(parameters.as_object().unwrap().len(), 4);
+        for spelling in ["X_Email", "X_User-Id", "X-User_Id", "X_User_Id"] {
+            assert_eq!(
+                parameters[format!("integration.request.header.{spelling}")],
+                "''",
+                "{spelling} is blanked"
+            );
+        }
+        assert_eq!(parameters.as_object().unwrap().len(), 8);
     }
 
     #[test]
@@ -223,8 +295,8 @@ mod tests {
         let config = r#"{"token_validation_uri": {"defaultURI": "https://idp.example/u"}}"#;
         let once = render(TEMPLATE, config).unwrap();
         assert!(
-            once.starts_with(
-                "a:\n  # >>> tokengate api render: pre-inputs\n  AUTHORIZER_CONFIG: \"{"
+            once.contains(
+                "\na:\n  # >>> tokengate api render: pre-inputs\n  AUTHORIZER_CONFIG: \"{"
             )
         );
         assert!(once.contains("\n    DefinitionBody:\n      {\n"));

@@ -335,10 +335,11 @@ async fn api_route(
     (response, method, "allow".into())
 }
 
-/// The headers the backend receives: the client's, less hop-by-hop ones and any header
-/// that a backend could read as one the pre-inputs may inject (a client must not be able
-/// to forge one, RFC 9700 §4.13: any case, `-` or `_`), less `Authorization` when
-/// blocked; then the injected ones.
+/// The headers the backend receives: the client's, less hop-by-hop ones, any header that
+/// a backend could read as one the pre-inputs may inject (a client must not be able to
+/// forge one, RFC 9700 §4.13: any case, `-` or `_`), and AWS's own `X-Amzn-*` but the trace
+/// id (backends trust them: `x-amzn-oidc-identity` is ALB's authenticated user), less
+/// `Authorization` when blocked; then the injected ones.
 fn backend_headers(
     app: &App,
     incoming: &HeaderMap,
@@ -352,6 +353,7 @@ fn backend_headers(
             || lower == "host"
             || lower == "content-length"
             || app.injectable.iter().any(|h| same_variable(h, lower))
+            || (lower.starts_with("x-amzn-") && lower != "x-amzn-trace-id")
             || (block_authorization && lower == "authorization");
         if !dropped {
             headers.append(name.clone(), value.clone());

@@ -2,7 +2,7 @@
 
 use std::process::Command;
 
-use tokengate_tests::{unique_name, workspace_root};
+use tokengate_tests::{tool, unique_name, workspace_root};
 
 #[test]
 fn the_committed_template_is_rendered_from_the_committed_pre_inputs() {
@@ -48,6 +48,54 @@ fn rendering_other_pre_inputs_changes_the_template_and_check_notices() {
         "\"integration.request.header.X-Client-Id\": \"context.authorizer.inject_x_client_id\""
     ));
     assert!(!rendered.contains("X-User-Email"));
+    // The client secret is named by reference: the template reads it from Secrets Manager
+    // at deploy time, and holds no secret itself.
+    assert!(rendered.contains(
+        r#"AUTHORIZER_CLIENT_SECRET: !Sub "{{resolve:secretsmanager:${AuthorizerClientSecret}:SecretString}}""#
+    ));
+    assert!(rendered.contains("  AuthorizerClientSecret:\n    Type: String"));
+    let lint = Command::new(tool("cfn-lint"))
+        .arg(&template)
+        .output()
+        .unwrap();
+    assert!(
+        lint.status.success(),
+        "cfn-lint: {}{}",
+        String::from_utf8_lossy(&lint.stdout),
+        String::from_utf8_lossy(&lint.stderr)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_literal_client_secret_is_never_rendered_into_the_template() {
+    let dir = std::env::temp_dir().join(unique_name("render-secret"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let template = dir.join("template.yaml");
+    std::fs::copy(workspace_root().join("template.yaml"), &template).unwrap();
+    let before = std::fs::read_to_string(&template).unwrap();
+    let config = dir.join("literal.json");
+    std::fs::write(
+        &config,
+        r#"{"token_validation_uri": {"defaultURI": "https://tokens.example/oauth2/introspect"},
+            "validation": {"style": "rfc7662", "client_id": "authorizer", "client_secret": "s3cret-in-git"}}"#,
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_tokengate"))
+        .args(["api", "render", "--config"])
+        .arg(&config)
+        .arg("--template")
+        .arg(&template)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(r#"{"env": "AUTHORIZER_CLIENT_SECRET"}"#),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("s3cret-in-git"), "{stderr}");
+    assert_eq!(std::fs::read_to_string(&template).unwrap(), before);
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -197,6 +197,11 @@ async fn a_client_header_that_a_backend_could_read_as_an_injected_one_is_dropped
                 ("X_Client_Id", "evil"),
                 ("x-token_expires", "never"),
                 ("X-Unrelated", "kept"),
+                ("X-Amzn-Oidc-Identity", "admin"),
+                (
+                    "X-Amzn-Trace-Id",
+                    "Root=1-5759e988-bd862e3fe1be46a994272793",
+                ),
             ],
         )
         .await;
@@ -206,6 +211,8 @@ async fn a_client_header_that_a_backend_could_read_as_an_injected_one_is_dropped
     assert!(!headers.contains_key("x_client_id"), "{echo}");
     assert!(!headers.contains_key("x-token_expires"), "{echo}");
     assert_eq!(headers["x-unrelated"], "kept");
+    assert!(!headers.contains_key("x-amzn-oidc-identity"), "{echo}");
+    assert!(headers.contains_key("x-amzn-trace-id"), "tracing goes on");
 }
 
 #[tokio::test]

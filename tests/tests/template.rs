@@ -210,6 +210,9 @@ fn the_template_maps_exactly_the_headers_its_pre_inputs_inject() {
             mapped.insert(header.to_owned(), source.to_owned());
         }
     }
+    // Underscore spellings of the injected headers are blanked, so that a backend that
+    // folds `_` into `-` never reads a client's value.
+    mapped.retain(|header, source| !(header.contains('_') && source == "''"));
     let blocked = mapped.remove("Authorization");
     assert_eq!(blocked.is_some(), pre_inputs.block_authorization_header);
     if let Some(value) = blocked {

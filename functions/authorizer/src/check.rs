@@ -141,6 +141,7 @@ mod tests {
         ValidationStyle::Rfc7662 {
             client_id: "c".into(),
             client_secret: "s".into(),
+            secret_source: crate::pre_inputs::SecretSource::Inline,
             audience: Some("api".into()),
             required_scopes: vec!["read".into()],
         }

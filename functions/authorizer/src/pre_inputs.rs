@@ -67,13 +67,25 @@ pub enum ValidationStyle {
     Rfc7662 {
         /// The authorizer's client id at the introspection endpoint.
         client_id: String,
-        /// Its secret.
+        /// Its secret, as read at cold start.
         client_secret: String,
+        /// Where the secret was read from.
+        secret_source: SecretSource,
         /// An audience the token must carry (`aud`), if any.
         audience: Option<String>,
         /// Scopes the token must all carry (`scope`).
         required_scopes: Vec<String>,
     },
+}
+
+/// Where the `rfc7662` client secret comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecretSource {
+    /// Written in the pre-inputs themselves.
+    Inline,
+    /// `{"env": "NAME"}`: the function's environment variable `NAME`, read once at cold
+    /// start (the template fills it from Secrets Manager at deploy time).
+    Environment(String),
 }
 
 impl ValidationStyle {
@@ -92,6 +104,7 @@ impl fmt::Debug for ValidationStyle {
             Self::Forward => f.write_str("Forward"),
             Self::Rfc7662 {
                 client_id,
+                secret_source,
                 audience,
                 required_scopes,
                 ..
@@ -99,6 +112,7 @@ impl fmt::Debug for ValidationStyle {
                 .debug_struct("Rfc7662")
                 .field("client_id", client_id)
                 .field("client_secret", &"<redacted>")
+                .field("secret_source", secret_source)
                 .field("audience", audience)
                 .field("required_scopes", required_scopes)
                 .finish(),
@@ -546,7 +560,7 @@ enum StyleName {
 struct ValidationSection {
     style: Option<Entry<StyleName>>,
     client_id: Option<Entry<String>>,
-    client_secret: Option<Entry<String>>,
+    client_secret: Option<Entry<SecretValue>>,
     audience: Option<Entry<String>>,
     required_scopes: Option<Entry<Vec<String>>>,
     #[serde(flatten)]
@@ -560,6 +574,32 @@ const VALIDATION_KEYS: [&str; 5] = [
     "audience",
     "required_scopes",
 ];
+
+/// `validation.client_secret`: the secret, or where to read it.
+#[derive(Deserialize)]
+#[serde(
+    untagged,
+    expecting = "must be a string, or {\"env\": \"VARIABLE\"} naming the environment variable that holds it"
+)]
+enum SecretValue {
+    Inline(String),
+    Reference(SecretReference),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SecretReference {
+    env: String,
+}
+
+/// How secrets named by reference are read while parsing.
+#[derive(Clone, Copy)]
+enum Secrets<'a> {
+    /// From this lookup (the process environment, at cold start).
+    Read(&'a dyn Fn(&str) -> Option<String>),
+    /// Not at all: for tools that check the document but never call the endpoint.
+    Unread,
+}
 
 #[derive(Deserialize)]
 #[serde(expecting = "an object")]
@@ -585,8 +625,27 @@ struct CacheSection {
 const CACHE_KEYS: [&str; 3] = ["ttl_seconds", "max_entries", "key_ttl_seconds"];
 
 impl PreInputs {
-    /// Parses pre-inputs from JSON text, reporting every problem in it.
+    /// Parses pre-inputs from JSON text, reporting every problem in it; a secret named by
+    /// reference is read from the process environment.
     pub fn parse(text: &str) -> Result<Self, ConfigError> {
+        Self::parse_with(text, &|name| std::env::var(name).ok())
+    }
+
+    /// The same, reading referenced secrets through `env`.
+    pub fn parse_with(
+        text: &str,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        Self::parse_reading(text, Secrets::Read(env))
+    }
+
+    /// The same without reading referenced secrets (they stay empty): for `config check` and
+    /// `api render`, which check the document but never call the endpoint.
+    pub fn parse_unresolved(text: &str) -> Result<Self, ConfigError> {
+        Self::parse_reading(text, Secrets::Unread)
+    }
+
+    fn parse_reading(text: &str, secrets: Secrets<'_>) -> Result<Self, ConfigError> {
         let document: Document = match serde_json::from_str(text) {
             Ok(document) => document,
             Err(e) if e.is_data() => {
@@ -601,7 +660,7 @@ impl PreInputs {
             }
         };
         let mut problems = Problems::default();
-        let pre_inputs = compile(document, &mut problems);
+        let pre_inputs = compile(document, &mut problems, secrets);
         if problems.0.is_empty() {
             Ok(pre_inputs)
         } else {
@@ -640,7 +699,7 @@ impl PreInputs {
 
 /// Turns the document into configuration, recording every problem; what is returned is
 /// meaningful only when none was recorded.
-fn compile(doc: Document, problems: &mut Problems) -> PreInputs {
+fn compile(doc: Document, problems: &mut Problems, secrets: Secrets<'_>) -> PreInputs {
     problems.unknown("", &doc.unknown, &DOCUMENT_KEYS);
     let (region_header, region_uris, default_uri) =
         validation_uris(problems, doc.token_validation_uri, doc.top_level_uri);
@@ -650,7 +709,7 @@ fn compile(doc: Document, problems: &mut Problems) -> PreInputs {
         .is_some_and(|Flag(b)| b);
     let proxy = proxy(problems, doc.http_proxy_server, doc.http_proxy_port);
     let api_key = api_key(problems, doc.api_key);
-    let style = style(problems, doc.validation);
+    let style = style(problems, doc.validation, secrets);
     let timeouts = timeouts(problems, doc.timeouts);
     let cache = cache(problems, doc.cache);
     let max_response_bytes = problems
@@ -903,7 +962,11 @@ fn api_key(problems: &mut Problems, entry: Option<Entry<ApiKeySection>>) -> ApiK
     source
 }
 
-fn style(problems: &mut Problems, entry: Option<Entry<ValidationSection>>) -> ValidationStyle {
+fn style(
+    problems: &mut Problems,
+    entry: Option<Entry<ValidationSection>>,
+    secrets: Secrets<'_>,
+) -> ValidationStyle {
     let Some(section) = problems.take("validation", entry) else {
         return ValidationStyle::Forward;
     };
@@ -932,6 +995,26 @@ fn style(problems: &mut Problems, entry: Option<Entry<ValidationSection>>) -> Va
             ValidationStyle::Forward
         }
         Some(StyleName::Rfc7662) => {
+            let (secret, secret_source) = match client_secret {
+                Some(SecretValue::Inline(secret)) => (Some(secret), SecretSource::Inline),
+                Some(SecretValue::Reference(SecretReference { env })) => {
+                    let secret = match secrets {
+                        Secrets::Unread => Some(String::new()),
+                        Secrets::Read(lookup) => {
+                            let value = lookup(&env).filter(|v| !v.is_empty());
+                            if value.is_none() {
+                                problems.add(
+                                    "validation.client_secret",
+                                    format!("names environment variable {env}, which is not set"),
+                                );
+                            }
+                            value
+                        }
+                    };
+                    (secret, SecretSource::Environment(env))
+                }
+                None => (None, SecretSource::Inline),
+            };
             let mut required = |key: &str, given: bool, value: Option<String>| match value {
                 Some(value) if !value.is_empty() => value,
                 // Given with a wrong value, it has its problem already.
@@ -941,9 +1024,15 @@ fn style(problems: &mut Problems, entry: Option<Entry<ValidationSection>>) -> Va
                     String::new()
                 }
             };
+            let client_id = required("client_id", given[0], client_id);
+            let client_secret = match (&secret_source, secret) {
+                (SecretSource::Environment(_), secret) => secret.unwrap_or_default(),
+                (SecretSource::Inline, secret) => required("client_secret", given[1], secret),
+            };
             ValidationStyle::Rfc7662 {
-                client_id: required("client_id", given[0], client_id),
-                client_secret: required("client_secret", given[1], client_secret),
+                client_id,
+                client_secret,
+                secret_source,
                 audience,
                 required_scopes: required_scopes.unwrap_or_default(),
             }

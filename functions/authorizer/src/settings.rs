@@ -54,5 +54,5 @@ pub fn pre_inputs(lookup: &impl Fn(&str) -> Option<String>) -> Result<PreInputs,
             ));
         }
     };
-    PreInputs::parse(&text)
+    PreInputs::parse_with(&text, lookup)
 }

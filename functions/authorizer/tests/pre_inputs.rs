@@ -1,7 +1,9 @@
 //! Pre-inputs: both of Mashery's syntaxes, its string encodings, the additions, and an
 //! error naming the key path for everything wrong, all of them in one pass.
 
-use authorizer::pre_inputs::{ConfigError, KeyChecker, ResponsePath, ValidationStyle};
+use authorizer::pre_inputs::{
+    ConfigError, KeyChecker, ResponsePath, SecretSource, ValidationStyle,
+};
 use authorizer::{Deny, PreInputs};
 
 fn parse(text: &str) -> Result<PreInputs, ConfigError> {
@@ -254,7 +256,7 @@ fn the_example_pre_inputs_in_infra_are_valid() {
             include_str!("../../../infra/examples/pre-inputs-introspection.json"),
         ),
     ] {
-        let parsed = parse(text);
+        let parsed = PreInputs::parse_unresolved(text);
         assert!(parsed.is_ok(), "{name}: {:?}", parsed.err());
     }
 }
@@ -354,7 +356,13 @@ fn a_wrong_value_is_named_in_words_without_echoing_it() {
     let text = r#"{"token_validation_uri": {"defaultURI": "https://d.example/v"},
         "validation": {"style": "rfc7662", "client_id": "c", "client_secret": 123456789}}"#;
     let found = problems(text);
-    assert_eq!(found, ["validation.client_secret: must be a string"]);
+    assert_eq!(
+        found,
+        [
+            "validation.client_secret: must be a string, or {\"env\": \"VARIABLE\"} naming the environment variable that holds it"
+        ]
+    );
+    assert!(!found[0].contains("123456789"));
 }
 
 #[test]
@@ -391,4 +399,34 @@ fn api_keys_may_be_left_to_api_gateway() {
 fn the_deployed_pre_inputs_are_valid() {
     let parsed = parse(include_str!("../../../infra/api/pre-inputs.json"));
     assert!(parsed.is_ok(), "{:?}", parsed.err());
+}
+
+#[test]
+fn the_client_secret_may_be_named_by_environment_variable_and_is_read_once_at_parse() {
+    let text = r#"{"defaultURI": "https://d.example/introspect",
+        "validation": {"style": "rfc7662", "client_id": "c", "client_secret": {"env": "IDP_SECRET"}}}"#;
+    let env = |name: &str| (name == "IDP_SECRET").then(|| "from-the-environment".to_owned());
+    let p = PreInputs::parse_with(text, &env).unwrap();
+    assert!(matches!(
+        &p.style,
+        ValidationStyle::Rfc7662 { client_secret, secret_source: SecretSource::Environment(name), .. }
+            if client_secret == "from-the-environment" && name == "IDP_SECRET"
+    ));
+    assert!(!format!("{:?}", p).contains("from-the-environment"));
+    let unset = PreInputs::parse_with(text, &|_| None).unwrap_err();
+    assert_eq!(
+        unset.problems[0].to_string(),
+        "validation.client_secret: names environment variable IDP_SECRET, which is not set"
+    );
+    assert!(
+        PreInputs::parse_unresolved(text).is_ok(),
+        "config check needs no secret"
+    );
+    let wrong = r#"{"defaultURI": "https://d.example/i",
+        "validation": {"style": "rfc7662", "client_id": "c", "client_secret": {"file": "/x"}}}"#;
+    assert!(
+        PreInputs::parse_with(wrong, &env).unwrap_err().problems[0]
+            .problem
+            .starts_with("must be a string, or {\"env\"")
+    );
 }
