@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use authorizer::apigw::AuthorizerEvent;
-use authorizer::endpoint::HttpValidationEndpoint;
+use authorizer::endpoint::{HttpValidationEndpoint, innermost_cause, loggable};
 use authorizer::injection::{HOP_BY_HOP, InjectedHeader, same_variable};
 use authorizer::{Authorizer, Decision, PreInputs};
 use aws_lambda_events::apigw::{
@@ -59,10 +59,25 @@ pub struct ServeOptions {
     /// answers with the method, path and headers it received.
     #[arg(long)]
     pub upstream: Option<reqwest::Url>,
+    /// How long a client may take to send a request's headers, and how long an idle
+    /// keep-alive connection stays open (slowloris protection).
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    pub header_timeout: std::time::Duration,
+    /// How long the upstream may take to answer; then 504, as API Gateway's 29 s
+    /// integration timeout answers.
+    #[arg(long, default_value = "29s", value_parser = humantime::parse_duration)]
+    pub upstream_timeout: std::time::Duration,
 }
 
 /// The largest request body accepted.
 const MAX_BODY: usize = 1024 * 1024;
+
+/// The most headers a request may carry, as API Gateway allows; more is a JSON 431.
+const MAX_HEADERS: usize = 100;
+
+/// What hyper itself parses before the handler sees the count; past it hyper answers a
+/// bare 431, so it sits well above [`MAX_HEADERS`].
+const PARSED_HEADERS: usize = 1_000;
 
 struct App {
     tokens: TokenService,
@@ -169,15 +184,50 @@ pub async fn serve(
         client: reqwest::Client::builder()
             .no_proxy()
             .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(
+                options
+                    .upstream_timeout
+                    .min(std::time::Duration::from_secs(5)),
+            )
+            .timeout(options.upstream_timeout)
             .build()
             .map_err(|e| CliError::Usage(format!("cannot build the HTTP client: {e}")))?,
     });
 
     print_walkthrough(address, &demo_key, &demo_secret, &options);
     let router = axum::Router::new().fallback(route).with_state(app);
-    axum::serve(listener, router)
-        .await
-        .map_err(|e| CliError::Usage(format!("the server stopped: {e}")))
+    accept_loop(listener, router, options.header_timeout).await
+}
+
+/// Serves HTTP/1.1 connections with a header-read (and idle keep-alive) timeout, which
+/// `axum::serve` does not offer.
+async fn accept_loop(
+    listener: tokio::net::TcpListener,
+    router: axum::Router,
+    header_timeout: std::time::Duration,
+) -> Result<(), CliError> {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use hyper_util::service::TowerToHyperService;
+    loop {
+        let (stream, _) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                // Out of file descriptors and the like: back off, keep serving.
+                tracing::warn!(reason = "accept_failed", error = %e);
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let service = TowerToHyperService::new(router.clone());
+        tokio::spawn(async move {
+            let _ = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(header_timeout)
+                .max_headers(PARSED_HEADERS)
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
+    }
 }
 
 fn print_walkthrough(
@@ -219,6 +269,13 @@ fn base64_basic(key: &str, secret: &str) -> String {
 
 async fn route(State(app): State<Arc<App>>, request: Request<Body>) -> Response<Body> {
     let (parts, body) = request.into_parts();
+    if parts.headers.len() > MAX_HEADERS {
+        return json_answer(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            &json!({"error": "request_header_fields_too_large",
+                "error_description": format!("The request has more than {MAX_HEADERS} headers.")}),
+        );
+    }
     let Ok(body) = axum::body::to_bytes(body, MAX_BODY).await else {
         return json_answer(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -415,11 +472,9 @@ async fn forward(
         .body(body)
         .send()
         .await;
-    let Ok(response) = sent else {
-        return json_answer(
-            StatusCode::BAD_GATEWAY,
-            &json!({"error": "bad_gateway", "error_description": "The upstream did not answer."}),
-        );
+    let response = match sent {
+        Ok(response) => response,
+        Err(e) => return upstream_failure(upstream, &e),
     };
     let status = response.status();
     let mut out_headers = HeaderMap::new();
@@ -428,11 +483,32 @@ async fn forward(
             out_headers.append(name.clone(), value.clone());
         }
     }
-    let bytes = response.bytes().await.unwrap_or_default();
+    let bytes = match response.bytes().await {
+        Ok(bytes) => bytes,
+        Err(e) => return upstream_failure(upstream, &e),
+    };
     let mut answer = Response::new(Body::from(bytes));
     *answer.status_mut() = status;
     *answer.headers_mut() = out_headers;
     answer
+}
+
+/// A 504 for an upstream that did not answer in time, a 502 for one that failed; the
+/// cause goes to the log only.
+fn upstream_failure(upstream: &reqwest::Url, err: &reqwest::Error) -> Response<Body> {
+    let at = loggable(upstream);
+    if err.is_timeout() {
+        tracing::warn!(reason = "upstream_timeout", upstream = %at);
+        return json_answer(
+            StatusCode::GATEWAY_TIMEOUT,
+            &json!({"error": "upstream_timeout", "error_description": "The upstream did not answer in time."}),
+        );
+    }
+    tracing::warn!(reason = "upstream_unreachable", upstream = %at, error = %innermost_cause(err));
+    json_answer(
+        StatusCode::BAD_GATEWAY,
+        &json!({"error": "bad_gateway", "error_description": "The upstream did not answer."}),
+    )
 }
 
 fn json_answer(status: StatusCode, body: &Value) -> Response<Body> {

@@ -466,3 +466,83 @@ async fn the_token_lifetime_follows_token_ttl_seconds_as_in_lambda() {
     let body = server.token_body().await;
     assert_eq!(body["expires_in"], 42);
 }
+
+/// Reads from `stream` until the server closes it, or `limit` passes; whether it closed.
+fn closed_within(stream: &mut std::net::TcpStream, limit: std::time::Duration) -> bool {
+    use std::io::Read as _;
+    stream.set_read_timeout(Some(limit)).unwrap();
+    let mut buf = [0u8; 1024];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) => return true,
+            Ok(_) => continue,
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return true,
+            Err(_) => return false,
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_client_that_sends_headers_too_slowly_or_idles_is_disconnected() {
+    use std::io::Write as _;
+    let server = Server::start(&["--header-timeout", "1s"], &[]);
+    let address = server.base.trim_start_matches("http://").to_owned();
+    let mut slowloris = std::net::TcpStream::connect(&address).unwrap();
+    slowloris
+        .write_all(b"GET /x HTTP/1.1\r\nHost: a\r\nX-A: 1\r\n")
+        .unwrap();
+    let started = std::time::Instant::now();
+    assert!(
+        closed_within(&mut slowloris, std::time::Duration::from_secs(10)),
+        "an unfinished header section is cut off"
+    );
+    println!("slow headers cut off after {:?}", started.elapsed());
+    let mut idle = std::net::TcpStream::connect(&address).unwrap();
+    assert!(
+        closed_within(&mut idle, std::time::Duration::from_secs(10)),
+        "an idle connection is closed"
+    );
+}
+
+#[tokio::test]
+async fn a_stalled_upstream_is_a_json_504_after_the_upstream_timeout() {
+    let stalled = tokengate_tests::StalledPort::new();
+    let server = Server::start(
+        &["--upstream", &stalled.url(), "--upstream-timeout", "1s"],
+        &[],
+    );
+    let bearer = format!("Bearer {}", server.token().await);
+    let started = std::time::Instant::now();
+    let (status, body) = server
+        .get(
+            "/x",
+            &[("x-api-key", &server.key), ("Authorization", &bearer)],
+        )
+        .await;
+    assert_eq!(status, 504, "{body}");
+    assert_eq!(body["error"], "upstream_timeout");
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+}
+
+#[tokio::test]
+async fn too_many_headers_and_too_large_a_body_get_json_answers() {
+    let server = Server::start(&[], &[]);
+    let mut request = server.http.get(format!("{}/x", server.base));
+    for i in 0..101 {
+        request = request.header(format!("x-extra-{i}"), "1");
+    }
+    let response = request.send().await.unwrap();
+    assert_eq!(response.status(), 431);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "request_header_fields_too_large");
+    let response = server
+        .http
+        .post(format!("{}/x", server.base))
+        .body(vec![b'x'; 1024 * 1024 + 1])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 413);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "request_too_large");
+}

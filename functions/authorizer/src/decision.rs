@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 use tokengate_shared::{ClientKey, KeyId, KeyReader, KeyStatus, clock};
 
 use crate::check::{self, Claims};
-use crate::endpoint::{ValidationCall, ValidationEndpoint};
+use crate::endpoint::{ValidationCall, ValidationEndpoint, loggable};
 use crate::error::{Denial, Reason};
 use crate::injection::InjectedHeader;
 use crate::pre_inputs::{ApiKeySource, ConfigError, KeyChecker, PreInputs, ValidationStyle};
@@ -409,16 +409,6 @@ fn presented_api_key<'a>(
         (Some(h), _) => Ok(h),
         (None, [q]) => Ok(q),
     }
-}
-
-/// An endpoint as it may be logged: scheme, host, port and path, never user info or a
-/// query string, which could carry credentials.
-fn loggable(endpoint: &Url) -> String {
-    format!(
-        "{}{}",
-        endpoint.origin().ascii_serialization(),
-        endpoint.path()
-    )
 }
 
 /// The token of a `Bearer` header, or the whole value for any other scheme.

@@ -131,6 +131,25 @@ impl HttpValidationEndpoint {
     }
 }
 
+/// An endpoint as it may be logged: scheme, host, port and path, never user info or a
+/// query string, which could carry credentials.
+pub fn loggable(endpoint: &Url) -> String {
+    format!(
+        "{}{}",
+        endpoint.origin().ascii_serialization(),
+        endpoint.path()
+    )
+}
+
+/// The innermost cause of an error chain ("Connection refused (os error 111)").
+pub fn innermost_cause(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause = err;
+    while let Some(source) = cause.source() {
+        cause = source;
+    }
+    cause.to_string()
+}
+
 fn no_response(err: &reqwest::Error) -> NoResponse {
     let what = if err.is_timeout() {
         "timed out"
@@ -141,11 +160,7 @@ fn no_response(err: &reqwest::Error) -> NoResponse {
     } else {
         "the request failed"
     };
-    let mut cause: &dyn std::error::Error = err;
-    while let Some(source) = cause.source() {
-        cause = source;
-    }
-    NoResponse(format!("{what}: {cause}"))
+    NoResponse(format!("{what}: {}", innermost_cause(err)))
 }
 
 #[async_trait]
