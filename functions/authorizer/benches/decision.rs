@@ -9,7 +9,6 @@
 //!
 //! `cargo bench --bench decision`
 
-use std::collections::BTreeSet;
 use std::hint::black_box;
 use std::sync::Arc;
 
@@ -17,9 +16,10 @@ use authorizer::apigw::AuthorizerEvent;
 use authorizer::endpoint::HttpValidationEndpoint;
 use authorizer::{Authorizer, Decision, PreInputs, handler};
 use criterion::{Criterion, criterion_group, criterion_main};
-use serde_json::{Value, json};
+use serde_json::json;
 use tokengate_shared::store::memory::MemoryKeyStore;
-use tokengate_shared::{ClientKey, KeyAdmin, KeyId, KeyStatus, Secret, SecretHash};
+use tokengate_shared::{KeyAdmin, KeyStatus};
+use tokengate_tests::fixtures::client_key;
 use wiremock::matchers::path;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -48,30 +48,20 @@ fn authorizer(runtime: &tokio::runtime::Runtime, idp: &str, cache_ttl: u64) -> A
     let endpoint = HttpValidationEndpoint::new(Some(&pre_inputs)).expect("a client");
     let keys = Arc::new(MemoryKeyStore::new());
     runtime
-        .block_on(keys.create(&ClientKey {
-            id: KeyId::parse(API_KEY).expect("a key id"),
-            secret_hash: SecretHash::of(&Secret::generate()),
-            codes: BTreeSet::new(),
-            status: KeyStatus::Active,
-            created_at: 1,
-            updated_at: 1,
-            description: None,
-        }))
+        .block_on(keys.create(&client_key(API_KEY, "unused", KeyStatus::Active, &[])))
         .expect("the key is stored");
     Authorizer::new(Ok(pre_inputs), keys, Arc::new(endpoint))
 }
 
 fn decide(runtime: &tokio::runtime::Runtime, authorizer: &Authorizer, event: &str) -> String {
-    let event: Value = serde_json::from_str(event).expect("event JSON");
-    let event = AuthorizerEvent::from_value(event).expect("an authorizer event");
+    let event = AuthorizerEvent::from_slice(event.as_bytes()).expect("an authorizer event");
     let (_, answer) = runtime.block_on(handler::decide(authorizer, &event));
     serde_json::to_string(&answer).expect("JSON")
 }
 
 /// The edge alone: event text to typed event, a ready decision to answer text.
 fn floor(decision: &Decision, context_keys: &[String], event: &str) -> String {
-    let event: Value = serde_json::from_str(event).expect("event JSON");
-    let event = AuthorizerEvent::from_value(event).expect("an authorizer event");
+    let event = AuthorizerEvent::from_slice(event.as_bytes()).expect("an authorizer event");
     let request = event.request();
     black_box(&request);
     serde_json::to_string(&event.answer(decision, context_keys)).expect("JSON")
@@ -101,8 +91,7 @@ fn decision(c: &mut Criterion) {
         b.iter(|| black_box(decide(&runtime, &cached, black_box(&event))))
     });
 
-    let typed = AuthorizerEvent::from_value(serde_json::from_str(&event).expect("event JSON"))
-        .expect("an authorizer event");
+    let typed = AuthorizerEvent::from_slice(event.as_bytes()).expect("an authorizer event");
     let allow = runtime.block_on(cached.decide(&typed.request()));
     assert!(allow.is_allow(), "{allow:?}");
     let context_keys = cached.context_keys().to_vec();

@@ -4,6 +4,7 @@
 //! - REST APIs send a REQUEST event (payload 1.0) or a TOKEN event, and get an IAM policy.
 //! - HTTP APIs send a payload 2.0 REQUEST event, and get the simple response.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use aws_lambda_events::apigw::{
@@ -48,30 +49,37 @@ impl From<UnsupportedEvent> for lambda_runtime::Diagnostic {
 #[derive(Deserialize)]
 struct Tag<'a> {
     #[serde(default, borrow)]
-    version: Option<&'a str>,
+    version: Option<Cow<'a, str>>,
     #[serde(default, rename = "type", borrow)]
-    kind: Option<&'a str>,
+    kind: Option<Cow<'a, str>>,
 }
 
 impl AuthorizerEvent {
-    /// Reads an event by its `type` and `version`.
-    pub fn from_value(event: Value) -> Result<Self, UnsupportedEvent> {
-        let tag = Tag::deserialize(&event).map_err(|e| UnsupportedEvent(e.to_string()))?;
-        let typed = |e: serde_json::Error| UnsupportedEvent(e.to_string());
-        match (tag.version, tag.kind) {
-            (Some("2.0"), _) => serde_json::from_value(event)
+    /// Reads an event from its JSON text, by its `type` and `version`, straight into its
+    /// typed struct (no `serde_json::Value` in between: this is on every request's path).
+    pub fn from_slice(event: &[u8]) -> Result<Self, UnsupportedEvent> {
+        let unsupported = |e: serde_json::Error| UnsupportedEvent(e.to_string());
+        let tag: Tag<'_> = serde_json::from_slice(event).map_err(unsupported)?;
+        match (tag.version.as_deref(), tag.kind.as_deref()) {
+            (Some("2.0"), _) => serde_json::from_slice(event)
                 .map(|e| Self::RequestV2(Box::new(e)))
-                .map_err(typed),
-            (_, Some("TOKEN")) => serde_json::from_value(event)
+                .map_err(unsupported),
+            (_, Some("TOKEN")) => serde_json::from_slice(event)
                 .map(Self::Token)
-                .map_err(typed),
-            (_, Some("REQUEST")) => serde_json::from_value(event)
+                .map_err(unsupported),
+            (_, Some("REQUEST")) => serde_json::from_slice(event)
                 .map(|e| Self::Request(Box::new(e)))
-                .map_err(typed),
+                .map_err(unsupported),
             _ => Err(UnsupportedEvent(
                 "its type is neither REQUEST nor TOKEN".into(),
             )),
         }
+    }
+
+    /// The same from a JSON value.
+    pub fn from_value(event: &Value) -> Result<Self, UnsupportedEvent> {
+        let text = serde_json::to_vec(event).map_err(|e| UnsupportedEvent(e.to_string()))?;
+        Self::from_slice(&text)
     }
 
     /// What the decision needs to see of it.
@@ -281,7 +289,7 @@ mod tests {
             "queryStringParameters": {"api_key": "q2"},
             "multiValueQueryStringParameters": {"api_key": ["q1", "q2"]},
             "requestContext": {}});
-        let request = AuthorizerEvent::from_value(event).unwrap().request();
+        let request = AuthorizerEvent::from_value(&event).unwrap().request();
         let keys: Vec<_> = request.headers.get_all("x-api-key").iter().collect();
         assert_eq!(keys, ["a", "b", "c"]);
         assert_eq!(request.query["api_key"], ["q1", "q2"]);
@@ -291,7 +299,7 @@ mod tests {
     fn a_token_event_carries_its_token_as_authorization_and_nothing_else() {
         let event = json!({"type": "TOKEN", "authorizationToken": "Bearer t",
             "methodArn": "arn:aws:execute-api:us-east-1:123456789012:example/prod/POST/{proxy+}"});
-        let request = AuthorizerEvent::from_value(event).unwrap().request();
+        let request = AuthorizerEvent::from_value(&event).unwrap().request();
         assert!(request.token_event);
         assert_eq!(request.headers["authorization"], "Bearer t");
         assert_eq!(request.headers.len(), 1);
@@ -304,7 +312,7 @@ mod tests {
             json!([1, 2]),
             json!({"type": "OTHER"}),
         ] {
-            assert!(AuthorizerEvent::from_value(event).is_err());
+            assert!(AuthorizerEvent::from_value(&event).is_err());
         }
     }
 }

@@ -1,7 +1,7 @@
 //! One invocation: event in, decision, one log line, answer out.
 
 use lambda_runtime::LambdaEvent;
-use serde_json::Value;
+use serde_json::value::RawValue;
 use tracing::{info, warn};
 
 use crate::apigw::{AuthorizerAnswer, AuthorizerEvent, UnsupportedEvent};
@@ -11,9 +11,9 @@ use crate::decision::{Authorizer, Decision};
 /// (a deployment mistake, not anything a caller sent) is an error to the runtime.
 pub async fn handle(
     authorizer: &Authorizer,
-    event: LambdaEvent<Value>,
+    event: LambdaEvent<Box<RawValue>>,
 ) -> Result<AuthorizerAnswer, UnsupportedEvent> {
-    let event = AuthorizerEvent::from_value(event.payload)?;
+    let event = AuthorizerEvent::from_slice(event.payload.get().as_bytes())?;
     Ok(decide(authorizer, &event).await.1)
 }
 

@@ -95,7 +95,7 @@ fn request(extra: &[(&'static str, &'static str)]) -> Value {
 }
 
 fn event(value: Value) -> AuthorizerEvent {
-    AuthorizerEvent::from_value(value).expect("an authorizer event")
+    AuthorizerEvent::from_value(&value).expect("an authorizer event")
 }
 
 /// The decision for an event, through the function's own path.
@@ -945,7 +945,7 @@ async fn an_event_that_is_not_an_authorizer_event_is_an_error_not_a_panic() {
         json!({"headers": {"x": "y"}}),
         json!({"type": "REQUEST", "headers": {"bad header": "y"}, "requestContext": {}}),
     ] {
-        assert!(AuthorizerEvent::from_value(event).is_err());
+        assert!(AuthorizerEvent::from_value(&event).is_err());
     }
 }
 
