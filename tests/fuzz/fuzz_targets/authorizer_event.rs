@@ -13,8 +13,8 @@ use authorizer::endpoint::{
 use authorizer::{Authorizer, PreInputs, handler};
 use libfuzzer_sys::fuzz_target;
 use reqwest::Url;
-use tokengate_shared::store::memory::MemoryKeyStore;
 use tokengate_shared::KeyAdmin;
+use tokengate_shared::store::memory::MemoryKeyStore;
 use tokengate_tests::fixtures::fixture_key;
 
 /// Always the same 200: the decision's code past the call is what is fuzzed.
@@ -72,5 +72,8 @@ fuzz_target!(|data: &[u8]| {
         .runtime
         .block_on(handler::decide(&harness.authorizer, &event));
     let text = serde_json::to_string(&answer).expect("an answer serializes");
-    assert_eq!(decision.is_allow(), text.contains("\"Allow\"") || text.contains("\"isAuthorized\":true"));
+    assert_eq!(
+        decision.is_allow(),
+        text.contains("\"Allow\"") || text.contains("\"isAuthorized\":true")
+    );
 });
