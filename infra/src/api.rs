@@ -115,7 +115,8 @@ pub fn render(template: &str, config_text: &str) -> Result<String, String> {
                  client secret as plain text; resolved at deploy time into {variable}."
             );
         }
-        ValidationStyle::Forward => {}
+        // A jwt style holds no secret: the JWKS is public.
+        ValidationStyle::Forward | ValidationStyle::Jwt(_) => {}
     }
     let definition =
         serde_json::to_string_pretty(&definition(&pre_inputs)).map_err(|e| e.to_string())?;

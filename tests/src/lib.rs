@@ -3,6 +3,7 @@
 //! - [`Moto`]: moto's DynamoDB-protocol server, one per test process, on a free port.
 //! - [`LambdaEmulator`]: `cargo lambda watch`, running the real function binaries under the
 //!   Lambda runtime API emulator.
+//! - [`OidcProvider`]: node `oidc-provider`, a real OpenID provider issuing JWT access tokens.
 //!
 //! A missing tool is a failure that says how to install it, never a skipped test.
 
@@ -19,7 +20,9 @@ use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 
 pub mod fixtures;
+pub mod idp;
 pub use fixtures::{FIXTURE_KEY, FIXTURE_SECRET, basic, inn_reach_token_request};
+pub use idp::OidcProvider;
 
 /// How to install the tools when one is missing.
 pub const INSTALL_HINT: &str =

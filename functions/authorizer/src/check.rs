@@ -17,26 +17,47 @@ pub struct Claims {
     #[serde(default)]
     pub active: bool,
     /// Expiry, epoch seconds.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "numeric_date")]
     pub exp: Option<u64>,
+    /// Not before, epoch seconds.
+    #[serde(default, deserialize_with = "numeric_date")]
+    pub nbf: Option<u64>,
+    /// Issued at, epoch seconds.
+    #[serde(default, deserialize_with = "numeric_date")]
+    pub iat: Option<u64>,
+    /// The issuer.
+    #[serde(default)]
+    pub iss: Option<String>,
     /// Audiences: a string or a list of strings.
     #[serde(default, rename = "aud", deserialize_with = "one_or_many")]
     pub audiences: Vec<String>,
-    /// Scopes, space-separated in `scope`.
+    /// Scopes, space-separated in `scope` (RFC 6749, RFC 9068).
     #[serde(default, rename = "scope", deserialize_with = "space_separated")]
     pub scopes: Vec<String>,
+    /// Scopes in `scp`, as Okta and Entra ID write them: a list, or space-separated text.
+    #[serde(default, rename = "scp", deserialize_with = "scope_list")]
+    pub scp: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged, expecting = "a string or a list of strings")]
+enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
 }
 
 fn one_or_many<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged, expecting = "a string or a list of strings")]
-    enum OneOrMany {
-        One(String),
-        Many(Vec<String>),
-    }
     Ok(match Option::<OneOrMany>::deserialize(deserializer)? {
         None => Vec::new(),
         Some(OneOrMany::One(one)) => vec![one],
+        Some(OneOrMany::Many(many)) => many,
+    })
+}
+
+fn scope_list<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
+    Ok(match Option::<OneOrMany>::deserialize(deserializer)? {
+        None => Vec::new(),
+        Some(OneOrMany::One(text)) => text.split_whitespace().map(str::to_owned).collect(),
         Some(OneOrMany::Many(many)) => many,
     })
 }
@@ -46,10 +67,27 @@ fn space_separated<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<Str
     Ok(text.split_whitespace().map(str::to_owned).collect())
 }
 
+/// RFC 7519 NumericDate: seconds since the epoch, which may have a fraction.
+fn numeric_date<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<u64>, D::Error> {
+    match Option::<f64>::deserialize(deserializer)? {
+        None => Ok(None),
+        Some(seconds) if seconds.is_finite() && seconds >= 0.0 => Ok(Some(seconds as u64)),
+        Some(_) => Err(serde::de::Error::custom(
+            "a date must be a non-negative number of seconds",
+        )),
+    }
+}
+
 impl Claims {
-    /// Whether a token with these claims is acceptable now. In `forward` style the HTTP
-    /// 200 alone decides (Mashery's rule); `exp` there only bounds the cache.
-    pub fn check(&self, style: &ValidationStyle, now: u64) -> Result<(), Denial> {
+    /// Whether a token with these claims is acceptable now, for a request from `region`.
+    /// In `forward` style the HTTP 200 alone decides (Mashery's rule); `exp` there only
+    /// bounds the cache.
+    pub fn check(
+        &self,
+        style: &ValidationStyle,
+        region: Option<&str>,
+        now: u64,
+    ) -> Result<(), Denial> {
         match style {
             ValidationStyle::Forward => Ok(()),
             ValidationStyle::Rfc7662 {
@@ -57,25 +95,50 @@ impl Claims {
                 required_scopes,
                 ..
             } => {
-                let why = if self.exp.is_some_and(|exp| exp <= now) {
-                    "expired"
-                } else if audience
-                    .as_ref()
-                    .is_some_and(|a| !self.audiences.contains(a))
-                {
-                    "audience missing"
-                } else if let Some(scope) =
-                    required_scopes.iter().find(|s| !self.scopes.contains(s))
-                {
-                    return Err(Denial::with_detail(
-                        Reason::ClaimsRejected,
-                        format!("scope {scope} missing"),
-                    ));
-                } else {
-                    return Ok(());
-                };
-                Err(Denial::with_detail(Reason::ClaimsRejected, why))
+                if self.exp.is_some_and(|exp| exp <= now) {
+                    return Err(Reason::TokenExpired.into());
+                }
+                self.check_audience_and_scopes(audience.as_deref(), required_scopes)
             }
+            ValidationStyle::Jwt(jwt) => {
+                let leeway = jwt.leeway_seconds;
+                let issuer = jwt.issuer_for(region);
+                if self.iss.as_deref() != Some(issuer) {
+                    return Err(Reason::IssuerMismatch.into());
+                }
+                match self.exp {
+                    None => return Err(Reason::TokenExpiryMissing.into()),
+                    Some(exp) if exp.saturating_add(leeway) <= now => {
+                        return Err(Reason::TokenExpired.into());
+                    }
+                    Some(_) => {}
+                }
+                let future = |at: Option<u64>| at.is_some_and(|at| at > now.saturating_add(leeway));
+                if future(self.nbf) || future(self.iat) {
+                    return Err(Reason::TokenNotYetValid.into());
+                }
+                self.check_audience_and_scopes(jwt.audience.as_deref(), &jwt.required_scopes)
+            }
+        }
+    }
+
+    fn check_audience_and_scopes(
+        &self,
+        audience: Option<&str>,
+        required_scopes: &[String],
+    ) -> Result<(), Denial> {
+        if audience.is_some_and(|a| !self.audiences.iter().any(|have| have == a)) {
+            return Err(Reason::AudienceMismatch.into());
+        }
+        match required_scopes
+            .iter()
+            .find(|s| !self.scopes.contains(s) && !self.scp.contains(s))
+        {
+            Some(scope) => Err(Denial::with_detail(
+                Reason::ScopeMissing,
+                format!("scope {scope} missing"),
+            )),
+            None => Ok(()),
         }
     }
 }
@@ -128,8 +191,25 @@ pub fn accept<'a>(
     if introspection && !claims.active {
         return Err(Denial::of(Reason::TokenInactive));
     }
-    claims.check(style, now)?;
+    claims.check(style, None, now)?;
     Ok(Accepted { body, claims })
+}
+
+/// Checks a JWT's verified claims (the `jwt` style's counterpart of [`accept`]): they are
+/// the body to inject from.
+pub fn accept_jwt(
+    style: &ValidationStyle,
+    payload: Value,
+    region: Option<&str>,
+    now: u64,
+) -> Result<Accepted<'static>, Denial> {
+    let claims = Claims::deserialize(&payload)
+        .map_err(|e| Denial::with_detail(Reason::TokenMalformed, format!("claims: {e}")))?;
+    claims.check(style, region, now)?;
+    Ok(Accepted {
+        body: ResponseBody::Json(payload),
+        claims,
+    })
 }
 
 #[cfg(test)]
@@ -160,23 +240,23 @@ mod tests {
         let style = rfc7662();
         let good =
             claims(json!({"active": true, "exp": 100, "aud": ["x", "api"], "scope": "read write"}));
-        assert_eq!(reason(good.check(&style, 99)), None);
+        assert_eq!(reason(good.check(&style, None, 99)), None);
         assert_eq!(
-            reason(good.check(&style, 100)),
-            Some(Reason::ClaimsRejected)
+            reason(good.check(&style, None, 100)),
+            Some(Reason::TokenExpired)
         );
         let wrong_audience = claims(json!({"aud": "other", "scope": "read"}));
         assert_eq!(
-            reason(wrong_audience.check(&style, 0)),
-            Some(Reason::ClaimsRejected)
+            reason(wrong_audience.check(&style, None, 0)),
+            Some(Reason::AudienceMismatch)
         );
         let missing_scope = claims(json!({"aud": "api", "scope": "write"}));
         assert_eq!(
-            reason(missing_scope.check(&style, 0)),
-            Some(Reason::ClaimsRejected)
+            reason(missing_scope.check(&style, None, 0)),
+            Some(Reason::ScopeMissing)
         );
         assert_eq!(
-            reason(missing_scope.check(&ValidationStyle::Forward, 0)),
+            reason(missing_scope.check(&ValidationStyle::Forward, None, 0)),
             None
         );
     }
@@ -187,6 +267,7 @@ mod tests {
             status: 200,
             content: ContentKind::Json,
             body: body.to_string().into_bytes(),
+            max_age: None,
         };
         let inactive = response(json!({"active": false}));
         assert_eq!(

@@ -17,6 +17,7 @@ use crate::check::{self, Claims};
 use crate::endpoint::{ValidationCall, ValidationEndpoint, loggable};
 use crate::error::{Denial, Reason};
 use crate::injection::InjectedHeader;
+use crate::jwt::JwtVerifier;
 use crate::pre_inputs::{ApiKeySource, ConfigError, KeyChecker, PreInputs, ValidationStyle};
 
 /// What the authorizer sees of a request, whatever the event's type or payload version.
@@ -154,6 +155,7 @@ pub struct Authorizer {
     pre_inputs: Result<PreInputs, ConfigError>,
     keys: Arc<dyn KeyReader>,
     endpoint: Arc<dyn ValidationEndpoint>,
+    jwt: Option<JwtVerifier>,
     validations: Option<Cache<[u8; 32], Arc<Validated>>>,
     api_keys: Option<Cache<KeyId, ClientKey>>,
     context_keys: Vec<String>,
@@ -191,13 +193,28 @@ impl Authorizer {
             .as_ref()
             .map(|p| p.all_injected_headers().into_values().collect())
             .unwrap_or_default();
+        let jwt = pre_inputs.as_ref().ok().and_then(|p| match &p.style {
+            ValidationStyle::Jwt(style) => Some(JwtVerifier::new(p, style, endpoint.clone())),
+            _ => None,
+        });
         Self {
             pre_inputs,
             keys,
             endpoint,
+            jwt,
             validations,
             api_keys,
             context_keys,
+        }
+    }
+
+    /// Prepares the first request at cold start: fetches the JWKS (`jwt` style, unless
+    /// `jwks_file` gave the keys), or opens a connection to the default validation URI.
+    pub async fn warm_up(&self) {
+        if let Some(jwt) = &self.jwt {
+            jwt.warm_up().await;
+        } else if let Some(default_uri) = self.pre_inputs().and_then(|p| p.default_uri.as_ref()) {
+            self.endpoint.warm_up(default_uri).await;
         }
     }
 
@@ -323,7 +340,7 @@ impl Authorizer {
             .unwrap_or("\0default");
         let cache_key = cache_key(authorization, endpoint, injection_set);
         if let Some(hit) = self.validations.as_ref().and_then(|c| c.get(&cache_key)) {
-            return match hit.claims.check(&pre_inputs.style, now) {
+            return match hit.claims.check(&pre_inputs.style, region, now) {
                 Ok(()) => Ok((hit, true)),
                 Err(mut denial) => {
                     if let Some(cache) = &self.validations {
@@ -335,30 +352,42 @@ impl Authorizer {
             };
         }
 
-        let call = match &pre_inputs.style {
-            ValidationStyle::Forward => ValidationCall::Forward { authorization },
-            ValidationStyle::Rfc7662 {
-                client_id,
-                client_secret,
-                ..
-            } => ValidationCall::Introspect {
-                token: bearer_token(authorization),
-                client_id,
-                client_secret,
-            },
-        };
         let at = loggable(endpoint);
-        let response =
-            self.endpoint.call(endpoint, call).await.map_err(|e| {
-                Denial::with_detail(Reason::EndpointUnreachable, format!("{at}: {e}"))
-            })?;
-        let accepted = check::accept(&pre_inputs.style, &response, now).map_err(|mut denial| {
+        let with_endpoint = |mut denial: Denial| {
             denial.detail = Some(match denial.detail {
                 Some(detail) => format!("{at}: {detail}"),
                 None => at.clone(),
             });
             denial
-        })?;
+        };
+        let response;
+        let accepted = match (&pre_inputs.style, &self.jwt) {
+            (ValidationStyle::Jwt(_), Some(jwt)) => {
+                let claims = jwt
+                    .verify(endpoint, bearer_token(authorization))
+                    .await
+                    .map_err(with_endpoint)?;
+                check::accept_jwt(&pre_inputs.style, claims, region, now)?
+            }
+            (style, _) => {
+                let call = match style {
+                    ValidationStyle::Rfc7662 {
+                        client_id,
+                        client_secret,
+                        ..
+                    } => ValidationCall::Introspect {
+                        token: bearer_token(authorization),
+                        client_id,
+                        client_secret,
+                    },
+                    _ => ValidationCall::Forward { authorization },
+                };
+                response = self.endpoint.call(endpoint, call).await.map_err(|e| {
+                    Denial::with_detail(Reason::EndpointUnreachable, format!("{at}: {e}"))
+                })?;
+                check::accept(style, &response, now).map_err(with_endpoint)?
+            }
+        };
         let injected = accepted.body.inject(
             pre_inputs.injections_for(region),
             &pre_inputs.xml_namespaces,

@@ -24,6 +24,8 @@ pub enum ValidationCall<'a> {
         /// The authorizer's client secret.
         client_secret: &'a str,
     },
+    /// A plain GET of a public JSON document: a JWKS, or an issuer's metadata.
+    Document,
 }
 
 impl std::fmt::Debug for ValidationCall<'_> {
@@ -31,6 +33,7 @@ impl std::fmt::Debug for ValidationCall<'_> {
         match self {
             Self::Forward { .. } => f.write_str("Forward(<redacted>)"),
             Self::Introspect { client_id, .. } => write!(f, "Introspect(client_id={client_id})"),
+            Self::Document => f.write_str("Document"),
         }
     }
 }
@@ -72,6 +75,28 @@ pub struct EndpointResponse {
     pub content: ContentKind,
     /// The body, at most the configured size (empty unless the status is 200).
     pub body: Vec<u8>,
+    /// How long the answer may be cached, from `Cache-Control` (`no-store` and `no-cache`
+    /// are zero).
+    pub max_age: Option<std::time::Duration>,
+}
+
+/// The lifetime `Cache-Control` gives a response: `max-age`, or zero for `no-store` and
+/// `no-cache`.
+pub fn max_age(cache_control: &str) -> Option<std::time::Duration> {
+    let mut max_age = None;
+    for directive in cache_control.split(',').map(str::trim) {
+        let name = directive.split('=').next().unwrap_or_default();
+        if name.eq_ignore_ascii_case("no-store") || name.eq_ignore_ascii_case("no-cache") {
+            return Some(std::time::Duration::ZERO);
+        }
+        if name.eq_ignore_ascii_case("max-age") {
+            max_age = directive
+                .split_once('=')
+                .and_then(|(_, n)| n.trim().trim_matches('"').parse().ok())
+                .map(std::time::Duration::from_secs);
+        }
+    }
+    max_age
 }
 
 /// No usable answer: refused, unresolvable, timed out, or a body over the limit.
@@ -88,6 +113,9 @@ pub trait ValidationEndpoint: Send + Sync {
         endpoint: &Url,
         call: ValidationCall<'_>,
     ) -> Result<EndpointResponse, NoResponse>;
+
+    /// Opens a connection to `endpoint` ahead of the first request, if the transport can.
+    async fn warm_up(&self, _endpoint: &Url) {}
 }
 
 /// The real endpoint, over one reqwest client built at cold start.
@@ -117,17 +145,6 @@ impl HttpValidationEndpoint {
             max_response_bytes: pre_inputs
                 .map_or(DEFAULT_MAX_RESPONSE_BYTES, |p| p.max_response_bytes),
         })
-    }
-
-    /// Opens a connection to `endpoint` so the first request does not pay for the TCP and
-    /// TLS handshakes; any answer, or none, is fine.
-    pub async fn warm_up(&self, endpoint: &Url) {
-        let _ = self
-            .client
-            .head(endpoint.clone())
-            .timeout(std::time::Duration::from_secs(1))
-            .send()
-            .await;
     }
 }
 
@@ -189,6 +206,7 @@ impl ValidationEndpoint for HttpValidationEndpoint {
                 .post(endpoint.clone())
                 .basic_auth(form_encode(client_id), Some(form_encode(client_secret)))
                 .form(&[("token", token), ("token_type_hint", "access_token")]),
+            ValidationCall::Document => self.client.get(endpoint.clone()),
         };
         let mut response = request
             .header(ACCEPT, accept)
@@ -202,6 +220,11 @@ impl ValidationEndpoint for HttpValidationEndpoint {
                 .get(CONTENT_TYPE)
                 .and_then(|v| v.to_str().ok()),
         );
+        let max_age = response
+            .headers()
+            .get(reqwest::header::CACHE_CONTROL)
+            .and_then(|v| v.to_str().ok())
+            .and_then(max_age);
         let mut body = Vec::new();
         if status == 200 {
             if response
@@ -227,7 +250,19 @@ impl ValidationEndpoint for HttpValidationEndpoint {
             status,
             content,
             body,
+            max_age,
         })
+    }
+
+    /// Opens a connection to `endpoint` so the first request does not pay for the TCP and
+    /// TLS handshakes; any answer, or none, is fine.
+    async fn warm_up(&self, endpoint: &Url) {
+        let _ = self
+            .client
+            .head(endpoint.clone())
+            .timeout(std::time::Duration::from_secs(1))
+            .send()
+            .await;
     }
 }
 
@@ -267,6 +302,19 @@ mod tests {
         );
         assert_eq!(ContentKind::of(Some("text/plain")), ContentKind::Other);
         assert_eq!(ContentKind::of(None), ContentKind::Other);
+    }
+
+    #[test]
+    fn cache_control_gives_max_age_and_no_store_or_no_cache_give_zero() {
+        use std::time::Duration;
+        assert_eq!(
+            max_age("public, max-age=300"),
+            Some(Duration::from_secs(300))
+        );
+        assert_eq!(max_age("max-age=60, no-cache"), Some(Duration::ZERO));
+        assert_eq!(max_age("no-store"), Some(Duration::ZERO));
+        assert_eq!(max_age("public"), None);
+        assert_eq!(max_age("max-age=soon"), None);
     }
 
     #[test]

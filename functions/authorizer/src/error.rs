@@ -94,8 +94,30 @@ pub enum Reason {
     TokenRejected,
     /// The introspection answer says `active` is not true.
     TokenInactive,
-    /// The token is expired, or lacks the audience or a scope.
-    ClaimsRejected,
+    /// The token's `exp` has passed.
+    TokenExpired,
+    /// The token's `nbf` or `iat` is in the future.
+    TokenNotYetValid,
+    /// A JWT without `exp`, which RFC 9068 requires of an access token.
+    TokenExpiryMissing,
+    /// The token's `iss` is not the configured issuer.
+    IssuerMismatch,
+    /// The token does not carry the required audience.
+    AudienceMismatch,
+    /// The token lacks a required scope.
+    ScopeMissing,
+    /// Not a well-formed JWT: its parts, base64url, JSON or claim types.
+    TokenMalformed,
+    /// The JWT's `alg` is not allowed (`none` and HS* never are).
+    AlgorithmRefused,
+    /// The JWT's `typ` is neither `JWT` nor `at+jwt`.
+    TokenTypeRefused,
+    /// No key of the issuer's key set has the JWT's `kid` and algorithm.
+    SigningKeyUnknown,
+    /// The JWT's signature does not verify.
+    SignatureInvalid,
+    /// No key set could be had: no `jwks_file`, the JWKS endpoint down, nothing cached.
+    JwksUnavailable,
 }
 
 impl Reason {
@@ -115,10 +137,22 @@ impl Reason {
             }
             Self::ConfigInvalid => Deny::InvalidPreInputConfiguration,
             Self::DefaultUriMissing => Deny::DefaultTokenValidationURINotPresent,
-            Self::EndpointUnreachable | Self::ResponseMalformed => Deny::TargetEndpointError,
-            Self::TokenRejected | Self::TokenInactive | Self::ClaimsRejected => {
-                Deny::TokenValidationFails
+            Self::EndpointUnreachable | Self::ResponseMalformed | Self::JwksUnavailable => {
+                Deny::TargetEndpointError
             }
+            Self::TokenRejected
+            | Self::TokenInactive
+            | Self::TokenExpired
+            | Self::TokenNotYetValid
+            | Self::TokenExpiryMissing
+            | Self::IssuerMismatch
+            | Self::AudienceMismatch
+            | Self::ScopeMissing
+            | Self::TokenMalformed
+            | Self::AlgorithmRefused
+            | Self::TokenTypeRefused
+            | Self::SigningKeyUnknown
+            | Self::SignatureInvalid => Deny::TokenValidationFails,
         }
     }
 
@@ -140,7 +174,18 @@ impl Reason {
             Self::ResponseMalformed => "validation_response_malformed",
             Self::TokenRejected => "token_rejected",
             Self::TokenInactive => "token_inactive",
-            Self::ClaimsRejected => "token_claims_rejected",
+            Self::TokenExpired => "token_expired",
+            Self::TokenNotYetValid => "token_not_yet_valid",
+            Self::TokenExpiryMissing => "token_expiry_missing",
+            Self::IssuerMismatch => "token_issuer_mismatch",
+            Self::AudienceMismatch => "token_audience_mismatch",
+            Self::ScopeMissing => "token_scope_missing",
+            Self::TokenMalformed => "token_malformed",
+            Self::AlgorithmRefused => "token_algorithm_refused",
+            Self::TokenTypeRefused => "token_type_refused",
+            Self::SigningKeyUnknown => "token_signing_key_unknown",
+            Self::SignatureInvalid => "token_signature_invalid",
+            Self::JwksUnavailable => "jwks_unavailable",
         }
     }
 
@@ -181,8 +226,21 @@ impl Reason {
             Self::TokenInactive => {
                 "The OAuth Token Validation Endpoint reports the token inactive."
             }
-            Self::ClaimsRejected => {
-                "The token is expired, or lacks the required audience or scopes."
+            Self::TokenExpired => "The token has expired.",
+            Self::TokenNotYetValid => "The token is not valid yet (nbf or iat is in the future).",
+            Self::TokenExpiryMissing => {
+                "The token has no expiry (exp), which an access token must carry."
+            }
+            Self::IssuerMismatch => "The token was not issued by the expected issuer (iss).",
+            Self::AudienceMismatch => "The token is not meant for this API (aud).",
+            Self::ScopeMissing => "The token lacks a required scope.",
+            Self::TokenMalformed => "The token is not a well-formed JWT.",
+            Self::AlgorithmRefused => "The token's signing algorithm (alg) is not accepted.",
+            Self::TokenTypeRefused => "The token's type (typ) is not a JWT access token.",
+            Self::SigningKeyUnknown => "The token's signing key is not in the issuer's key set.",
+            Self::SignatureInvalid => "The token's signature is not valid.",
+            Self::JwksUnavailable => {
+                "Unable to retrieve the signing keys (JWKS) from the OAuth Token Validation Endpoint."
             }
         }
     }

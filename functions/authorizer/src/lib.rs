@@ -4,7 +4,8 @@
 //! - [`pre_inputs`]: the configuration, parsed and checked once at cold start;
 //! - [`decision`]: the domain, [`Authorizer::decide`], in Mashery's order, over
 //!   [`endpoint`] (the validation call), [`check`] (what its answer means, per style) and
-//!   [`injection`] (headers from the answer, and the rules for header names);
+//!   [`injection`] (headers from the answer, and the rules for header names), or over
+//!   [`jwt`] (JWT access tokens verified locally against the issuer's JWKS);
 //! - [`apigw`]: API Gateway's events in and answers out;
 //! - [`handler`]: the whole function, one log line per decision.
 
@@ -15,6 +16,7 @@ pub mod endpoint;
 pub mod error;
 pub mod handler;
 pub mod injection;
+pub mod jwt;
 pub mod pre_inputs;
 pub mod settings;
 pub mod xpath;

@@ -16,15 +16,8 @@ async fn main() -> Result<(), Error> {
         error!(reason = "config_invalid", problems = invalid.problems.len(), detail = %invalid);
     }
     let endpoint = HttpValidationEndpoint::new(settings.pre_inputs.as_ref().ok())?;
-    if let Some(default_uri) = settings
-        .pre_inputs
-        .as_ref()
-        .ok()
-        .and_then(|p| p.default_uri.as_ref())
-    {
-        endpoint.warm_up(default_uri).await;
-    }
     let keys = DynamoKeyStore::new(dynamodb::client_from_env().await?, settings.keys_table);
     let authorizer = Authorizer::new(settings.pre_inputs, Arc::new(keys), Arc::new(endpoint));
+    authorizer.warm_up().await;
     lambda_runtime::run(service_fn(|event| handler::handle(&authorizer, event))).await
 }

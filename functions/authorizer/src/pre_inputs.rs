@@ -10,7 +10,10 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
+
+use jsonwebtoken::Algorithm;
 
 use jsonpath_rust::parser::model::JpQuery;
 use reqwest::Url;
@@ -20,6 +23,7 @@ use serde_json::Value;
 
 use crate::error::Deny;
 use crate::injection::{HeaderInjection, context_key, is_header_name, may_inject};
+use crate::jwt::KeySet;
 use crate::xpath::XPathExpr;
 
 /// Where the API key is read, and who checks it.
@@ -56,7 +60,7 @@ impl Default for ApiKeySource {
 }
 
 /// How the validation endpoint is asked about a token.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub enum ValidationStyle {
     /// Mashery's: GET with the caller's `Authorization` header passed through; HTTP 200
     /// means valid.
@@ -76,7 +80,63 @@ pub enum ValidationStyle {
         /// Scopes the token must all carry (`scope`).
         required_scopes: Vec<String>,
     },
+    /// JWT access tokens verified locally against the issuer's JWKS, which the region's
+    /// validation URI serves (or, with `discovery`, names).
+    Jwt(Box<JwtStyle>),
 }
+
+/// The `jwt` style's settings.
+#[derive(Debug, Clone)]
+pub struct JwtStyle {
+    /// `issuer`: the `iss` every token must carry, unless its region has its own.
+    pub issuer: String,
+    /// `issuer` per region code, when given as an object.
+    pub region_issuers: HashMap<String, String>,
+    /// An audience the token must carry (`aud`), if any.
+    pub audience: Option<String>,
+    /// Scopes the token must all carry (`scope` or `scp`).
+    pub required_scopes: Vec<String>,
+    /// The algorithms accepted; never `none` or HS*.
+    pub algorithms: Vec<Algorithm>,
+    /// Clock skew allowed on `exp`, `nbf` and `iat`.
+    pub leeway_seconds: u64,
+    /// `jwks_file`: where the key set read at cold start came from.
+    pub jwks_file: Option<String>,
+    /// The key set of `jwks_file`, read at cold start (for the default URI).
+    pub initial_keys: Option<Arc<KeySet>>,
+    /// The least time between two fetches of a JWKS.
+    pub jwks_refresh: Duration,
+    /// Whether the validation URI is the issuer's base, whose metadata names the JWKS.
+    pub discovery: bool,
+}
+
+impl JwtStyle {
+    /// The issuer for a request's region code: the region's, else the default.
+    pub fn issuer_for(&self, region: Option<&str>) -> &str {
+        region
+            .and_then(|r| self.region_issuers.get(r))
+            .unwrap_or(&self.issuer)
+    }
+}
+
+/// The clock skew `jwt` allows by default, in seconds.
+pub const DEFAULT_JWT_LEEWAY_SECONDS: u64 = 30;
+
+/// The least time between two JWKS fetches by default.
+pub const DEFAULT_JWKS_REFRESH: Duration = Duration::from_secs(60);
+
+/// The algorithms `jwt` accepts when `algorithms` is not given: every asymmetric one.
+pub const DEFAULT_JWT_ALGORITHMS: [Algorithm; 9] = [
+    Algorithm::RS256,
+    Algorithm::RS384,
+    Algorithm::RS512,
+    Algorithm::PS256,
+    Algorithm::PS384,
+    Algorithm::PS512,
+    Algorithm::ES256,
+    Algorithm::ES384,
+    Algorithm::EdDSA,
+];
 
 /// Where the `rfc7662` client secret comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,6 +154,7 @@ impl ValidationStyle {
         match self {
             Self::Forward => "forward",
             Self::Rfc7662 { .. } => "rfc7662",
+            Self::Jwt(_) => "jwt",
         }
     }
 }
@@ -116,6 +177,7 @@ impl fmt::Debug for ValidationStyle {
                 .field("audience", audience)
                 .field("required_scopes", required_scopes)
                 .finish(),
+            Self::Jwt(jwt) => f.debug_tuple("Jwt").field(jwt).finish(),
         }
     }
 }
@@ -549,10 +611,11 @@ struct ApiKeySection {
 const API_KEY_KEYS: [&str; 3] = ["header", "query", "checked_by"];
 
 #[derive(Deserialize)]
-#[serde(rename_all = "snake_case", expecting = "forward or rfc7662")]
+#[serde(rename_all = "snake_case", expecting = "forward, rfc7662 or jwt")]
 enum StyleName {
     Forward,
     Rfc7662,
+    Jwt,
 }
 
 #[derive(Deserialize)]
@@ -563,17 +626,54 @@ struct ValidationSection {
     client_secret: Option<Entry<SecretValue>>,
     audience: Option<Entry<String>>,
     required_scopes: Option<Entry<Vec<String>>>,
+    issuer: Option<Entry<IssuerValue>>,
+    algorithms: Option<Entry<Vec<String>>>,
+    leeway_seconds: Option<Entry<Number>>,
+    jwks_file: Option<Entry<String>>,
+    jwks_refresh_seconds: Option<Entry<Number>>,
+    discovery: Option<Entry<Flag>>,
     #[serde(flatten)]
     unknown: BTreeMap<String, IgnoredAny>,
 }
 
-const VALIDATION_KEYS: [&str; 5] = [
+const VALIDATION_KEYS: [&str; 11] = [
     "style",
     "client_id",
     "client_secret",
     "audience",
     "required_scopes",
+    "issuer",
+    "algorithms",
+    "leeway_seconds",
+    "jwks_file",
+    "jwks_refresh_seconds",
+    "discovery",
 ];
+
+/// Which styles each `validation` key applies to (`style` applies to all).
+const STYLE_KEYS: [(&str, &[&str]); 10] = [
+    ("client_id", &["rfc7662"]),
+    ("client_secret", &["rfc7662"]),
+    ("audience", &["rfc7662", "jwt"]),
+    ("required_scopes", &["rfc7662", "jwt"]),
+    ("issuer", &["jwt"]),
+    ("algorithms", &["jwt"]),
+    ("leeway_seconds", &["jwt"]),
+    ("jwks_file", &["jwt"]),
+    ("jwks_refresh_seconds", &["jwt"]),
+    ("discovery", &["jwt"]),
+];
+
+/// `validation.issuer`: one issuer, or one per region code with a `default`.
+#[derive(Deserialize)]
+#[serde(
+    untagged,
+    expecting = "must be a string, or an object of region code to issuer with a default"
+)]
+enum IssuerValue {
+    One(String),
+    Regions(BTreeMap<String, String>),
+}
 
 /// `validation.client_secret`: the secret, or where to read it.
 #[derive(Deserialize)]
@@ -703,7 +803,14 @@ fn compile(doc: Document, problems: &mut Problems, secrets: Secrets<'_>) -> PreI
     problems.unknown("", &doc.unknown, &DOCUMENT_KEYS);
     let (region_header, region_uris, default_uri) =
         validation_uris(problems, doc.token_validation_uri, doc.top_level_uri);
-    let (region_injections, default_injections) = injections(problems, doc.inject_headers);
+    let jwt = matches!(
+        &doc.validation,
+        Some(Entry(Ok(ValidationSection {
+            style: Some(Entry(Ok(StyleName::Jwt))),
+            ..
+        })))
+    );
+    let (region_injections, default_injections) = injections(problems, doc.inject_headers, jwt);
     let block_authorization_header = problems
         .take("block_authorization_header", doc.block_authorization_header)
         .is_some_and(|Flag(b)| b);
@@ -824,9 +931,11 @@ fn validation_uris(
 
 type Injections = (HashMap<String, Vec<HeaderInjection>>, Vec<HeaderInjection>);
 
+/// `inject_headers`; `json_only` where the style injects from JSON claims (`jwt`).
 fn injections(
     problems: &mut Problems,
     entry: Option<Entry<BTreeMap<String, InjectValue>>>,
+    json_only: bool,
 ) -> Injections {
     let mut regions = HashMap::new();
     let mut default = Vec::new();
@@ -840,7 +949,10 @@ fn injections(
             InjectValue::Path(path) => Some((header, Entry(Ok(path)))),
             InjectValue::Region(_) => None,
         });
-        return (regions, header_list(problems, "inject_headers", flat));
+        return (
+            regions,
+            header_list(problems, "inject_headers", flat, json_only),
+        );
     }
     for (region, value) in map {
         let key = format!("inject_headers.{region}");
@@ -852,7 +964,7 @@ fn injections(
             );
             continue;
         };
-        let list = header_list(problems, &key, headers.into_iter());
+        let list = header_list(problems, &key, headers.into_iter(), json_only);
         if region == "default" {
             default = list;
         } else {
@@ -866,6 +978,7 @@ fn header_list(
     problems: &mut Problems,
     key: &str,
     entries: impl Iterator<Item = (String, Entry<String>)>,
+    json_only: bool,
 ) -> Vec<HeaderInjection> {
     let mut list: Vec<HeaderInjection> = Vec::new();
     for (header, path) in entries {
@@ -882,6 +995,14 @@ fn header_list(
             continue;
         }
         let path = match ResponsePath::compile(&path) {
+            Ok(ResponsePath::Xml(_)) if json_only => {
+                problems.add(
+                    at,
+                    "is an XPath, which does not apply in the jwt style: the claims are JSON; \
+                     use a JSONPath starting with $",
+                );
+                continue;
+            }
             Ok(path) => path,
             Err(problem) => {
                 problems.add(at, problem);
@@ -967,77 +1088,225 @@ fn style(
     entry: Option<Entry<ValidationSection>>,
     secrets: Secrets<'_>,
 ) -> ValidationStyle {
-    let Some(section) = problems.take("validation", entry) else {
+    let Some(mut section) = problems.take("validation", entry) else {
         return ValidationStyle::Forward;
     };
     problems.unknown("validation", &section.unknown, &VALIDATION_KEYS);
-    let name = problems.take("validation.style", section.style);
+    let name = problems.take("validation.style", section.style.take());
+    let style_name = match name {
+        None | Some(StyleName::Forward) => "forward",
+        Some(StyleName::Rfc7662) => "rfc7662",
+        Some(StyleName::Jwt) => "jwt",
+    };
+    section.refuse_keys_of_other_styles(problems, style_name);
+    match name {
+        None | Some(StyleName::Forward) => ValidationStyle::Forward,
+        Some(StyleName::Rfc7662) => rfc7662(problems, section, secrets),
+        Some(StyleName::Jwt) => ValidationStyle::Jwt(Box::new(jwt(problems, section, secrets))),
+    }
+}
+
+impl ValidationSection {
+    /// Records a problem for each key given that the chosen style does not use, and drops
+    /// it so that its value is not checked too.
+    fn refuse_keys_of_other_styles(&mut self, problems: &mut Problems, style: &str) {
+        for (key, styles) in STYLE_KEYS {
+            if styles.contains(&style) || !self.drop_key(key) {
+                continue;
+            }
+            problems.add(
+                format!("validation.{key}"),
+                format!(
+                    "applies only to the {} style; set validation.style",
+                    styles.join(" or ")
+                ),
+            );
+        }
+    }
+
+    /// Drops a key's value; whether it was given.
+    fn drop_key(&mut self, key: &str) -> bool {
+        match key {
+            "client_id" => self.client_id.take().is_some(),
+            "client_secret" => self.client_secret.take().is_some(),
+            "audience" => self.audience.take().is_some(),
+            "required_scopes" => self.required_scopes.take().is_some(),
+            "issuer" => self.issuer.take().is_some(),
+            "algorithms" => self.algorithms.take().is_some(),
+            "leeway_seconds" => self.leeway_seconds.take().is_some(),
+            "jwks_file" => self.jwks_file.take().is_some(),
+            "jwks_refresh_seconds" => self.jwks_refresh_seconds.take().is_some(),
+            "discovery" => self.discovery.take().is_some(),
+            _ => false,
+        }
+    }
+}
+
+fn rfc7662(
+    problems: &mut Problems,
+    section: ValidationSection,
+    secrets: Secrets<'_>,
+) -> ValidationStyle {
     let given = [section.client_id.is_some(), section.client_secret.is_some()];
     let client_id = problems.take("validation.client_id", section.client_id);
     let client_secret = problems.take("validation.client_secret", section.client_secret);
     let audience = problems.take("validation.audience", section.audience);
     let required_scopes = problems.take("validation.required_scopes", section.required_scopes);
-    match name {
-        None | Some(StyleName::Forward) => {
-            for (key, present) in [
-                ("client_id", client_id.is_some()),
-                ("client_secret", client_secret.is_some()),
-                ("audience", audience.is_some()),
-                ("required_scopes", required_scopes.is_some()),
-            ] {
-                if present {
-                    problems.add(
-                        format!("validation.{key}"),
-                        "applies only to the rfc7662 style; set validation.style",
-                    );
+    let (secret, secret_source) = match client_secret {
+        Some(SecretValue::Inline(secret)) => (Some(secret), SecretSource::Inline),
+        Some(SecretValue::Reference(SecretReference { env })) => {
+            let secret = match secrets {
+                Secrets::Unread => Some(String::new()),
+                Secrets::Read(lookup) => {
+                    let value = lookup(&env).filter(|v| !v.is_empty());
+                    if value.is_none() {
+                        problems.add(
+                            "validation.client_secret",
+                            format!("names environment variable {env}, which is not set"),
+                        );
+                    }
+                    value
                 }
-            }
-            ValidationStyle::Forward
+            };
+            (secret, SecretSource::Environment(env))
         }
-        Some(StyleName::Rfc7662) => {
-            let (secret, secret_source) = match client_secret {
-                Some(SecretValue::Inline(secret)) => (Some(secret), SecretSource::Inline),
-                Some(SecretValue::Reference(SecretReference { env })) => {
-                    let secret = match secrets {
-                        Secrets::Unread => Some(String::new()),
-                        Secrets::Read(lookup) => {
-                            let value = lookup(&env).filter(|v| !v.is_empty());
-                            if value.is_none() {
-                                problems.add(
-                                    "validation.client_secret",
-                                    format!("names environment variable {env}, which is not set"),
-                                );
-                            }
-                            value
-                        }
-                    };
-                    (secret, SecretSource::Environment(env))
-                }
-                None => (None, SecretSource::Inline),
-            };
-            let mut required = |key: &str, given: bool, value: Option<String>| match value {
-                Some(value) if !value.is_empty() => value,
-                // Given with a wrong value, it has its problem already.
-                None if given => String::new(),
-                _ => {
-                    problems.add(format!("validation.{key}"), "is required for rfc7662");
-                    String::new()
-                }
-            };
-            let client_id = required("client_id", given[0], client_id);
-            let client_secret = match (&secret_source, secret) {
-                (SecretSource::Environment(_), secret) => secret.unwrap_or_default(),
-                (SecretSource::Inline, secret) => required("client_secret", given[1], secret),
-            };
-            ValidationStyle::Rfc7662 {
-                client_id,
-                client_secret,
-                secret_source,
-                audience,
-                required_scopes: required_scopes.unwrap_or_default(),
+        None => (None, SecretSource::Inline),
+    };
+    let mut required = |key: &str, given: bool, value: Option<String>| match value {
+        Some(value) if !value.is_empty() => value,
+        // Given with a wrong value, it has its problem already.
+        None if given => String::new(),
+        _ => {
+            problems.add(format!("validation.{key}"), "is required for rfc7662");
+            String::new()
+        }
+    };
+    let client_id = required("client_id", given[0], client_id);
+    let client_secret = match (&secret_source, secret) {
+        (SecretSource::Environment(_), secret) => secret.unwrap_or_default(),
+        (SecretSource::Inline, secret) => required("client_secret", given[1], secret),
+    };
+    ValidationStyle::Rfc7662 {
+        client_id,
+        client_secret,
+        secret_source,
+        audience,
+        required_scopes: required_scopes.unwrap_or_default(),
+    }
+}
+
+fn jwt(problems: &mut Problems, section: ValidationSection, secrets: Secrets<'_>) -> JwtStyle {
+    let issuer_given = section.issuer.is_some();
+    let (issuer, region_issuers) = match problems.take("validation.issuer", section.issuer) {
+        Some(IssuerValue::One(issuer)) if !issuer.trim().is_empty() => (issuer, HashMap::new()),
+        Some(IssuerValue::Regions(mut regions)) => {
+            let default = regions.remove("default").filter(|d| !d.trim().is_empty());
+            if default.is_none() {
+                problems.add(
+                    "validation.issuer.default",
+                    "is required when issuers are given per region",
+                );
             }
+            (default.unwrap_or_default(), regions.into_iter().collect())
+        }
+        Some(IssuerValue::One(_)) => {
+            problems.add("validation.issuer", "must not be empty");
+            (String::new(), HashMap::new())
+        }
+        None => {
+            if !issuer_given {
+                problems.add(
+                    "validation.issuer",
+                    "is required for jwt (the iss every token must carry)",
+                );
+            }
+            (String::new(), HashMap::new())
+        }
+    };
+    let algorithms = match problems.take("validation.algorithms", section.algorithms) {
+        None => DEFAULT_JWT_ALGORITHMS.to_vec(),
+        Some(names) => jwt_algorithms(problems, &names),
+    };
+    let leeway_seconds = problems
+        .take("validation.leeway_seconds", section.leeway_seconds)
+        .and_then(|n| within(problems, "validation.leeway_seconds", n, 0..=300))
+        .unwrap_or(DEFAULT_JWT_LEEWAY_SECONDS);
+    let jwks_refresh = problems
+        .take(
+            "validation.jwks_refresh_seconds",
+            section.jwks_refresh_seconds,
+        )
+        .and_then(|n| within(problems, "validation.jwks_refresh_seconds", n, 1..=3_600))
+        .map_or(DEFAULT_JWKS_REFRESH, Duration::from_secs);
+    let discovery = problems
+        .take("validation.discovery", section.discovery)
+        .is_some_and(|Flag(b)| b);
+    let jwks_file = problems.take("validation.jwks_file", section.jwks_file);
+    let initial_keys = match (&jwks_file, secrets) {
+        (Some(path), Secrets::Read(_)) => match std::fs::read(path) {
+            Ok(bytes) => KeySet::parse(&bytes, &algorithms)
+                .map(Arc::new)
+                .map_err(|e| problems.add("validation.jwks_file", format!("{path}: {e}")))
+                .ok(),
+            Err(e) => {
+                problems.add(
+                    "validation.jwks_file",
+                    format!("{path} cannot be read: {e}"),
+                );
+                None
+            }
+        },
+        _ => None,
+    };
+    JwtStyle {
+        issuer,
+        region_issuers,
+        audience: problems.take("validation.audience", section.audience),
+        required_scopes: problems
+            .take("validation.required_scopes", section.required_scopes)
+            .unwrap_or_default(),
+        algorithms,
+        leeway_seconds,
+        jwks_file,
+        initial_keys,
+        jwks_refresh,
+        discovery,
+    }
+}
+
+/// The `algorithms` list: known asymmetric JWS algorithms only.
+fn jwt_algorithms(problems: &mut Problems, names: &[String]) -> Vec<Algorithm> {
+    let mut algorithms = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        let key = format!("validation.algorithms[{i}]");
+        match name.parse::<Algorithm>() {
+            Ok(alg) if DEFAULT_JWT_ALGORITHMS.contains(&alg) => algorithms.push(alg),
+            Ok(_) => problems.add(
+                key,
+                format!(
+                    "{name} is never accepted: a shared secret cannot be verified against a \
+                     public key set"
+                ),
+            ),
+            Err(_) if name.eq_ignore_ascii_case("none") => {
+                problems.add(
+                    key,
+                    "none is never accepted: an unsigned token proves nothing",
+                );
+            }
+            Err(_) => problems.add(
+                key,
+                format!(
+                    "is not an algorithm tokengate accepts (known: {})",
+                    DEFAULT_JWT_ALGORITHMS.map(|a| format!("{a:?}")).join(", ")
+                ),
+            ),
         }
     }
+    if names.is_empty() {
+        problems.add("validation.algorithms", "must name at least one algorithm");
+    }
+    algorithms
 }
 
 fn timeouts(problems: &mut Problems, entry: Option<Entry<TimeoutsSection>>) -> Timeouts {

@@ -778,17 +778,17 @@ async fn rfc7662_denies_inactive_expired_wrong_audience_and_missing_scope_tokens
         (
             "expired",
             json!({"active": true, "aud": "patrons-api", "scope": "patrons:read", "exp": now() - 1}),
-            Reason::ClaimsRejected,
+            Reason::TokenExpired,
         ),
         (
             "another audience",
             json!({"active": true, "aud": "other-api", "scope": "patrons:read"}),
-            Reason::ClaimsRejected,
+            Reason::AudienceMismatch,
         ),
         (
             "missing scope",
             json!({"active": true, "aud": "patrons-api", "scope": "patrons:write"}),
-            Reason::ClaimsRejected,
+            Reason::ScopeMissing,
         ),
     ];
     for (case, body, reason) in cases {

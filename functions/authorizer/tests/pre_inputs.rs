@@ -1,10 +1,13 @@
 //! Pre-inputs: both of Mashery's syntaxes, its string encodings, the additions, and an
 //! error naming the key path for everything wrong, all of them in one pass.
 
+use std::time::Duration;
+
 use authorizer::pre_inputs::{
-    ConfigError, KeyChecker, ResponsePath, SecretSource, ValidationStyle,
+    ConfigError, DEFAULT_JWT_ALGORITHMS, KeyChecker, ResponsePath, SecretSource, ValidationStyle,
 };
 use authorizer::{Deny, PreInputs};
+use jsonwebtoken::Algorithm;
 
 fn parse(text: &str) -> Result<PreInputs, ConfigError> {
     PreInputs::parse(text)
@@ -78,7 +81,7 @@ fn the_nested_form_from_the_design_parses_completely() {
     ));
     assert!(p.block_authorization_header);
     assert_eq!(p.proxy.unwrap().as_str(), "http://squid.example.com:3128/");
-    assert_eq!(p.style, ValidationStyle::Forward);
+    assert!(matches!(p.style, ValidationStyle::Forward));
     assert_eq!(p.api_key.header, "x-api-key");
     assert_eq!(p.api_key.query, "api_key");
 }
@@ -255,6 +258,10 @@ fn the_example_pre_inputs_in_infra_are_valid() {
             "pre-inputs-introspection.json",
             include_str!("../../../infra/examples/pre-inputs-introspection.json"),
         ),
+        (
+            "pre-inputs-jwt.json",
+            include_str!("../../../infra/examples/pre-inputs-jwt.json"),
+        ),
     ] {
         let parsed = PreInputs::parse_unresolved(text);
         assert!(parsed.is_ok(), "{name}: {:?}", parsed.err());
@@ -429,4 +436,173 @@ fn the_client_secret_may_be_named_by_environment_variable_and_is_read_once_at_pa
             .problem
             .starts_with("must be a string, or {\"env\"")
     );
+}
+
+/// Pre-inputs in the `jwt` style with `validation` extra keys spliced in.
+fn jwt_with(validation: &str) -> String {
+    format!(
+        r#"{{"token_validation_uri": {{"defaultURI": "https://idp.example/jwks"}},
+            "validation": {{"style": "jwt", "issuer": "https://idp.example/"{validation}}},
+            "inject_headers": {{"X-User-Id": "$.sub"}}}}"#
+    )
+}
+
+#[test]
+fn the_jwt_style_parses_with_its_defaults() {
+    let p = parse(&jwt_with("")).unwrap();
+    let ValidationStyle::Jwt(jwt) = &p.style else {
+        panic!("expected jwt, got {:?}", p.style)
+    };
+    assert_eq!(jwt.issuer, "https://idp.example/");
+    assert_eq!(jwt.algorithms, DEFAULT_JWT_ALGORITHMS);
+    assert_eq!(jwt.leeway_seconds, 30);
+    assert_eq!(jwt.jwks_refresh, Duration::from_secs(60));
+    assert!(!jwt.discovery && jwt.jwks_file.is_none() && jwt.audience.is_none());
+    assert_eq!(p.style.name(), "jwt");
+
+    let p = parse(&jwt_with(
+        r#", "audience": "api://orders", "required_scopes": ["a", "b"], "algorithms": ["ES256"],
+           "leeway_seconds": "5", "jwks_refresh_seconds": 300, "discovery": "true""#,
+    ))
+    .unwrap();
+    let ValidationStyle::Jwt(jwt) = &p.style else {
+        panic!("expected jwt")
+    };
+    assert_eq!(jwt.audience.as_deref(), Some("api://orders"));
+    assert_eq!(jwt.required_scopes, ["a", "b"]);
+    assert_eq!(jwt.algorithms, [Algorithm::ES256]);
+    assert_eq!(jwt.leeway_seconds, 5);
+    assert_eq!(jwt.jwks_refresh, Duration::from_secs(300));
+    assert!(jwt.discovery);
+}
+
+#[test]
+fn the_issuer_may_be_given_per_region_with_a_default() {
+    let p = parse(&jwt_with("").replace(
+        r#""issuer": "https://idp.example/""#,
+        r#""issuer": {"EU": "https://eu.idp.example/", "default": "https://idp.example/"}"#,
+    ))
+    .unwrap();
+    let ValidationStyle::Jwt(jwt) = &p.style else {
+        panic!("expected jwt")
+    };
+    assert_eq!(jwt.issuer_for(Some("EU")), "https://eu.idp.example/");
+    assert_eq!(jwt.issuer_for(Some("US")), "https://idp.example/");
+    assert_eq!(jwt.issuer_for(None), "https://idp.example/");
+}
+
+#[test]
+fn jwt_mistakes_are_each_named_by_their_key() {
+    let no_issuer = jwt_with("").replace(r#", "issuer": "https://idp.example/""#, "");
+    assert_eq!(
+        problems(&no_issuer),
+        ["validation.issuer: is required for jwt (the iss every token must carry)"]
+    );
+    let regions_without_default = jwt_with("").replace(
+        r#""issuer": "https://idp.example/""#,
+        r#""issuer": {"EU": "https://eu.idp.example/"}"#,
+    );
+    assert_eq!(
+        invalid_key(&regions_without_default),
+        "validation.issuer.default"
+    );
+    assert_eq!(
+        invalid_key(&jwt_with(r#", "leeway_seconds": 3600"#)),
+        "validation.leeway_seconds"
+    );
+    assert_eq!(
+        invalid_key(&jwt_with(r#", "jwks_refresh_seconds": 0"#)),
+        "validation.jwks_refresh_seconds"
+    );
+    assert_eq!(
+        invalid_key(&jwt_with(r#", "algorithms": []"#)),
+        "validation.algorithms"
+    );
+    assert_eq!(
+        invalid_key(&jwt_with(r#", "algorithms": ["RS256", "XS1"]"#)),
+        "validation.algorithms[1]"
+    );
+}
+
+#[test]
+fn none_and_hs_algorithms_are_refused_whatever_the_list_says() {
+    for (alg, says) in [
+        ("none", "none is never accepted"),
+        ("HS256", "HS256 is never accepted"),
+        ("HS512", "HS512 is never accepted"),
+    ] {
+        let found = problems(&jwt_with(&format!(r#", "algorithms": ["RS256", "{alg}"]"#)));
+        assert_eq!(found.len(), 1, "{alg}: {found:?}");
+        assert!(
+            found[0].starts_with("validation.algorithms[1]: ") && found[0].contains(says),
+            "{alg}: {found:?}"
+        );
+    }
+}
+
+#[test]
+fn an_xpath_is_refused_in_the_jwt_style_naming_the_header() {
+    let flat = jwt_with("").replace(r#""X-User-Id": "$.sub""#, r#""X-User-Org": "/user/org""#);
+    let found = problems(&flat);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(
+        found[0].starts_with("inject_headers.X-User-Org: is an XPath"),
+        "{found:?}"
+    );
+    let nested = jwt_with("").replace(
+        r#""inject_headers": {"X-User-Id": "$.sub"}"#,
+        r#""inject_headers": {"FR": {"X-Org": "//org"}, "default": {"X-User-Id": "$.sub"}}"#,
+    );
+    assert_eq!(invalid_key(&nested), "inject_headers.FR.X-Org");
+}
+
+#[test]
+fn a_key_of_another_style_names_the_style_it_belongs_to() {
+    assert_eq!(
+        problems(&jwt_with(r#", "client_id": "c""#)),
+        ["validation.client_id: applies only to the rfc7662 style; set validation.style"]
+    );
+    let rfc7662 = r#"{"token_validation_uri": {"defaultURI": "https://idp.example/introspect"},
+        "validation": {"style": "rfc7662", "client_id": "c", "client_secret": "s", "issuer": "i", "discovery": true}}"#;
+    assert_eq!(
+        problems(rfc7662),
+        [
+            "validation.issuer: applies only to the jwt style; set validation.style",
+            "validation.discovery: applies only to the jwt style; set validation.style",
+        ]
+    );
+    let forward = r#"{"token_validation_uri": {"defaultURI": "https://idp.example/userinfo"},
+        "validation": {"audience": "a"}}"#;
+    assert_eq!(
+        problems(forward),
+        ["validation.audience: applies only to the rfc7662 or jwt style; set validation.style"]
+    );
+}
+
+#[test]
+fn a_jwks_file_is_read_at_parse_and_must_hold_a_usable_key() {
+    let dir = std::env::temp_dir();
+    let missing = dir.join("tokengate-no-such-jwks.json");
+    let found = problems(&jwt_with(&format!(
+        r#", "jwks_file": "{}""#,
+        missing.display()
+    )));
+    assert_eq!(found.len(), 1);
+    assert!(
+        found[0].starts_with("validation.jwks_file: ") && found[0].contains("cannot be read"),
+        "{found:?}"
+    );
+    let symmetric = dir.join(format!("tokengate-oct-jwks-{}.json", std::process::id()));
+    std::fs::write(&symmetric, r#"{"keys": [{"kty": "oct", "k": "c2VjcmV0"}]}"#).unwrap();
+    let config = jwt_with(&format!(r#", "jwks_file": "{}""#, symmetric.display()));
+    let found = problems(&config);
+    assert!(
+        found[0].contains("holds no public signing key"),
+        "{found:?}"
+    );
+    assert!(
+        PreInputs::parse_unresolved(&config).is_ok(),
+        "config check does not read the file, which may live only in the Lambda layer"
+    );
+    std::fs::remove_file(symmetric).unwrap();
 }

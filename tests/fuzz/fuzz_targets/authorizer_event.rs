@@ -31,6 +31,7 @@ impl ValidationEndpoint for FixedEndpoint {
             status: 200,
             content: ContentKind::Json,
             body: br#"{"active": true, "sub": "u-1", "email": "a@fr.example", "scope": "read", "exp": 4102444800}"#.to_vec(),
+            max_age: None,
         })
     }
 }

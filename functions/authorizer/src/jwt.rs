@@ -1,0 +1,625 @@
+//! The `jwt` validation style: JWT access tokens (RFC 9068) verified locally against the
+//! issuer's JSON Web Key Set, with no call per request.
+//!
+//! - [`KeySet`]: the usable signing keys of a JWKS, each bound to the algorithms it may
+//!   verify;
+//! - [`JwtVerifier`]: one key source per validation URI, fetched through the validation
+//!   endpoint's client (its proxy, its timeouts), refreshed in the background once stale and
+//!   at once for an unknown `kid`, never more often than `jwks_refresh_seconds`, and kept
+//!   as it is while the endpoint is down.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, KeyOperations, PublicKeyUse};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use reqwest::Url;
+use serde::Deserialize;
+use serde_json::Value;
+use tracing::{info, warn};
+
+use crate::endpoint::{ValidationCall, ValidationEndpoint, loggable};
+use crate::error::{Denial, Reason};
+use crate::pre_inputs::{JwtStyle, PreInputs};
+
+/// The longest a fetched key set is trusted before it is refreshed, whatever its
+/// `Cache-Control` says: a key the issuer withdrew stops being trusted within this time.
+pub const MAX_KEY_SET_LIFETIME: Duration = Duration::from_secs(3_600);
+
+/// One signing key, bound to the algorithms it may verify.
+struct SigningKey {
+    kid: Option<String>,
+    algorithms: Vec<Algorithm>,
+    key: DecodingKey,
+}
+
+/// The usable signing keys of a JWKS: public keys for signatures, of the allowed
+/// algorithms. Symmetric (`oct`) keys, encryption keys and keys of other curves are left
+/// out.
+pub struct KeySet {
+    keys: Vec<SigningKey>,
+}
+
+impl fmt::Debug for KeySet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list()
+            .entries(self.keys.iter().map(|k| (&k.kid, &k.algorithms)))
+            .finish()
+    }
+}
+
+impl KeySet {
+    /// The signing keys of a JWKS document that can verify one of `allowed`.
+    pub fn parse(json: &[u8], allowed: &[Algorithm]) -> Result<Self, String> {
+        #[derive(Deserialize)]
+        struct Document {
+            keys: Vec<Value>,
+        }
+        let document: Document = serde_json::from_slice(json)
+            .map_err(|e| format!("not a JWKS, an object with a keys list ({e})"))?;
+        let keys: Vec<SigningKey> = document
+            .keys
+            .into_iter()
+            .filter_map(|key| serde_json::from_value::<Jwk>(key).ok())
+            .filter_map(|jwk| {
+                let algorithms = key_algorithms(&jwk, allowed);
+                let key = DecodingKey::from_jwk(&jwk).ok()?;
+                (!algorithms.is_empty()).then(|| SigningKey {
+                    kid: jwk.common.key_id.clone(),
+                    algorithms,
+                    key,
+                })
+            })
+            .collect();
+        if keys.is_empty() {
+            return Err("holds no public signing key for the allowed algorithms".into());
+        }
+        Ok(Self { keys })
+    }
+
+    /// How many usable keys it holds.
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// Whether it holds none (never true of a parsed set).
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// The keys that may verify a token with this `kid` (any key, without one) and `alg`.
+    fn candidates<'a>(
+        &'a self,
+        kid: Option<&'a str>,
+        alg: Algorithm,
+    ) -> impl Iterator<Item = &'a SigningKey> + 'a {
+        self.keys.iter().filter(move |k| {
+            k.algorithms.contains(&alg) && kid.is_none_or(|kid| k.kid.as_deref() == Some(kid))
+        })
+    }
+
+    fn knows(&self, kid: Option<&str>, alg: Algorithm) -> bool {
+        self.candidates(kid, alg).next().is_some()
+    }
+}
+
+/// The algorithms a JWK may verify: the one it declares (`alg`), or those its key type and
+/// curve fit; none for a key meant for something else than signatures.
+fn key_algorithms(jwk: &Jwk, allowed: &[Algorithm]) -> Vec<Algorithm> {
+    use Algorithm::{ES256, ES384, EdDSA, PS256, PS384, PS512, RS256, RS384, RS512};
+    let common = &jwk.common;
+    if common
+        .public_key_use
+        .as_ref()
+        .is_some_and(|u| *u != PublicKeyUse::Signature)
+        || common
+            .key_operations
+            .as_ref()
+            .is_some_and(|ops| !ops.contains(&KeyOperations::Verify))
+    {
+        return Vec::new();
+    }
+    let fitting: &[Algorithm] = match &jwk.algorithm {
+        AlgorithmParameters::RSA(_) => &[RS256, RS384, RS512, PS256, PS384, PS512],
+        AlgorithmParameters::EllipticCurve(ec) => match ec.curve {
+            EllipticCurve::P256 => &[ES256],
+            EllipticCurve::P384 => &[ES384],
+            _ => &[],
+        },
+        AlgorithmParameters::OctetKeyPair(okp) if okp.curve == EllipticCurve::Ed25519 => &[EdDSA],
+        _ => &[],
+    };
+    match common.key_algorithm {
+        Some(declared) => Algorithm::try_from(declared)
+            .ok()
+            .filter(|alg| fitting.contains(alg) && allowed.contains(alg))
+            .into_iter()
+            .collect(),
+        None => fitting
+            .iter()
+            .filter(|alg| allowed.contains(alg))
+            .copied()
+            .collect(),
+    }
+}
+
+/// Where one validation URI's keys stand.
+#[derive(Default)]
+struct SourceState {
+    keys: Option<Arc<KeySet>>,
+    /// The JWKS URI: the validation URI itself, or what discovery found there.
+    jwks_uri: Option<Url>,
+    last_fetch: Option<Instant>,
+    stale_at: Option<Instant>,
+}
+
+/// The keys behind one validation URI.
+struct KeySource {
+    uri: Url,
+    discovery: bool,
+    allowed: Vec<Algorithm>,
+    refresh: Duration,
+    state: RwLock<SourceState>,
+    fetching: Arc<tokio::sync::Mutex<()>>,
+}
+
+/// What a look at a source found.
+struct Snapshot {
+    keys: Option<Arc<KeySet>>,
+    stale: bool,
+    may_fetch: bool,
+    last_fetch: Option<Instant>,
+}
+
+impl KeySource {
+    fn snapshot(&self, now: Instant) -> Snapshot {
+        let state = self.state.read().unwrap_or_else(|e| e.into_inner());
+        Snapshot {
+            keys: state.keys.clone(),
+            stale: state.stale_at.is_none_or(|at| now >= at),
+            may_fetch: state
+                .last_fetch
+                .is_none_or(|at| now.duration_since(at) >= self.refresh),
+            last_fetch: state.last_fetch,
+        }
+    }
+
+    /// Fetches the key set once, unless another task fetched it since `seen`. A failure
+    /// keeps the keys there were.
+    async fn refresh(&self, endpoint: &dyn ValidationEndpoint, seen: Option<Instant>) {
+        let _fetching = self.fetching.lock().await;
+        self.refresh_locked(endpoint, seen).await;
+    }
+
+    async fn refresh_locked(&self, endpoint: &dyn ValidationEndpoint, seen: Option<Instant>) {
+        let jwks_uri = {
+            let state = self.state.read().unwrap_or_else(|e| e.into_inner());
+            if state.last_fetch != seen {
+                return;
+            }
+            state.jwks_uri.clone()
+        };
+        let fetched = self.fetch(endpoint, jwks_uri).await;
+        let now = Instant::now();
+        let mut state = self.state.write().unwrap_or_else(|e| e.into_inner());
+        state.last_fetch = Some(now);
+        match fetched {
+            Ok((jwks_uri, keys, max_age)) => {
+                let lifetime = max_age
+                    .unwrap_or(MAX_KEY_SET_LIFETIME)
+                    .clamp(self.refresh, MAX_KEY_SET_LIFETIME.max(self.refresh));
+                info!(
+                    reason = "jwks_refreshed",
+                    endpoint = %loggable(&jwks_uri),
+                    keys = keys.len(),
+                    lifetime_seconds = lifetime.as_secs(),
+                );
+                state.keys = Some(Arc::new(keys));
+                state.stale_at = Some(now + lifetime);
+                state.jwks_uri = Some(jwks_uri);
+            }
+            Err(detail) => warn!(
+                reason = "jwks_refresh_failed",
+                endpoint = %loggable(&self.uri),
+                kept_keys = state.keys.as_ref().map_or(0, |k| k.len()),
+                detail = %detail,
+            ),
+        }
+    }
+
+    async fn fetch(
+        &self,
+        endpoint: &dyn ValidationEndpoint,
+        known_jwks_uri: Option<Url>,
+    ) -> Result<(Url, KeySet, Option<Duration>), String> {
+        let jwks_uri = match known_jwks_uri {
+            Some(uri) => uri,
+            None if self.discovery => discover(endpoint, &self.uri).await?,
+            None => self.uri.clone(),
+        };
+        let document = get_json(endpoint, &jwks_uri).await?;
+        let keys = KeySet::parse(&document.body, &self.allowed)
+            .map_err(|e| format!("{}: {e}", loggable(&jwks_uri)))?;
+        Ok((jwks_uri, keys, document.max_age))
+    }
+}
+
+/// A 200 answer's body and lifetime.
+struct Document {
+    body: Vec<u8>,
+    max_age: Option<Duration>,
+}
+
+async fn get_json(endpoint: &dyn ValidationEndpoint, uri: &Url) -> Result<Document, String> {
+    let at = loggable(uri);
+    let response = endpoint
+        .call(uri, ValidationCall::Document)
+        .await
+        .map_err(|e| format!("{at}: {e}"))?;
+    if response.status != 200 {
+        return Err(format!("{at}: status {}", response.status));
+    }
+    Ok(Document {
+        body: response.body,
+        max_age: response.max_age,
+    })
+}
+
+/// The JWKS URI in an issuer's metadata: OpenID Connect Discovery's
+/// `/.well-known/openid-configuration` under the issuer, else RFC 8414's
+/// `/.well-known/oauth-authorization-server` before its path.
+async fn discover(endpoint: &dyn ValidationEndpoint, issuer: &Url) -> Result<Url, String> {
+    #[derive(Deserialize)]
+    struct Metadata {
+        jwks_uri: String,
+    }
+    let path = issuer.path().trim_end_matches('/');
+    let mut failures = Vec::new();
+    for metadata_path in [
+        format!("{path}/.well-known/openid-configuration"),
+        format!("/.well-known/oauth-authorization-server{path}"),
+    ] {
+        let mut metadata_uri = issuer.clone();
+        metadata_uri.set_path(&metadata_path);
+        metadata_uri.set_query(None);
+        let metadata = match get_json(endpoint, &metadata_uri).await {
+            Ok(document) => document,
+            Err(e) => {
+                failures.push(e);
+                continue;
+            }
+        };
+        let at = loggable(&metadata_uri);
+        let metadata: Metadata = serde_json::from_slice(&metadata.body)
+            .map_err(|e| format!("{at}: no jwks_uri in the metadata ({e})"))?;
+        return Url::parse(&metadata.jwks_uri)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+            .ok_or_else(|| format!("{at}: jwks_uri is not an http(s) URL"));
+    }
+    Err(format!("discovery failed: {}", failures.join("; ")))
+}
+
+/// Verifies JWTs against the key sets of every validation URI of the pre-inputs.
+pub struct JwtVerifier {
+    endpoint: Arc<dyn ValidationEndpoint>,
+    sources: HashMap<Url, Arc<KeySource>>,
+    validations: HashMap<Algorithm, Validation>,
+    default_uri: Option<Url>,
+}
+
+impl fmt::Debug for JwtVerifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JwtVerifier")
+            .field(
+                "sources",
+                &self.sources.keys().map(loggable).collect::<Vec<_>>(),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+impl JwtVerifier {
+    /// A verifier for every validation URI of these pre-inputs. The `jwks_file` keys, if
+    /// any, are the default URI's until its first fetch, which happens in the background.
+    pub fn new(
+        pre_inputs: &PreInputs,
+        style: &JwtStyle,
+        endpoint: Arc<dyn ValidationEndpoint>,
+    ) -> Self {
+        let now = Instant::now();
+        let sources = pre_inputs
+            .region_uris
+            .values()
+            .chain(&pre_inputs.default_uri)
+            .map(|uri| {
+                let initial = (Some(uri) == pre_inputs.default_uri.as_ref())
+                    .then(|| style.initial_keys.clone())
+                    .flatten();
+                let state = SourceState {
+                    stale_at: initial.as_ref().map(|_| now),
+                    keys: initial,
+                    ..SourceState::default()
+                };
+                let source = KeySource {
+                    uri: uri.clone(),
+                    discovery: style.discovery,
+                    allowed: style.algorithms.clone(),
+                    refresh: style.jwks_refresh,
+                    state: RwLock::new(state),
+                    fetching: Arc::default(),
+                };
+                (uri.clone(), Arc::new(source))
+            })
+            .collect();
+        // Only the signature is verified here: the claims are checked by the decision, the
+        // same way on a miss and on a cache hit.
+        let validations = style
+            .algorithms
+            .iter()
+            .map(|&alg| {
+                let mut validation = Validation::new(alg);
+                validation.required_spec_claims.clear();
+                validation.validate_exp = false;
+                validation.validate_nbf = false;
+                validation.validate_aud = false;
+                (alg, validation)
+            })
+            .collect();
+        Self {
+            endpoint,
+            sources,
+            validations,
+            default_uri: pre_inputs.default_uri.clone(),
+        }
+    }
+
+    /// Fetches the default URI's key set at cold start, unless `jwks_file` gave one.
+    pub async fn warm_up(&self) {
+        let Some(source) = self.default_uri.as_ref().and_then(|u| self.sources.get(u)) else {
+            return;
+        };
+        let snapshot = source.snapshot(Instant::now());
+        if snapshot.keys.is_none() {
+            source
+                .refresh(self.endpoint.as_ref(), snapshot.last_fetch)
+                .await;
+        }
+    }
+
+    /// Verifies a token's signature with the key set of `uri`; its claims, as JSON.
+    pub async fn verify(&self, uri: &Url, token: &str) -> Result<Value, Denial> {
+        let header = jsonwebtoken::decode_header(token).map_err(|e| refused_header(token, &e))?;
+        if header
+            .typ
+            .as_deref()
+            .is_some_and(|typ| !is_access_token_type(typ))
+        {
+            return Err(Denial::with_detail(
+                Reason::TokenTypeRefused,
+                "typ is neither JWT nor at+jwt",
+            ));
+        }
+        let alg = header.alg;
+        let Some(validation) = self.validations.get(&alg) else {
+            return Err(Denial::with_detail(
+                Reason::AlgorithmRefused,
+                format!("alg {alg:?} is not in the allowed algorithms"),
+            ));
+        };
+        let kid = header.kid.as_deref();
+        let keys = self.keys_for(uri, kid, alg).await?;
+        let mut candidates = keys.candidates(kid, alg).peekable();
+        if candidates.peek().is_none() {
+            return Err(Denial::with_detail(
+                Reason::SigningKeyUnknown,
+                format!(
+                    "no {alg:?} key {}in the key set",
+                    if kid.is_some() { "with this kid " } else { "" }
+                ),
+            ));
+        }
+        for key in candidates {
+            match jsonwebtoken::decode::<Value>(token, &key.key, validation) {
+                Ok(data) => return Ok(data.claims),
+                Err(e) if matches!(e.kind(), ErrorKind::InvalidSignature) => {}
+                Err(e) => return Err(Denial::with_detail(Reason::TokenMalformed, words(&e))),
+            }
+        }
+        Err(Reason::SignatureInvalid.into())
+    }
+
+    /// The key set to verify with: the current one, refreshed first when it does not know
+    /// the token's key and the last fetch is older than `jwks_refresh_seconds`, and in the
+    /// background when it is past its lifetime.
+    async fn keys_for(
+        &self,
+        uri: &Url,
+        kid: Option<&str>,
+        alg: Algorithm,
+    ) -> Result<Arc<KeySet>, Denial> {
+        let source = self
+            .sources
+            .get(uri)
+            .ok_or_else(|| Denial::with_detail(Reason::JwksUnavailable, "no key source"))?;
+        let snapshot = source.snapshot(Instant::now());
+        match snapshot.keys {
+            Some(keys) if keys.knows(kid, alg) => {
+                if snapshot.stale && snapshot.may_fetch {
+                    self.refresh_in_background(source, snapshot.last_fetch);
+                }
+                Ok(keys)
+            }
+            Some(keys) if !snapshot.may_fetch => Ok(keys),
+            None if !snapshot.may_fetch => Err(Denial::with_detail(
+                Reason::JwksUnavailable,
+                format!(
+                    "{}: no key set yet, and the last fetch failed less than {} s ago",
+                    loggable(uri),
+                    source.refresh.as_secs()
+                ),
+            )),
+            _ => {
+                source
+                    .refresh(self.endpoint.as_ref(), snapshot.last_fetch)
+                    .await;
+                source.snapshot(Instant::now()).keys.ok_or_else(|| {
+                    Denial::with_detail(
+                        Reason::JwksUnavailable,
+                        format!("{}: the key set could not be fetched", loggable(uri)),
+                    )
+                })
+            }
+        }
+    }
+
+    fn refresh_in_background(&self, source: &Arc<KeySource>, seen: Option<Instant>) {
+        // One refresh at a time: while one runs, requests go on with the keys there are.
+        let Ok(fetching) = source.fetching.clone().try_lock_owned() else {
+            return;
+        };
+        let (source, endpoint) = (source.clone(), self.endpoint.clone());
+        tokio::spawn(async move {
+            source.refresh_locked(endpoint.as_ref(), seen).await;
+            drop(fetching);
+        });
+    }
+}
+
+/// RFC 9068's `at+jwt` (also as a media type), or plain `JWT`.
+fn is_access_token_type(typ: &str) -> bool {
+    let typ = typ.strip_prefix("application/").unwrap_or(typ);
+    typ.eq_ignore_ascii_case("jwt") || typ.eq_ignore_ascii_case("at+jwt")
+}
+
+/// Why a header was refused: an algorithm never accepted (`none`, or one jsonwebtoken does
+/// not know), or a malformed token. Nothing of the token is echoed.
+fn refused_header(token: &str, err: &jsonwebtoken::errors::Error) -> Denial {
+    #[derive(Deserialize)]
+    struct Alg {
+        alg: String,
+    }
+    let declared = token
+        .split('.')
+        .next()
+        .and_then(|header| URL_SAFE_NO_PAD.decode(header).ok())
+        .and_then(|json| serde_json::from_slice::<Alg>(&json).ok());
+    match declared {
+        Some(Alg { alg }) if alg.eq_ignore_ascii_case("none") => {
+            Denial::with_detail(Reason::AlgorithmRefused, "alg none")
+        }
+        Some(_) if matches!(err.kind(), ErrorKind::Json(_)) => {
+            Denial::with_detail(Reason::AlgorithmRefused, "an unknown alg")
+        }
+        _ => Denial::with_detail(Reason::TokenMalformed, words(err)),
+    }
+}
+
+/// A jsonwebtoken error in words that never echo the token.
+fn words(err: &jsonwebtoken::errors::Error) -> String {
+    match err.kind() {
+        ErrorKind::InvalidToken => "not three dot-separated parts",
+        ErrorKind::Base64(_) => "a part is not base64url",
+        ErrorKind::Json(_) => "a part is not the JSON it must be",
+        ErrorKind::Utf8(_) => "a part is not UTF-8",
+        ErrorKind::InvalidAlgorithm => "the algorithm does not fit the key",
+        ErrorKind::InvalidSignature => "the signature does not verify",
+        _ => "refused by the JWT decoder",
+    }
+    .into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const ALL: [Algorithm; 9] = crate::pre_inputs::DEFAULT_JWT_ALGORITHMS;
+
+    fn jwk(value: Value) -> Jwk {
+        serde_json::from_value(value).unwrap()
+    }
+
+    const N: &str = "sXchDaQebHnPiGvyDOAT4saGEUetSyo9MKLOoWFsueri23bOdgWp4Dy1WlUzewbgBHod5pcM9H95GQRV3JDXboIRROSBigeC5yjU1hGzHHyXss8UDprecbAYxknTcQkhslANGRUZmdTOQ5qTRsLAt6BTYuyvVRdhS8exSZEy_c4gs_7svlJJQ4H9_NxsiIoLwAEk7-Q3UXERGYw_75IDrGA84-lA_-Ct4eTlXHBIY2EaV7t7LjJaynVJCpkv4LKjTTAumiGUIuQhrNhZLuF_RJLqHpM2kgWFLU7-VTdL1VbC2tejvcI2BlMkEpk1BzBZI0KQB0GaDWFLN-aEAw3vRw";
+
+    #[test]
+    fn a_key_verifies_only_the_algorithm_it_declares_or_those_its_type_and_curve_fit() {
+        let declared = jwk(json!({"kty": "RSA", "alg": "RS256", "n": N, "e": "AQAB"}));
+        assert_eq!(key_algorithms(&declared, &ALL), [Algorithm::RS256]);
+        let undeclared = jwk(json!({"kty": "RSA", "n": N, "e": "AQAB"}));
+        assert_eq!(key_algorithms(&undeclared, &ALL).len(), 6);
+        assert_eq!(
+            key_algorithms(&undeclared, &[Algorithm::ES256, Algorithm::PS256]),
+            [Algorithm::PS256]
+        );
+        let mismatched = jwk(json!({"kty": "RSA", "alg": "ES256", "n": N, "e": "AQAB"}));
+        assert!(key_algorithms(&mismatched, &ALL).is_empty());
+        let p384 = jwk(json!({"kty": "EC", "crv": "P-384", "x": "AA", "y": "AA"}));
+        assert_eq!(key_algorithms(&p384, &ALL), [Algorithm::ES384]);
+        let ed = jwk(json!({"kty": "OKP", "crv": "Ed25519", "x": "AA"}));
+        assert_eq!(key_algorithms(&ed, &ALL), [Algorithm::EdDSA]);
+    }
+
+    #[test]
+    fn symmetric_encryption_and_verify_less_keys_are_never_used() {
+        let oct = jwk(json!({"kty": "oct", "k": "c2VjcmV0"}));
+        assert!(key_algorithms(&oct, &ALL).is_empty());
+        let oct_hs = jwk(json!({"kty": "oct", "alg": "HS256", "k": "c2VjcmV0"}));
+        assert!(key_algorithms(&oct_hs, &ALL).is_empty());
+        let enc = jwk(json!({"kty": "RSA", "use": "enc", "n": N, "e": "AQAB"}));
+        assert!(key_algorithms(&enc, &ALL).is_empty());
+        let sign_only = jwk(json!({"kty": "RSA", "key_ops": ["sign"], "n": N, "e": "AQAB"}));
+        assert!(key_algorithms(&sign_only, &ALL).is_empty());
+    }
+
+    #[test]
+    fn a_jwks_with_no_usable_key_is_refused_and_unusable_keys_are_skipped() {
+        let only_oct = json!({"keys": [{"kty": "oct", "k": "c2VjcmV0"}]}).to_string();
+        assert!(KeySet::parse(only_oct.as_bytes(), &ALL).is_err());
+        assert!(KeySet::parse(b"[]", &ALL).is_err());
+        let mixed = json!({"keys": [
+            {"kty": "oct", "k": "c2VjcmV0"},
+            {"kty": "weird"},
+            {"kty": "RSA", "kid": "r1", "n": N, "e": "AQAB"}
+        ]})
+        .to_string();
+        let set = KeySet::parse(mixed.as_bytes(), &ALL).unwrap();
+        assert_eq!(set.len(), 1);
+        assert!(set.knows(Some("r1"), Algorithm::RS256));
+        assert!(set.knows(None, Algorithm::PS512));
+        assert!(!set.knows(Some("r2"), Algorithm::RS256));
+        assert!(!set.knows(Some("r1"), Algorithm::ES256));
+    }
+
+    #[test]
+    fn typ_may_be_jwt_or_at_jwt_in_either_spelling() {
+        for typ in ["JWT", "jwt", "at+jwt", "application/at+jwt", "AT+JWT"] {
+            assert!(is_access_token_type(typ), "{typ}");
+        }
+        for typ in ["JOSE", "id_token+jwt", "secevent+jwt", ""] {
+            assert!(!is_access_token_type(typ), "{typ}");
+        }
+    }
+
+    #[test]
+    fn an_unsigned_or_unknown_algorithm_header_is_algorithm_refused() {
+        let encode = |header: Value| URL_SAFE_NO_PAD.encode(header.to_string());
+        let none = format!("{}.e30.", encode(json!({"alg": "none"})));
+        let err = jsonwebtoken::decode_header(&none).unwrap_err();
+        assert_eq!(refused_header(&none, &err).reason, Reason::AlgorithmRefused);
+        let unknown = format!("{}.e30.c2ln", encode(json!({"alg": "XS999"})));
+        let err = jsonwebtoken::decode_header(&unknown).unwrap_err();
+        assert_eq!(
+            refused_header(&unknown, &err).reason,
+            Reason::AlgorithmRefused
+        );
+        let garbage = "not-a-jwt";
+        let err = jsonwebtoken::decode_header(garbage).unwrap_err();
+        assert_eq!(refused_header(garbage, &err).reason, Reason::TokenMalformed);
+    }
+}
