@@ -546,3 +546,49 @@ async fn too_many_headers_and_too_large_a_body_get_json_answers() {
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["error"], "request_too_large");
 }
+
+#[tokio::test]
+async fn the_jwt_example_enforces_oidc_provider_tokens_end_to_end() {
+    let provider = tokengate_tests::OidcProvider::start("RS256");
+    let example = std::fs::read_to_string(
+        tokengate_tests::workspace_root().join("infra/examples/pre-inputs-jwt.json"),
+    )
+    .unwrap()
+    .replace(
+        "https://idp.example/.well-known/jwks.json",
+        &provider.jwks_uri(),
+    )
+    .replace("https://idp.example/", provider.issuer())
+    .replace("api://orders", tokengate_tests::OidcProvider::RESOURCE);
+    let config = write_config(&serde_json::from_str(&example).unwrap());
+    let server = Server::start(&["--config", config.arg()], &[]);
+    let token = provider.access_token(&server.http, "orders.read").await;
+    let bearer = format!("Bearer {token}");
+    let (status, echo) = server
+        .get(
+            "/orders/7",
+            &[("x-api-key", &server.key), ("Authorization", &bearer)],
+        )
+        .await;
+    assert_eq!(status, 200, "{echo}");
+    let client = tokengate_tests::OidcProvider::CLIENT_ID;
+    assert_eq!(echo["headers"]["x-client-id"], client);
+    assert_eq!(echo["headers"]["x-user-id"], client);
+    assert!(echo["headers"].get("authorization").is_none(), "{echo}");
+
+    let write_only = provider.access_token(&server.http, "orders.write").await;
+    let (status, body) = server
+        .get(
+            "/orders/7",
+            &[
+                ("x-api-key", &server.key),
+                ("Authorization", &format!("Bearer {write_only}")),
+            ],
+        )
+        .await;
+    assert_eq!(status, 401);
+    assert_eq!(
+        body,
+        json!({"error": "TokenValidationFails", "error_description": "The token lacks a required scope."})
+    );
+}
