@@ -31,6 +31,17 @@ pub fn client_key(id: &str, secret: &str, status: KeyStatus, valid_for: &[&str])
     }
 }
 
+/// An in-memory key store holding one active API key with this id, as the authorizer's
+/// tests and benchmarks use it.
+pub async fn memory_keys_with(id: &str) -> Arc<tokengate_shared::store::memory::MemoryKeyStore> {
+    use tokengate_shared::KeyAdmin;
+    let keys = Arc::new(tokengate_shared::store::memory::MemoryKeyStore::new());
+    keys.create(&client_key(id, "unused-secret", KeyStatus::Active, &[]))
+        .await
+        .expect("the key is stored");
+    keys
+}
+
 /// The fixtures' key: active, valid for `d2ir1`.
 pub fn fixture_key() -> ClientKey {
     client_key(FIXTURE_KEY, FIXTURE_SECRET, KeyStatus::Active, &["d2ir1"])

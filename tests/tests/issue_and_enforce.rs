@@ -1,6 +1,7 @@
 //! The two functions enforcing each other under cargo-lambda's emulator, with moto as
 //! DynamoDB: token-issuer mints a token, and the authorizer, in `rfc7662` style, validates
-//! it at token-issuer's own introspection endpoint.
+//! it at token-issuer's own introspection endpoint. And the authorizer binary in `jwt`
+//! style, enforcing node oidc-provider's JWT access tokens.
 
 use serde_json::{Value, json};
 use tokengate_tests::{
@@ -143,5 +144,78 @@ async fn a_token_from_the_token_issuer_is_enforced_by_the_authorizer_through_int
     );
     assert_eq!(invoked["policyDocument"]["Statement"][0]["Effect"], "Deny");
 
+    let _ = std::fs::remove_file(config_file);
+}
+
+#[tokio::test]
+async fn the_authorizer_binary_enforces_oidc_provider_jwt_access_tokens_under_the_emulator() {
+    let moto = Moto::start();
+    let (keys_table, _) = moto.fresh_tables().await;
+    moto.provision_fixture_key(&keys_table).await;
+    let provider = tokengate_tests::OidcProvider::start("ES256");
+    let pre_inputs = json!({
+        "token_validation_uri": {"defaultURI": provider.issuer()},
+        "validation": {"style": "jwt", "discovery": true, "issuer": provider.issuer(),
+                       "audience": tokengate_tests::OidcProvider::RESOURCE,
+                       "required_scopes": ["orders.read"]},
+        "inject_headers": {"X-Client-Id": "$.client_id", "X-Scope": "$.scope"},
+    });
+    let mut env = moto.env();
+    env.push(("KEYS_TABLE".into(), keys_table));
+    // A file: the emulator's --env-vars are comma-separated, and so is JSON.
+    let config_file = std::env::temp_dir().join(format!("{}.json", unique_name("jwt-pre-inputs")));
+    std::fs::write(&config_file, pre_inputs.to_string()).unwrap();
+    env.push((
+        "AUTHORIZER_CONFIG_FILE".into(),
+        config_file.display().to_string(),
+    ));
+    let emulator = LambdaEmulator::start(&env);
+    let http = reqwest::Client::new();
+    let token = provider.access_token(&http, "orders.read").await;
+
+    let fixture = workspace_root().join("functions/authorizer/events/rest-api-request.json");
+    let event: Value = serde_json::from_str(&std::fs::read_to_string(fixture).unwrap()).unwrap();
+    let authorize = |event: &Value, value: String| {
+        let mut event = event.clone();
+        event["headers"]["Authorization"] = json!(value);
+        event["multiValueHeaders"]["Authorization"] = json!([value]);
+        http.post(emulator.invoke_url("authorizer"))
+            .json(&event)
+            .timeout(LambdaEmulator::FIRST_REQUEST_TIMEOUT)
+            .send()
+    };
+    let answer: Value = authorize(&event, format!("Bearer {token}"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        answer["policyDocument"]["Statement"][0]["Effect"], "Allow",
+        "{answer}"
+    );
+    assert_eq!(
+        answer["context"]["inject_x_client_id"],
+        tokengate_tests::OidcProvider::CLIENT_ID
+    );
+    assert_eq!(answer["context"]["inject_x_scope"], "orders.read");
+
+    let mut forged = token.clone();
+    forged.truncate(forged.len() - 4);
+    forged.push_str("AAAA");
+    let denied: Value = authorize(&event, format!("Bearer {forged}"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        denied["context"]["error"], "TokenValidationFails",
+        "{denied}"
+    );
+    assert_eq!(
+        denied["context"]["error_description"],
+        "The token's signature is not valid."
+    );
     let _ = std::fs::remove_file(config_file);
 }

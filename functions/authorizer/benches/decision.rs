@@ -17,9 +17,7 @@ use authorizer::endpoint::HttpValidationEndpoint;
 use authorizer::{Authorizer, Decision, PreInputs, handler};
 use criterion::{Criterion, criterion_group, criterion_main};
 use serde_json::json;
-use tokengate_shared::store::memory::MemoryKeyStore;
-use tokengate_shared::{KeyAdmin, KeyStatus};
-use tokengate_tests::fixtures::client_key;
+use tokengate_tests::fixtures::memory_keys_with;
 use wiremock::matchers::path;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -46,10 +44,7 @@ fn authorizer(runtime: &tokio::runtime::Runtime, idp: &str, cache_ttl: u64) -> A
     );
     let pre_inputs = PreInputs::parse(&config).expect("valid pre-inputs");
     let endpoint = HttpValidationEndpoint::new(Some(&pre_inputs)).expect("a client");
-    let keys = Arc::new(MemoryKeyStore::new());
-    runtime
-        .block_on(keys.create(&client_key(API_KEY, "unused", KeyStatus::Active, &[])))
-        .expect("the key is stored");
+    let keys = runtime.block_on(memory_keys_with(API_KEY));
     Authorizer::new(Ok(pre_inputs), keys, Arc::new(endpoint))
 }
 

@@ -4,121 +4,32 @@
 //! forward proxy.
 
 use std::sync::atomic::{AtomicU16, AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock, RwLock};
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use authorizer::apigw::AuthorizerEvent;
 use authorizer::endpoint::HttpValidationEndpoint;
 use authorizer::{Authorizer, Decision, Deny, PreInputs, Reason, handler};
-use aws_lc_rs::encoding::AsDer;
-use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, Ed25519KeyPair};
 use base64::Engine as _;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use jsonwebtoken::jwk::{Jwk, PublicKeyUse};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
-use tokengate_shared::KeyAdmin;
-use tokengate_shared::KeyStatus;
-use tokengate_shared::store::memory::MemoryKeyStore;
-use tokengate_tests::fixtures::client_key;
+use tokengate_tests::fixtures::memory_keys_with;
 use tokengate_tests::{ClosedPort, ForwardProxy, OidcProvider};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
-const API_KEY: &str = "6f1a0c1e-1b1f-4d6b-9a57-0c8f3f1d2e3a";
-const ISSUER: &str = "https://idp.example/";
-const AUDIENCE: &str = "api://orders";
-
-/// A signing key made for the test, with its public JWK.
-struct TestKey {
-    kid: String,
-    alg: Algorithm,
-    encoding: EncodingKey,
-    jwk: Value,
-}
-
-impl TestKey {
-    fn rsa(kid: &str) -> Self {
-        let pair = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).unwrap();
-        let der = pair.as_der().unwrap();
-        let pem = format!(
-            "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
-            STANDARD.encode(der.as_ref())
-        );
-        Self::new(
-            kid,
-            Algorithm::RS256,
-            EncodingKey::from_rsa_pem(pem.as_bytes()).unwrap(),
-        )
-    }
-
-    fn ec(kid: &str) -> Self {
-        let pair = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING).unwrap();
-        let der = pair.to_pkcs8v1().unwrap();
-        Self::new(
-            kid,
-            Algorithm::ES256,
-            EncodingKey::from_ec_der(der.as_ref()),
-        )
-    }
-
-    fn ed(kid: &str) -> Self {
-        let pair = Ed25519KeyPair::generate().unwrap();
-        let der = pair.to_pkcs8v1().unwrap();
-        Self::new(
-            kid,
-            Algorithm::EdDSA,
-            EncodingKey::from_ed_der(der.as_ref()),
-        )
-    }
-
-    fn new(kid: &str, alg: Algorithm, encoding: EncodingKey) -> Self {
-        let mut jwk = Jwk::from_encoding_key(&encoding, alg).unwrap();
-        jwk.common.key_id = Some(kid.to_owned());
-        jwk.common.public_key_use = Some(PublicKeyUse::Signature);
-        Self {
-            kid: kid.to_owned(),
-            alg,
-            encoding,
-            jwk: serde_json::to_value(jwk).unwrap(),
-        }
-    }
-
-    fn header(&self) -> Header {
-        let mut header = Header::new(self.alg);
-        header.kid = Some(self.kid.clone());
-        header.typ = Some("at+jwt".into());
-        header
-    }
-
-    fn sign(&self, claims: &Value) -> String {
-        self.sign_with(&self.header(), claims)
-    }
-
-    fn sign_with(&self, header: &Header, claims: &Value) -> String {
-        jsonwebtoken::encode(header, claims, &self.encoding).unwrap()
-    }
-}
-
-/// RSA keys take a moment to generate: the tests share these.
-fn keys() -> &'static [TestKey; 3] {
-    static KEYS: OnceLock<[TestKey; 3]> = OnceLock::new();
-    KEYS.get_or_init(|| {
-        [
-            TestKey::rsa("rsa-1"),
-            TestKey::ec("ec-1"),
-            TestKey::ed("ed-1"),
-        ]
-    })
-}
+#[path = "support/test_keys.rs"]
+mod test_keys;
+use test_keys::{TestKey, jwks, keys};
 
 fn rsa() -> &'static TestKey {
     &keys()[0]
 }
 
-fn jwks(keys: &[&TestKey]) -> Value {
-    json!({"keys": keys.iter().map(|k| k.jwk.clone()).collect::<Vec<_>>()})
-}
+const API_KEY: &str = "6f1a0c1e-1b1f-4d6b-9a57-0c8f3f1d2e3a";
+const ISSUER: &str = "https://idp.example/";
+const AUDIENCE: &str = "api://orders";
 
 fn now() -> u64 {
     tokengate_shared::clock::now_epoch_seconds()
@@ -210,10 +121,7 @@ const JWT: &str = r#"{
 async fn authorizer_for(config: &str, idp: &str) -> Authorizer {
     let pre_inputs = PreInputs::parse(&config.replace("{IDP}", idp));
     let endpoint = HttpValidationEndpoint::new(pre_inputs.as_ref().ok()).unwrap();
-    let keys = Arc::new(MemoryKeyStore::new());
-    keys.create(&client_key(API_KEY, "unused", KeyStatus::Active, &[]))
-        .await
-        .unwrap();
+    let keys = memory_keys_with(API_KEY).await;
     let authorizer = Authorizer::new(pre_inputs, keys, Arc::new(endpoint));
     authorizer.warm_up().await;
     authorizer
