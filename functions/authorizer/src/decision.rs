@@ -360,32 +360,40 @@ impl Authorizer {
             });
             denial
         };
+        let call = match &pre_inputs.style {
+            ValidationStyle::Forward => Some(ValidationCall::Forward { authorization }),
+            ValidationStyle::Rfc7662 {
+                client_id,
+                client_secret,
+                ..
+            } => Some(ValidationCall::Introspect {
+                token: bearer_token(authorization),
+                client_id,
+                client_secret,
+            }),
+            ValidationStyle::Jwt(_) => None,
+        };
         let response;
-        let accepted = match (&pre_inputs.style, &self.jwt) {
-            (ValidationStyle::Jwt(_), Some(jwt)) => {
+        let accepted = match (call, &self.jwt) {
+            (Some(call), _) => {
+                response = self.endpoint.call(endpoint, call).await.map_err(|e| {
+                    Denial::with_detail(Reason::EndpointUnreachable, format!("{at}: {e}"))
+                })?;
+                check::accept(&pre_inputs.style, &response, now).map_err(with_endpoint)?
+            }
+            (None, Some(jwt)) => {
                 let claims = jwt
                     .verify(endpoint, bearer_token(authorization))
                     .await
                     .map_err(with_endpoint)?;
                 check::accept_jwt(&pre_inputs.style, claims, region, now)?
             }
-            (style, _) => {
-                let call = match style {
-                    ValidationStyle::Rfc7662 {
-                        client_id,
-                        client_secret,
-                        ..
-                    } => ValidationCall::Introspect {
-                        token: bearer_token(authorization),
-                        client_id,
-                        client_secret,
-                    },
-                    _ => ValidationCall::Forward { authorization },
-                };
-                response = self.endpoint.call(endpoint, call).await.map_err(|e| {
-                    Denial::with_detail(Reason::EndpointUnreachable, format!("{at}: {e}"))
-                })?;
-                check::accept(style, &response, now).map_err(with_endpoint)?
+            // Built together with the pre-inputs: never, but never a fallback either.
+            (None, None) => {
+                return Err(Denial::with_detail(
+                    Reason::ConfigInvalid,
+                    "the jwt verifier is missing",
+                ));
             }
         };
         let injected = accepted.body.inject(

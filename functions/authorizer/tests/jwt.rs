@@ -556,7 +556,7 @@ async fn each_region_has_its_own_jwks_and_issuer() {
 }
 
 #[tokio::test]
-async fn oidc_provider_jwt_access_tokens_are_allowed_where_its_introspection_calls_them_inactive() {
+async fn oidc_provider_jwt_access_tokens_are_allowed_though_its_own_introspection_refuses_them() {
     for alg in ["RS256", "ES256"] {
         let provider = OidcProvider::start(alg);
         let http = reqwest::Client::new();
