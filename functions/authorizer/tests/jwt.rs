@@ -244,6 +244,8 @@ async fn hostile_tokens_are_each_denied_with_the_check_that_failed() {
     // The JWK declares RS256; the same key may not verify RS384.
     let mut other_alg = rsa().header();
     other_alg.alg = Algorithm::RS384;
+    let mut critical = rsa().header();
+    critical.crit = Some(vec!["b64".into()]);
 
     let cases: Vec<(&str, String, Reason)> = vec![
         ("alg none", unsigned, Reason::AlgorithmRefused),
