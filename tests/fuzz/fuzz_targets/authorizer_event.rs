@@ -12,10 +12,10 @@ use authorizer::endpoint::{
 };
 use authorizer::{Authorizer, PreInputs, handler};
 use libfuzzer_sys::fuzz_target;
+
+#[path = "support.rs"]
+mod support;
 use reqwest::Url;
-use tokengate_shared::KeyAdmin;
-use tokengate_shared::store::memory::MemoryKeyStore;
-use tokengate_tests::fixtures::fixture_key;
 
 /// Always the same 200: the decision's code past the call is what is fuzzed.
 struct FixedEndpoint;
@@ -44,13 +44,7 @@ struct Harness {
 fn harness() -> &'static Harness {
     static HARNESS: OnceLock<Harness> = OnceLock::new();
     HARNESS.get_or_init(|| {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .expect("a runtime");
-        let keys = Arc::new(MemoryKeyStore::new());
-        runtime
-            .block_on(keys.create(&fixture_key()))
-            .expect("the key is stored");
+        let (runtime, keys) = support::runtime_and_keys();
         let pre_inputs = PreInputs::parse(
             r#"{"token_validation_uri": {"regionCodeHeader": "X-Region-Code",
                   "regionCodeValue": {"FR": "http://127.0.0.1:9/fr"}, "defaultURI": "http://127.0.0.1:9/"},

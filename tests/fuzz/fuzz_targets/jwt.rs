@@ -11,10 +11,11 @@ use authorizer::apigw::AuthorizerEvent;
 use authorizer::endpoint::{EndpointResponse, NoResponse, ValidationCall, ValidationEndpoint};
 use authorizer::{Authorizer, PreInputs, handler};
 use libfuzzer_sys::fuzz_target;
+
+#[path = "support.rs"]
+mod support;
 use reqwest::Url;
-use tokengate_shared::KeyAdmin;
-use tokengate_shared::store::memory::MemoryKeyStore;
-use tokengate_tests::fixtures::{FIXTURE_KEY, fixture_key};
+use tokengate_tests::fixtures::FIXTURE_KEY;
 
 /// The JWKS endpoint is down: the keys come from the file alone.
 struct DownEndpoint;
@@ -38,14 +39,7 @@ struct Harness {
 fn harness() -> &'static Harness {
     static HARNESS: OnceLock<Harness> = OnceLock::new();
     HARNESS.get_or_init(|| {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_time()
-            .build()
-            .expect("a runtime");
-        let keys = Arc::new(MemoryKeyStore::new());
-        runtime
-            .block_on(keys.create(&fixture_key()))
-            .expect("the key is stored");
+        let (runtime, keys) = support::runtime_and_keys();
         let jwks = concat!(env!("CARGO_MANIFEST_DIR"), "/jwks.json");
         let pre_inputs = PreInputs::parse(&format!(
             r#"{{"token_validation_uri": {{"defaultURI": "http://127.0.0.1:9/jwks"}},

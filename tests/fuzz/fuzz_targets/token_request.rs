@@ -11,10 +11,11 @@ use std::sync::{Arc, OnceLock};
 use lambda_http::Body;
 use lambda_http::http::{HeaderName, HeaderValue, Request};
 use libfuzzer_sys::fuzz_target;
+
+#[path = "support.rs"]
+mod support;
 use token_issuer::{TokenService, handler};
-use tokengate_shared::KeyAdmin;
-use tokengate_shared::store::memory::{MemoryKeyStore, MemoryTokenStore};
-use tokengate_tests::fixtures::fixture_key;
+use tokengate_shared::store::memory::MemoryTokenStore;
 
 struct Harness {
     runtime: tokio::runtime::Runtime,
@@ -24,13 +25,7 @@ struct Harness {
 fn harness() -> &'static Harness {
     static HARNESS: OnceLock<Harness> = OnceLock::new();
     HARNESS.get_or_init(|| {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .expect("a runtime");
-        let keys = Arc::new(MemoryKeyStore::new());
-        runtime
-            .block_on(keys.create(&fixture_key()))
-            .expect("the key is stored");
+        let (runtime, keys) = support::runtime_and_keys();
         let service = TokenService::new(keys, Arc::new(MemoryTokenStore::new()), 599);
         Harness { runtime, service }
     })
