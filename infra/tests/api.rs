@@ -115,3 +115,45 @@ fn invalid_pre_inputs_are_refused_naming_the_key() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("inject_headers.Host"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn the_jwt_example_renders_a_template_with_no_secret_parameter_that_passes_cfn_lint() {
+    let dir = std::env::temp_dir().join(unique_name("render-jwt"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let template = dir.join("template.yaml");
+    std::fs::copy(workspace_root().join("template.yaml"), &template).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_tokengate"))
+        .args(["api", "render", "--config"])
+        .arg(workspace_root().join("infra/examples/pre-inputs-jwt.json"))
+        .arg("--template")
+        .arg(&template)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rendered = std::fs::read_to_string(&template).unwrap();
+    assert!(
+        rendered.contains(r#"\"style\":\"jwt\""#),
+        "the pre-inputs are in the template"
+    );
+    assert!(rendered.contains(
+        "\"integration.request.header.X-User-Id\": \"context.authorizer.inject_x_user_id\""
+    ));
+    assert!(
+        !rendered.contains("AuthorizerClientSecret:"),
+        "a JWKS is public: no secret"
+    );
+    let lint = Command::new(tool("cfn-lint"))
+        .arg(&template)
+        .output()
+        .unwrap();
+    assert!(
+        lint.status.success(),
+        "cfn-lint: {}",
+        String::from_utf8_lossy(&lint.stdout)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
