@@ -137,6 +137,8 @@ pub async fn serve(
     };
     let ttl_seconds = token_issuer::config::ttl_seconds(&|name| std::env::var(name).ok())
         .map_err(|e| CliError::Usage(e.to_string()))?;
+    let throttle = token_issuer::config::Throttle::from_lookup(&|name| std::env::var(name).ok())
+        .map_err(|e| CliError::Usage(e.to_string()))?;
     let codes = [SystemCode::parse("d2ir1").map_err(|e| CliError::Usage(e.to_string()))?].into();
     let (demo_key, demo_secret) = ClientKey::generate(
         codes,
@@ -177,7 +179,7 @@ pub async fn serve(
     let endpoint = HttpValidationEndpoint::new(pre_inputs.as_ref().ok())
         .map_err(|e| CliError::Usage(format!("cannot build the HTTP client: {e}")))?;
     let app = Arc::new(App {
-        tokens: TokenService::new(keys.clone(), tokens, ttl_seconds),
+        tokens: TokenService::new(keys.clone(), tokens, ttl_seconds).with_throttle(throttle),
         authorizer: Authorizer::new(pre_inputs, keys, Arc::new(endpoint)),
         injectable,
         upstream: options.upstream.clone(),

@@ -592,3 +592,32 @@ async fn the_jwt_example_enforces_oidc_provider_tokens_end_to_end() {
         json!({"error": "TokenValidationFails", "error_description": "The token lacks a required scope."})
     );
 }
+
+#[tokio::test]
+async fn brute_force_throttling_follows_the_token_settings_as_in_lambda() {
+    let server = Server::start(
+        &[],
+        &[
+            ("TOKEN_MAX_FAILURES".into(), "2".into()),
+            ("TOKEN_FAILURE_WINDOW_SECONDS".into(), "60".into()),
+        ],
+    );
+    let url = format!("{}/innreach/v2/oauth2/token", server.base);
+    for _ in 0..2 {
+        let wrong = inn_reach_token_request(&server.http, &url, &basic(&server.key, "wrong"));
+        assert_eq!(wrong.send().await.unwrap().status(), 401);
+    }
+    let right = inn_reach_token_request(&server.http, &url, &basic(&server.key, &server.secret))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(right.status(), 429);
+    let retry_after: u64 = right.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry_after), "{retry_after}");
+    let body: Value = right.json().await.unwrap();
+    assert_eq!(body["error"], "temporarily_unavailable");
+}

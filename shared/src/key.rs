@@ -96,6 +96,43 @@ pub struct ClientKey {
     pub updated_at: u64,
     /// A free-text note for operators.
     pub description: Option<String>,
+    /// Failed authentications in the current window, for brute-force throttling.
+    pub failures: FailedAttempts,
+}
+
+/// Failed authentications of a key: how many, since when. Kept in the key's own record,
+/// which authentication reads anyway, and written only on a failure.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FailedAttempts {
+    /// Failures since `since`.
+    pub count: u64,
+    /// When the window opened (the first failure in it), epoch seconds.
+    pub since: u64,
+}
+
+impl FailedAttempts {
+    /// The seconds until the key may authenticate again, when `max` failures fell within
+    /// the `window` that is still open at `now`; `None` when it is not throttled.
+    pub fn throttled_for(&self, now: u64, max: u64, window: u64) -> Option<u64> {
+        let closes = self.since.saturating_add(window);
+        (self.count >= max && now < closes).then(|| closes - now)
+    }
+
+    /// The attempts after one more failure at `now`: counted in the open window, or the
+    /// first of a new one.
+    pub fn after_failure(&self, now: u64, window: u64) -> Self {
+        if self.count > 0 && now < self.since.saturating_add(window) {
+            Self {
+                count: self.count + 1,
+                since: self.since,
+            }
+        } else {
+            Self {
+                count: 1,
+                since: now,
+            }
+        }
+    }
 }
 
 impl ClientKey {
@@ -118,6 +155,7 @@ impl ClientKey {
             created_at: now,
             updated_at: now,
             description,
+            failures: FailedAttempts::default(),
         };
         (key, secret)
     }
@@ -131,6 +169,33 @@ impl ClientKey {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn failures_throttle_a_key_only_while_their_window_is_open() {
+        let mut attempts = FailedAttempts::default();
+        for at in 100..110 {
+            assert_eq!(attempts.throttled_for(at, 10, 300), None);
+            attempts = attempts.after_failure(at, 300);
+        }
+        assert_eq!(
+            attempts,
+            FailedAttempts {
+                count: 10,
+                since: 100
+            }
+        );
+        assert_eq!(attempts.throttled_for(110, 10, 300), Some(290));
+        assert_eq!(attempts.throttled_for(399, 10, 300), Some(1));
+        assert_eq!(attempts.throttled_for(400, 10, 300), None);
+        assert_eq!(
+            attempts.after_failure(400, 300),
+            FailedAttempts {
+                count: 1,
+                since: 400
+            },
+            "a failure after the window opens a new one"
+        );
+    }
 
     fn codes(list: &[&str]) -> BTreeSet<SystemCode> {
         list.iter()

@@ -12,7 +12,7 @@ pub mod store;
 pub mod token;
 
 pub use code::SystemCode;
-pub use key::{ClientKey, KeyId, KeyStatus};
+pub use key::{ClientKey, FailedAttempts, KeyId, KeyStatus};
 pub use secret::{Secret, SecretHash};
-pub use store::{KeyAdmin, KeyReader, StoreError, TokenStore};
+pub use store::{FailureLog, IssuerKeys, KeyAdmin, KeyReader, StoreError, TokenStore};
 pub use token::{AccessToken, TokenHash, TokenRecord};

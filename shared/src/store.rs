@@ -66,9 +66,23 @@ pub trait KeyReader: Send + Sync {
     async fn get(&self, id: &KeyId) -> Result<Option<ClientKey>, StoreError>;
 }
 
-/// Client keys, managed: what `tokengate keys` and the local server's demo key need.
+/// Failed authentications, counted in each key's own record: written only on a failure.
 #[async_trait]
-pub trait KeyAdmin: KeyReader {
+pub trait FailureLog: Send + Sync {
+    /// Counts one failed authentication of `id` at `now`, in a window of `window` seconds
+    /// opened by the first failure. A key that no longer exists counts nothing.
+    async fn record_failure(&self, id: &KeyId, now: u64, window: u64) -> Result<(), StoreError>;
+}
+
+/// What issuing and introspection need of the keys: one read, and a write on a failure.
+pub trait IssuerKeys: KeyReader + FailureLog {}
+
+impl<T: KeyReader + FailureLog + ?Sized> IssuerKeys for T {}
+
+/// Client keys, managed: what `tokengate keys` and the local server's demo key need. Every
+/// managed store serves issuing too.
+#[async_trait]
+pub trait KeyAdmin: IssuerKeys {
     /// Stores a new key; [`StoreError::AlreadyExists`] if the id is taken.
     async fn create(&self, key: &ClientKey) -> Result<(), StoreError>;
 

@@ -28,6 +28,7 @@ pub fn client_key(id: &str, secret: &str, status: KeyStatus, valid_for: &[&str])
         created_at: 1,
         updated_at: 1,
         description: None,
+        failures: tokengate_shared::FailedAttempts::default(),
     }
 }
 

@@ -9,8 +9,8 @@ use tokengate_shared::store::dynamodb::{
 };
 use tokengate_shared::store::memory::{MemoryKeyStore, MemoryTokenStore};
 use tokengate_shared::{
-    ClientKey, KeyAdmin, KeyId, KeyReader, KeyStatus, Secret, SecretHash, StoreError, SystemCode,
-    TokenHash, TokenRecord, TokenStore,
+    ClientKey, FailedAttempts, KeyAdmin, KeyId, KeyReader, KeyStatus, Secret, SecretHash,
+    StoreError, SystemCode, TokenHash, TokenRecord, TokenStore,
 };
 use tokengate_tests::{ClosedPort, Moto, dynamodb_client};
 
@@ -74,7 +74,41 @@ async fn key_store_contract(store: &dyn KeyAdmin) {
             "{missing:?}"
         );
     }
-    assert_eq!(store.list().await.unwrap(), vec![second]);
+    assert_eq!(store.list().await.unwrap(), vec![second.clone()]);
+
+    // Failed authentications: counted in the open window, a new one after it, written to
+    // the key's own record and nowhere else.
+    for at in [1_000, 1_001, 1_299] {
+        store.record_failure(&second.id, at, 300).await.unwrap();
+    }
+    let counted = store.get(&second.id).await.unwrap().unwrap();
+    assert_eq!(
+        counted.failures,
+        FailedAttempts {
+            count: 3,
+            since: 1_000
+        }
+    );
+    assert_eq!(
+        ClientKey {
+            failures: FailedAttempts::default(),
+            ..counted
+        },
+        second,
+        "nothing else of the key changed"
+    );
+    store.record_failure(&second.id, 1_300, 300).await.unwrap();
+    assert_eq!(
+        store.get(&second.id).await.unwrap().unwrap().failures,
+        FailedAttempts {
+            count: 1,
+            since: 1_300
+        }
+    );
+    let gone = KeyId::generate();
+    store.record_failure(&gone, 1_300, 300).await.unwrap();
+    assert_eq!(store.get(&gone).await.unwrap(), None, "no key is made up");
+    assert_eq!(store.list().await.unwrap().len(), 1);
 }
 
 async fn token_store_contract(store: &dyn TokenStore) {

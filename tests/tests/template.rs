@@ -107,7 +107,13 @@ fn both_functions_are_built_by_cargo_lambda_from_their_binaries_with_the_contrac
         (
             "TokenIssuerFunction",
             "token-issuer",
-            &["KEYS_TABLE", "TOKENS_TABLE", "TOKEN_TTL_SECONDS"][..],
+            &[
+                "KEYS_TABLE",
+                "TOKENS_TABLE",
+                "TOKEN_TTL_SECONDS",
+                "TOKEN_MAX_FAILURES",
+                "TOKEN_FAILURE_WINDOW_SECONDS",
+            ][..],
         ),
         (
             "AuthorizerFunction",
@@ -146,7 +152,8 @@ fn each_function_may_do_only_what_it_needs_in_dynamodb() {
     assert!(authorizer[0].1.contains("KeysTable"));
     let issuer = statements(resource(&template, "TokenIssuerFunction"));
     assert_eq!(issuer.len(), 2);
-    assert_eq!(issuer[0].0, ["dynamodb:GetItem"]);
+    // UpdateItem: the failed-authentication count, written only on a failure.
+    assert_eq!(issuer[0].0, ["dynamodb:GetItem", "dynamodb:UpdateItem"]);
     assert!(issuer[0].1.contains("KeysTable"));
     assert_eq!(issuer[1].0, ["dynamodb:GetItem", "dynamodb:PutItem"]);
     assert!(issuer[1].1.contains("TokensTable"));

@@ -8,9 +8,10 @@ use base64::engine::general_purpose::STANDARD;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request};
 use serde_json::Value;
+use token_issuer::config::Throttle;
 use token_issuer::{TokenService, handler};
 use tokengate_shared::store::dynamodb::{DynamoKeyStore, DynamoTokenStore, StoreLimits};
-use tokengate_shared::{ClientKey, KeyAdmin, Secret, SystemCode};
+use tokengate_shared::{ClientKey, KeyAdmin, KeyReader, Secret, SystemCode};
 use tokengate_tests::{ClosedPort, Moto, StalledPort, dynamodb_client};
 
 fn service(client: aws_sdk_dynamodb::Client, keys: &str, tokens: &str) -> TokenService {
@@ -189,4 +190,40 @@ async fn a_stalled_store_answers_503_within_the_operation_timeout_for_tokens_and
         );
         println!("stalled store answered 503 after {elapsed:?}");
     }
+}
+
+#[tokio::test]
+async fn failures_counted_in_dynamodb_throttle_one_key_until_the_window_closes() {
+    let moto = Moto::start();
+    let (keys, tokens) = moto.fresh_tables().await;
+    let service = service(moto.client(), &keys, &tokens).with_throttle(Throttle {
+        max_failures: 3,
+        window_seconds: 2,
+    });
+    let store = DynamoKeyStore::new(moto.client(), &keys);
+    let (key, secret) = provision(&store, "d2ir1").await;
+    let (other, other_secret) = provision(&store, "d2ir1").await;
+    let id = key.id.as_str();
+    for _ in 0..3 {
+        let (status, _) = send(&service, token_request(id, "wrong", "d2ir1")).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    let stored = store.get(&key.id).await.unwrap().unwrap();
+    assert_eq!(stored.failures.count, 3, "counted in the key's own record");
+
+    let response = handler::handle(&service, token_request(id, secret.expose(), "d2ir1"))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(response.headers().contains_key("retry-after"));
+    let (status, _) = send(
+        &service,
+        token_request(other.id.as_str(), other_secret.expose(), "d2ir1"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "another key is unaffected");
+
+    tokio::time::sleep(std::time::Duration::from_millis(3_100)).await;
+    let (status, body) = send(&service, token_request(id, secret.expose(), "d2ir1")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
 }

@@ -5,6 +5,50 @@ pub const DEFAULT_TTL_SECONDS: u64 = 599;
 /// The longest lifetime accepted: a day.
 pub const MAX_TTL_SECONDS: u64 = 86_400;
 
+/// Brute-force throttling (RFC 6749 §2.3.1): after `max_failures` failed authentications
+/// of one key within `window_seconds` of the first, the key is refused until the window
+/// closes, whatever secret it sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Throttle {
+    /// `TOKEN_MAX_FAILURES`, default 10.
+    pub max_failures: u64,
+    /// `TOKEN_FAILURE_WINDOW_SECONDS`, default 300.
+    pub window_seconds: u64,
+}
+
+impl Default for Throttle {
+    fn default() -> Self {
+        Self {
+            max_failures: 10,
+            window_seconds: 300,
+        }
+    }
+}
+
+impl Throttle {
+    /// `TOKEN_MAX_FAILURES` and `TOKEN_FAILURE_WINDOW_SECONDS` through `lookup`.
+    pub fn from_lookup(lookup: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let defaults = Self::default();
+        let number = |name: &'static str, default: u64, max: u64| match lookup(name) {
+            None => Ok(default),
+            Some(text) => text
+                .trim()
+                .parse()
+                .ok()
+                .filter(|n| (1..=max).contains(n))
+                .ok_or(ConfigError::OutOfRange(name, max)),
+        };
+        Ok(Self {
+            max_failures: number("TOKEN_MAX_FAILURES", defaults.max_failures, 1_000)?,
+            window_seconds: number(
+                "TOKEN_FAILURE_WINDOW_SECONDS",
+                defaults.window_seconds,
+                86_400,
+            )?,
+        })
+    }
+}
+
 /// Where keys and tokens live and how long tokens last.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenIssuerConfig {
@@ -14,6 +58,8 @@ pub struct TokenIssuerConfig {
     pub tokens_table: String,
     /// `TOKEN_TTL_SECONDS`: the lifetime of a token, reported as `expires_in`.
     pub ttl_seconds: u64,
+    /// `TOKEN_MAX_FAILURES` and `TOKEN_FAILURE_WINDOW_SECONDS`.
+    pub throttle: Throttle,
 }
 
 /// A configuration problem, naming the environment variable at fault.
@@ -25,6 +71,9 @@ pub enum ConfigError {
     /// `TOKEN_TTL_SECONDS` is not a whole number of seconds in range.
     #[error("TOKEN_TTL_SECONDS must be a whole number of seconds from 1 to {MAX_TTL_SECONDS}")]
     InvalidTtl,
+    /// A throttling setting is not a whole number in range.
+    #[error("{0} must be a whole number from 1 to {1}")]
+    OutOfRange(&'static str, u64),
 }
 
 impl TokenIssuerConfig {
@@ -44,6 +93,7 @@ impl TokenIssuerConfig {
             keys_table: required("KEYS_TABLE")?,
             tokens_table: required("TOKENS_TABLE")?,
             ttl_seconds: ttl_seconds(&lookup)?,
+            throttle: Throttle::from_lookup(&lookup)?,
         })
     }
 }
@@ -78,6 +128,32 @@ mod tests {
         let config =
             TokenIssuerConfig::from_lookup(env(&[("KEYS_TABLE", "k"), ("TOKENS_TABLE", "t")]));
         assert_eq!(config.map(|c| c.ttl_seconds), Ok(599));
+    }
+
+    #[test]
+    fn throttling_defaults_to_ten_failures_in_five_minutes_and_is_refused_by_name_when_wrong() {
+        let config =
+            TokenIssuerConfig::from_lookup(env(&[("KEYS_TABLE", "k"), ("TOKENS_TABLE", "t")]));
+        assert_eq!(config.map(|c| c.throttle), Ok(Throttle::default()));
+        assert_eq!(
+            Throttle::from_lookup(&env(&[
+                ("TOKEN_MAX_FAILURES", "3"),
+                ("TOKEN_FAILURE_WINDOW_SECONDS", "2")
+            ])),
+            Ok(Throttle {
+                max_failures: 3,
+                window_seconds: 2
+            })
+        );
+        for (name, bad) in [
+            ("TOKEN_MAX_FAILURES", "0"),
+            ("TOKEN_MAX_FAILURES", "ten"),
+            ("TOKEN_FAILURE_WINDOW_SECONDS", "86401"),
+            ("TOKEN_FAILURE_WINDOW_SECONDS", "-1"),
+        ] {
+            let refused = Throttle::from_lookup(&env(&[(name, bad)])).unwrap_err();
+            assert!(refused.to_string().starts_with(name), "{refused}");
+        }
     }
 
     #[test]

@@ -52,6 +52,12 @@ pub enum TokenEndpointError {
     /// The route exists but takes only POST: 405.
     #[error("method not allowed")]
     MethodNotAllowed,
+    /// Too many failed authentications of this key in the window: 429 with `Retry-After`.
+    #[error("throttled for {retry_after} s")]
+    Throttled {
+        /// Seconds until the window closes.
+        retry_after: u64,
+    },
     /// A store failed: 503, with detail in the log only.
     #[error("store unavailable: {0}")]
     Unavailable(#[from] StoreError),
@@ -72,6 +78,7 @@ impl TokenEndpointError {
             }
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
@@ -99,6 +106,13 @@ impl TokenEndpointError {
                 "No such route. POST to /innreach/v2/oauth2/token.",
             ),
             Self::MethodNotAllowed => ("method_not_allowed", "This route accepts only POST."),
+            Self::Throttled { retry_after } => {
+                warn!(reason = "throttled", retry_after);
+                (
+                    "temporarily_unavailable",
+                    "Too many failed authentications for this client key. Retry after the time Retry-After gives.",
+                )
+            }
             Self::Unavailable(err) => {
                 error!(reason = "store_unavailable", error = %err);
                 (
@@ -121,6 +135,9 @@ impl TokenEndpointError {
             }
             Self::MethodNotAllowed => {
                 headers.insert(header::ALLOW, HeaderValue::from_static("POST"));
+            }
+            Self::Throttled { retry_after } => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
             }
             _ => {}
         }

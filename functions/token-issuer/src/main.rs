@@ -13,6 +13,7 @@ async fn main() -> Result<(), Error> {
         Arc::new(DynamoKeyStore::new(client.clone(), config.keys_table)),
         Arc::new(DynamoTokenStore::new(client, config.tokens_table)),
         config.ttl_seconds,
-    );
+    )
+    .with_throttle(config.throttle);
     lambda_http::run(service_fn(|request| handler::handle(&service, request))).await
 }

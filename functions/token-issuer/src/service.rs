@@ -4,9 +4,12 @@ use std::sync::Arc;
 
 use serde::Serialize;
 use tokengate_shared::{
-    AccessToken, ClientKey, KeyId, KeyReader, KeyStatus, SecretHash, TokenHash, TokenRecord,
+    AccessToken, ClientKey, IssuerKeys, KeyId, KeyStatus, SecretHash, TokenHash, TokenRecord,
     TokenStore,
 };
+use tracing::error;
+
+use crate::config::Throttle;
 
 use crate::error::{AuthFailure, TokenEndpointError};
 use crate::request::{ClientCredentials, IntrospectionRequest, SCOPE, TokenRequest};
@@ -61,27 +64,36 @@ impl Introspection {
 /// The token endpoint's domain: authenticate a client key, mint and store a token, or
 /// look one up.
 pub struct TokenService {
-    keys: Arc<dyn KeyReader>,
+    keys: Arc<dyn IssuerKeys>,
     tokens: Arc<dyn TokenStore>,
     ttl_seconds: u64,
+    throttle: Throttle,
 }
 
 impl std::fmt::Debug for TokenService {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TokenService")
             .field("ttl_seconds", &self.ttl_seconds)
+            .field("throttle", &self.throttle)
             .finish_non_exhaustive()
     }
 }
 
 impl TokenService {
-    /// A service over the given stores, issuing tokens that live `ttl_seconds`.
-    pub fn new(keys: Arc<dyn KeyReader>, tokens: Arc<dyn TokenStore>, ttl_seconds: u64) -> Self {
+    /// A service over the given stores, issuing tokens that live `ttl_seconds`, throttling
+    /// by the default [`Throttle`].
+    pub fn new(keys: Arc<dyn IssuerKeys>, tokens: Arc<dyn TokenStore>, ttl_seconds: u64) -> Self {
         Self {
             keys,
             tokens,
             ttl_seconds,
+            throttle: Throttle::default(),
         }
+    }
+
+    /// The same service with other throttling settings.
+    pub fn with_throttle(self, throttle: Throttle) -> Self {
+        Self { throttle, ..self }
     }
 
     /// Issues a token: one key read, one token write.
@@ -90,7 +102,7 @@ impl TokenService {
         request: &TokenRequest,
         now: u64,
     ) -> Result<(IssuedToken, KeyId), TokenEndpointError> {
-        let key = self.authenticate(&request.credentials).await?;
+        let key = self.authenticate(&request.credentials, now).await?;
         if !key.is_valid_for(&request.from_code) {
             return Err(TokenEndpointError::AuthenticationFailed(
                 AuthFailure::CodeNotAllowed,
@@ -123,7 +135,7 @@ impl TokenService {
         request: &IntrospectionRequest,
         now: u64,
     ) -> Result<Introspection, TokenEndpointError> {
-        self.authenticate(&request.credentials).await?;
+        self.authenticate(&request.credentials, now).await?;
         let Some(record) = self.tokens.get(&TokenHash::of(&request.token)).await? else {
             return Ok(Introspection::inactive());
         };
@@ -146,9 +158,13 @@ impl TokenService {
         })
     }
 
+    /// The key these credentials name, when the secret is its own and the key is active
+    /// and not throttled. A wrong secret is counted against the key (one conditional write);
+    /// a throttled key is refused before its secret is looked at.
     async fn authenticate(
         &self,
         credentials: &ClientCredentials,
+        now: u64,
     ) -> Result<ClientKey, TokenEndpointError> {
         let secret = credentials.secret.expose().as_bytes();
         let unknown = || {
@@ -162,7 +178,22 @@ impl TokenService {
         let Some(key) = self.keys.get(&id).await? else {
             return Err(unknown());
         };
+        let Throttle {
+            max_failures,
+            window_seconds,
+        } = self.throttle;
+        if let Some(retry_after) = key
+            .failures
+            .throttled_for(now, max_failures, window_seconds)
+        {
+            return Err(TokenEndpointError::Throttled { retry_after });
+        }
         if !key.secret_hash.verify(secret) {
+            // The count is protection, not the answer: a store that fails to take it is
+            // logged, and the caller still gets its 401.
+            if let Err(err) = self.keys.record_failure(&id, now, window_seconds).await {
+                error!(reason = "failure_not_recorded", key_id = %id, error = %err);
+            }
             return Err(TokenEndpointError::AuthenticationFailed(
                 AuthFailure::WrongSecret,
             ));

@@ -11,6 +11,7 @@ use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
 use lambda_http::http::{HeaderMap, HeaderValue, StatusCode};
 use lambda_http::{Body, Request};
 use serde_json::{Value, json};
+use token_issuer::config::Throttle;
 use token_issuer::{TokenService, handler};
 use tokengate_shared::store::memory::{MemoryKeyStore, MemoryTokenStore};
 use tokengate_shared::{
@@ -23,6 +24,7 @@ use tokengate_tests::fixtures::{
 
 const KEY: &str = FIXTURE_KEY;
 const SECRET: &str = FIXTURE_SECRET;
+const OTHER_KEY: &str = "3f2b8a9e-5c1d-4e7f-8a6b-9c0d1e2f3a4b";
 
 struct Endpoint {
     keys: Arc<MemoryKeyStore>,
@@ -797,6 +799,14 @@ impl KeyReader for Counting {
 }
 
 #[async_trait]
+impl tokengate_shared::FailureLog for Counting {
+    async fn record_failure(&self, id: &KeyId, now: u64, window: u64) -> Result<(), StoreError> {
+        self.writes.fetch_add(1, Ordering::SeqCst);
+        self.keys.record_failure(id, now, window).await
+    }
+}
+
+#[async_trait]
 impl TokenStore for Counting {
     async fn put(&self, record: &TokenRecord) -> Result<(), StoreError> {
         self.writes.fetch_add(1, Ordering::SeqCst);
@@ -859,4 +869,111 @@ async fn neither_secrets_nor_tokens_reach_the_logs() {
     ] {
         assert!(!logged.contains(needle), "{needle} leaked into: {logged}");
     }
+}
+
+/// A wrong secret for `KEY`, sent to the token endpoint.
+fn wrong_secret() -> Request {
+    TestRequest::token()
+        .set("Authorization", basic(KEY, "a-wrong-secret"))
+        .build()
+}
+
+#[tokio::test]
+async fn ten_wrong_secrets_throttle_the_key_with_429_even_for_the_right_secret() {
+    let endpoint = Endpoint::new().await;
+    endpoint
+        .add_key(OTHER_KEY, "other-secret", &["d2ir1"])
+        .await;
+    for _ in 0..10 {
+        assert_eq!(
+            endpoint.send(wrong_secret()).await.status,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    let throttled = endpoint.send(TestRequest::token().build()).await;
+    assert_eq!(
+        throttled.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        throttled.body
+    );
+    assert_eq!(throttled.body["error"], "temporarily_unavailable");
+    let retry_after: u64 = throttled.headers["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=300).contains(&retry_after), "{retry_after}");
+    assert_eq!(throttled.headers["cache-control"], "no-store");
+    let introspection = endpoint
+        .send(TestRequest::introspect("0".repeat(32).as_str()).build())
+        .await;
+    assert_eq!(
+        introspection.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "introspection too"
+    );
+
+    let other = endpoint
+        .send(
+            TestRequest::token()
+                .set("Authorization", basic(OTHER_KEY, "other-secret"))
+                .build(),
+        )
+        .await;
+    assert_eq!(other.status, StatusCode::OK, "another key is unaffected");
+}
+
+#[tokio::test]
+async fn fewer_failures_than_the_limit_leave_the_right_secret_working() {
+    let endpoint = Endpoint::new().await;
+    for _ in 0..9 {
+        endpoint.send(wrong_secret()).await;
+    }
+    endpoint.issue_token().await;
+}
+
+#[tokio::test]
+async fn once_the_window_closes_the_right_secret_works_again() {
+    let endpoint = Endpoint::new().await;
+    let service = TokenService::new(endpoint.keys.clone(), endpoint.tokens.clone(), 599)
+        .with_throttle(Throttle {
+            max_failures: 2,
+            window_seconds: 1,
+        });
+    for _ in 0..2 {
+        let answer = handler::handle(&service, wrong_secret()).await.unwrap();
+        assert_eq!(answer.status(), StatusCode::UNAUTHORIZED);
+    }
+    let throttled = handler::handle(&service, TestRequest::token().build())
+        .await
+        .unwrap();
+    assert_eq!(throttled.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(throttled.headers()["retry-after"], "1");
+    // Epoch seconds: the window that opened during second t closes at t + 1.
+    tokio::time::sleep(std::time::Duration::from_millis(2_100)).await;
+    let again = handler::handle(&service, TestRequest::token().build())
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_wrong_secret_costs_one_read_and_one_write_and_unknown_keys_count_nothing() {
+    let store = Arc::new(Counting::default());
+    store.keys.create(&fixture_key()).await.unwrap();
+    let service = TokenService::new(store.clone(), store.clone(), 599);
+    let response = handler::handle(&service, wrong_secret()).await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(store.key_reads.load(Ordering::SeqCst), 1, "reads");
+    assert_eq!(
+        store.writes.load(Ordering::SeqCst),
+        1,
+        "the failure, counted"
+    );
+    let unknown = TestRequest::token()
+        .set("Authorization", basic(&KeyId::generate().to_string(), "x"))
+        .build();
+    handler::handle(&service, unknown).await.unwrap();
+    assert_eq!(store.writes.load(Ordering::SeqCst), 1, "nothing to count");
 }

@@ -19,9 +19,11 @@ use aws_sdk_dynamodb::types::{
 };
 use tracing::instrument;
 
-use super::{KeyAdmin, KeyReader, StoreError, TokenStore, in_listing_order, key_not_found};
+use super::{
+    FailureLog, KeyAdmin, KeyReader, StoreError, TokenStore, in_listing_order, key_not_found,
+};
 use crate::code::SystemCode;
-use crate::key::{ClientKey, KeyId, KeyStatus};
+use crate::key::{ClientKey, FailedAttempts, KeyId, KeyStatus};
 use crate::secret::SecretHash;
 use crate::token::{TokenHash, TokenRecord};
 
@@ -243,6 +245,13 @@ impl Attributes<'_> {
         }
     }
 
+    fn optional_number(&self, name: &str) -> Result<u64, String> {
+        match self.0.get(name) {
+            None => Ok(0),
+            Some(_) => self.number(name),
+        }
+    }
+
     fn string_set(&self, name: &str) -> Result<&[String], String> {
         match self.0.get(name) {
             Some(AttributeValue::Ss(v)) => Ok(v),
@@ -275,6 +284,10 @@ impl TryFrom<&Item> for ClientKey {
             created_at: a.number("created_at")?,
             updated_at: a.number("updated_at")?,
             description: a.optional_string("description")?.map(str::to_owned),
+            failures: FailedAttempts {
+                count: a.optional_number(FAILURES)?,
+                since: a.optional_number(FAILURES_SINCE)?,
+            },
             codes,
             id,
         })
@@ -297,6 +310,10 @@ impl From<&ClientKey> for Item {
         }
         if let Some(description) = &key.description {
             item.insert("description".to_owned(), s(description));
+        }
+        if key.failures != FailedAttempts::default() {
+            item.insert(FAILURES.to_owned(), n(key.failures.count));
+            item.insert(FAILURES_SINCE.to_owned(), n(key.failures.since));
         }
         item
     }
@@ -400,6 +417,61 @@ impl KeyReader for DynamoKeyStore {
             .await
             .map_err(|e| classify(&self.table, e))?;
         out.item().map(|item| self.decode(item)).transpose()
+    }
+}
+
+/// A key's failed authentications: how many, and since when (absent: none).
+const FAILURES: &str = "failures";
+const FAILURES_SINCE: &str = "failures_since";
+
+#[async_trait]
+impl FailureLog for DynamoKeyStore {
+    #[instrument(skip(self), fields(table = %self.table))]
+    async fn record_failure(&self, id: &KeyId, now: u64, window: u64) -> Result<(), StoreError> {
+        let cutoff = now.saturating_sub(window);
+        // One more in the open window, else the first of a new one: each a conditional
+        // write, so that concurrent failures neither lose a count nor reopen a window. A
+        // race between the two is settled by trying the first again.
+        let writes = [
+            (
+                "ADD #failures :one",
+                "attribute_exists(key_id) AND #since > :cutoff",
+            ),
+            (
+                "SET #failures = :one, #since = :now",
+                "attribute_exists(key_id) AND (attribute_not_exists(#since) OR #since <= :cutoff)",
+            ),
+            (
+                "ADD #failures :one",
+                "attribute_exists(key_id) AND #since > :cutoff",
+            ),
+        ];
+        for (update, condition) in writes {
+            let result = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .key(KEY_ID, s(id.as_str()))
+                .update_expression(update)
+                .condition_expression(condition)
+                .expression_attribute_names("#failures", FAILURES)
+                .expression_attribute_names("#since", FAILURES_SINCE)
+                .set_expression_attribute_values(Some(
+                    [(":one".to_owned(), n(1)), (":cutoff".to_owned(), n(cutoff))]
+                        .into_iter()
+                        .chain(update.contains(":now").then(|| (":now".to_owned(), n(now))))
+                        .collect(),
+                ))
+                .send()
+                .await;
+            match result {
+                Ok(_) => return Ok(()),
+                Err(err) if is_condition_failure(&err) => {}
+                Err(err) => return Err(classify(&self.table, err)),
+            }
+        }
+        // Every condition failed: the key is gone, so there is nothing to count.
+        Ok(())
     }
 }
 

@@ -5,7 +5,9 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use async_trait::async_trait;
 
-use super::{KeyAdmin, KeyReader, StoreError, TokenStore, in_listing_order, key_not_found};
+use super::{
+    FailureLog, KeyAdmin, KeyReader, StoreError, TokenStore, in_listing_order, key_not_found,
+};
 use crate::key::{ClientKey, KeyId, KeyStatus};
 use crate::secret::SecretHash;
 use crate::token::{TokenHash, TokenRecord};
@@ -44,6 +46,16 @@ impl MemoryKeyStore {
 impl KeyReader for MemoryKeyStore {
     async fn get(&self, id: &KeyId) -> Result<Option<ClientKey>, StoreError> {
         Ok(lock(&self.keys).get(id).cloned())
+    }
+}
+
+#[async_trait]
+impl FailureLog for MemoryKeyStore {
+    async fn record_failure(&self, id: &KeyId, now: u64, window: u64) -> Result<(), StoreError> {
+        if let Some(key) = lock(&self.keys).get_mut(id) {
+            key.failures = key.failures.after_failure(now, window);
+        }
+        Ok(())
     }
 }
 
