@@ -7,16 +7,22 @@ use tokengate_shared::ClientKey;
 
 use crate::CliError;
 
-/// A key as shown: never its hash.
+/// A key as shown: never its hash. Failed authentications appear once there are any, so
+/// that an operator can see why a key answers 429.
 pub fn key_json(key: &ClientKey) -> Value {
-    json!({
+    let mut shown = json!({
         "key": key.id.as_str(),
         "codes": key.codes.iter().map(|c| c.as_str()).collect::<Vec<_>>(),
         "status": key.status.as_str(),
         "created_at": key.created_at,
         "updated_at": key.updated_at,
         "description": key.description,
-    })
+    });
+    if key.failures.count > 0 {
+        shown["failed_authentications"] =
+            json!({"count": key.failures.count, "since": key.failures.since});
+    }
+    shown
 }
 
 /// Epoch seconds as RFC 3339 UTC.
@@ -37,6 +43,13 @@ pub fn key_text(key: &ClientKey) -> String {
     );
     if let Some(description) = &key.description {
         text.push_str(&format!("\ndescription: {description}"));
+    }
+    if key.failures.count > 0 {
+        text.push_str(&format!(
+            "\nfailures:    {} since {}",
+            key.failures.count,
+            timestamp(key.failures.since)
+        ));
     }
     text
 }

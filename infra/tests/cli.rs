@@ -290,3 +290,32 @@ fn an_invalid_key_id_is_refused_before_any_request() {
         "{stderr}"
     );
 }
+
+#[tokio::test]
+async fn keys_show_tells_how_many_authentications_failed_and_since_when() {
+    use tokengate_shared::FailureLog;
+    let cli = Cli::ready();
+    let (key, _) = cli.create_key(&["d2ir1"]);
+    assert!(
+        cli.json(&["keys", "show", &key])
+            .get("failed_authentications")
+            .is_none()
+    );
+    let id = KeyId::parse(&key).unwrap();
+    for _ in 0..2 {
+        cli.store()
+            .record_failure(&id, 1_700_000_000, 300)
+            .await
+            .unwrap();
+    }
+    let shown = cli.json(&["keys", "show", &key]);
+    assert_eq!(
+        shown["failed_authentications"],
+        serde_json::json!({"count": 2, "since": 1_700_000_000u64})
+    );
+    let text = cli.ok(&["keys", "show", &key]);
+    assert!(
+        text.contains("failures:    2 since 2023-11-14T22:13:20Z"),
+        "{text}"
+    );
+}
