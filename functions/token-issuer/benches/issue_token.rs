@@ -11,6 +11,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use criterion::{Criterion, criterion_group, criterion_main};
 use lambda_http::{Body, Request};
+use token_issuer::config::Throttle;
 use token_issuer::{TokenService, handler};
 use tokengate_shared::store::memory::{MemoryKeyStore, MemoryTokenStore};
 use tokengate_shared::{AccessToken, ClientKey, KeyAdmin, SystemCode};
@@ -42,7 +43,13 @@ fn issue_token(c: &mut Criterion) {
     runtime
         .block_on(keys.create(&key))
         .expect("the key is stored");
-    let service = TokenService::new(keys, Arc::new(MemoryTokenStore::new()), 599);
+    // Never throttled, so that every wrong secret below takes the 401 path: verified,
+    // counted, refused.
+    let service =
+        TokenService::new(keys, Arc::new(MemoryTokenStore::new()), 599).with_throttle(Throttle {
+            max_failures: u64::MAX,
+            window_seconds: 300,
+        });
     let request = token_request(key.id.as_str(), secret.expose());
     let wrong = token_request(key.id.as_str(), "not-the-secret");
 
