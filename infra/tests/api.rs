@@ -2,7 +2,32 @@
 
 use std::process::Command;
 
+use std::path::{Path, PathBuf};
+
 use tokengate_tests::{tool, unique_name, workspace_root};
+
+/// A scratch folder holding a copy of the committed template: the folder and the copy.
+fn scratch_template(name: &str) -> (PathBuf, PathBuf) {
+    let dir = std::env::temp_dir().join(unique_name(name));
+    std::fs::create_dir_all(&dir).unwrap();
+    let template = dir.join("template.yaml");
+    std::fs::copy(workspace_root().join("template.yaml"), &template).unwrap();
+    (dir, template)
+}
+
+/// Asserts that cfn-lint passes `template`.
+fn assert_cfn_lint_passes(template: &Path) {
+    let lint = Command::new(tool("cfn-lint"))
+        .arg(template)
+        .output()
+        .unwrap();
+    assert!(
+        lint.status.success(),
+        "cfn-lint: {}{}",
+        String::from_utf8_lossy(&lint.stdout),
+        String::from_utf8_lossy(&lint.stderr)
+    );
+}
 
 #[test]
 fn the_committed_template_is_rendered_from_the_committed_pre_inputs() {
@@ -21,10 +46,7 @@ fn the_committed_template_is_rendered_from_the_committed_pre_inputs() {
 
 #[test]
 fn rendering_other_pre_inputs_changes_the_template_and_check_notices() {
-    let dir = std::env::temp_dir().join(unique_name("render"));
-    std::fs::create_dir_all(&dir).unwrap();
-    let template = dir.join("template.yaml");
-    std::fs::copy(workspace_root().join("template.yaml"), &template).unwrap();
+    let (dir, template) = scratch_template("render");
     let config = workspace_root().join("infra/examples/pre-inputs-introspection.json");
     let run = |check: bool| {
         let mut command = Command::new(env!("CARGO_BIN_EXE_tokengate"));
@@ -54,25 +76,13 @@ fn rendering_other_pre_inputs_changes_the_template_and_check_notices() {
         r#"AUTHORIZER_CLIENT_SECRET: !Sub "{{resolve:secretsmanager:${AuthorizerClientSecret}:SecretString}}""#
     ));
     assert!(rendered.contains("  AuthorizerClientSecret:\n    Type: String"));
-    let lint = Command::new(tool("cfn-lint"))
-        .arg(&template)
-        .output()
-        .unwrap();
-    assert!(
-        lint.status.success(),
-        "cfn-lint: {}{}",
-        String::from_utf8_lossy(&lint.stdout),
-        String::from_utf8_lossy(&lint.stderr)
-    );
+    assert_cfn_lint_passes(&template);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn a_literal_client_secret_is_never_rendered_into_the_template() {
-    let dir = std::env::temp_dir().join(unique_name("render-secret"));
-    std::fs::create_dir_all(&dir).unwrap();
-    let template = dir.join("template.yaml");
-    std::fs::copy(workspace_root().join("template.yaml"), &template).unwrap();
+    let (dir, template) = scratch_template("render-secret");
     let before = std::fs::read_to_string(&template).unwrap();
     let config = dir.join("literal.json");
     std::fs::write(
@@ -118,10 +128,7 @@ fn invalid_pre_inputs_are_refused_naming_the_key() {
 
 #[test]
 fn the_jwt_example_renders_a_template_with_no_secret_parameter_that_passes_cfn_lint() {
-    let dir = std::env::temp_dir().join(unique_name("render-jwt"));
-    std::fs::create_dir_all(&dir).unwrap();
-    let template = dir.join("template.yaml");
-    std::fs::copy(workspace_root().join("template.yaml"), &template).unwrap();
+    let (dir, template) = scratch_template("render-jwt");
     let out = Command::new(env!("CARGO_BIN_EXE_tokengate"))
         .args(["api", "render", "--config"])
         .arg(workspace_root().join("infra/examples/pre-inputs-jwt.json"))
@@ -146,14 +153,6 @@ fn the_jwt_example_renders_a_template_with_no_secret_parameter_that_passes_cfn_l
         !rendered.contains("AuthorizerClientSecret:"),
         "a JWKS is public: no secret"
     );
-    let lint = Command::new(tool("cfn-lint"))
-        .arg(&template)
-        .output()
-        .unwrap();
-    assert!(
-        lint.status.success(),
-        "cfn-lint: {}",
-        String::from_utf8_lossy(&lint.stdout)
-    );
+    assert_cfn_lint_passes(&template);
     let _ = std::fs::remove_dir_all(&dir);
 }
