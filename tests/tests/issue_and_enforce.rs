@@ -9,6 +9,30 @@ use tokengate_tests::{
     unique_name, workspace_root,
 };
 
+/// The REST API event fixture with this `Authorization` value, in both header maps as API
+/// Gateway sends it (the authorizer reads every value).
+fn fixture_event_with_authorization(value: &str) -> Value {
+    let fixture = workspace_root().join("functions/authorizer/events/rest-api-request.json");
+    let mut event: Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture).unwrap()).unwrap();
+    event["headers"]["Authorization"] = json!(value);
+    event["multiValueHeaders"]["Authorization"] = json!([value]);
+    event
+}
+
+/// The authorizer's answer to `event`, invoked through the emulator's Invoke API.
+async fn authorize(http: &reqwest::Client, emulator: &LambdaEmulator, event: &Value) -> Value {
+    http.post(emulator.invoke_url("authorizer"))
+        .json(event)
+        .timeout(LambdaEmulator::FIRST_REQUEST_TIMEOUT)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn a_token_from_the_token_issuer_is_enforced_by_the_authorizer_through_introspection() {
     let moto = Moto::start();
@@ -57,28 +81,8 @@ async fn a_token_from_the_token_issuer_is_enforced_by_the_authorizer_through_int
         .expect("a token is issued")
         .to_owned();
 
-    let fixture = workspace_root().join("functions/authorizer/events/rest-api-request.json");
-    let mut event: Value =
-        serde_json::from_str(&std::fs::read_to_string(fixture).unwrap()).unwrap();
-    // API Gateway sends every header in both maps; the authorizer reads every value.
-    let set_authorization = |event: &mut Value, value: String| {
-        event["headers"]["Authorization"] = json!(value);
-        event["multiValueHeaders"]["Authorization"] = json!([value]);
-    };
-    set_authorization(&mut event, format!("Bearer {token}"));
-    let authorize = |event: Value| {
-        http.post(emulator.invoke_url("authorizer"))
-            .json(&event)
-            .timeout(LambdaEmulator::FIRST_REQUEST_TIMEOUT)
-            .send()
-    };
-
-    let answer: Value = authorize(event.clone())
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let event = fixture_event_with_authorization(&format!("Bearer {token}"));
+    let answer = authorize(&http, &emulator, &event).await;
     assert_eq!(
         answer["policyDocument"]["Statement"][0]["Effect"], "Allow",
         "{answer}"
@@ -89,13 +93,8 @@ async fn a_token_from_the_token_issuer_is_enforced_by_the_authorizer_through_int
     assert_eq!(answer["context"]["block_authorization_header"], true);
 
     // A token token-issuer never issued is inactive there, so the authorizer denies it.
-    set_authorization(&mut event, "Bearer 00000000000000000000000000000000".into());
-    let denied: Value = authorize(event.clone())
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let never_issued = fixture_event_with_authorization("Bearer 00000000000000000000000000000000");
+    let denied = authorize(&http, &emulator, &never_issued).await;
     assert_eq!(
         denied["policyDocument"]["Statement"][0]["Effect"], "Deny",
         "{denied}"
@@ -121,14 +120,14 @@ async fn a_token_from_the_token_issuer_is_enforced_by_the_authorizer_through_int
     let mut twice = event.clone();
     twice["multiValueHeaders"]["Authorization"] =
         json!(["Bearer forged", format!("Bearer {token}")]);
-    let denied: Value = authorize(twice).await.unwrap().json().await.unwrap();
+    let denied = authorize(&http, &emulator, &twice).await;
     assert_eq!(
         denied["context"]["error"], "MultipleAuthorizationHeadersInRequest",
         "{denied}"
     );
     let mut two_keys = event;
     two_keys["multiValueHeaders"]["x-api-key"] = json!(["bogus"]);
-    let denied: Value = authorize(two_keys).await.unwrap().json().await.unwrap();
+    let denied = authorize(&http, &emulator, &two_keys).await;
     assert_eq!(
         denied["context"]["error"], "MultipleApiKeysInRequest",
         "{denied}"
@@ -173,23 +172,8 @@ async fn the_authorizer_binary_enforces_oidc_provider_jwt_access_tokens_under_th
     let http = reqwest::Client::new();
     let token = provider.access_token(&http, "orders.read").await;
 
-    let fixture = workspace_root().join("functions/authorizer/events/rest-api-request.json");
-    let event: Value = serde_json::from_str(&std::fs::read_to_string(fixture).unwrap()).unwrap();
-    let authorize = |event: &Value, value: String| {
-        let mut event = event.clone();
-        event["headers"]["Authorization"] = json!(value);
-        event["multiValueHeaders"]["Authorization"] = json!([value]);
-        http.post(emulator.invoke_url("authorizer"))
-            .json(&event)
-            .timeout(LambdaEmulator::FIRST_REQUEST_TIMEOUT)
-            .send()
-    };
-    let answer: Value = authorize(&event, format!("Bearer {token}"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let event = fixture_event_with_authorization(&format!("Bearer {token}"));
+    let answer = authorize(&http, &emulator, &event).await;
     assert_eq!(
         answer["policyDocument"]["Statement"][0]["Effect"], "Allow",
         "{answer}"
@@ -203,12 +187,8 @@ async fn the_authorizer_binary_enforces_oidc_provider_jwt_access_tokens_under_th
     let mut forged = token.clone();
     forged.truncate(forged.len() - 4);
     forged.push_str("AAAA");
-    let denied: Value = authorize(&event, format!("Bearer {forged}"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let event = fixture_event_with_authorization(&format!("Bearer {forged}"));
+    let denied = authorize(&http, &emulator, &event).await;
     assert_eq!(
         denied["context"]["error"], "TokenValidationFails",
         "{denied}"

@@ -125,6 +125,14 @@ impl Decision {
             Self::Deny { denial, .. } => Some(denial.reason),
         }
     }
+
+    /// Whether a cached validation result decided it.
+    pub fn cached(&self) -> bool {
+        match self {
+            Self::Allow { cached, .. } => *cached,
+            Self::Deny { denial, .. } => denial.cached,
+        }
+    }
 }
 
 /// What the cache keeps for a validated token: the injected headers and the claims to

@@ -131,13 +131,6 @@ fn assert_reason(decision: &Decision, reason: Reason) {
     assert_eq!(decision.reason(), Some(reason), "{decision:?}");
 }
 
-fn cached(decision: &Decision) -> bool {
-    match decision {
-        Decision::Allow { cached, .. } => *cached,
-        Decision::Deny { denial, .. } => denial.cached,
-    }
-}
-
 fn principal(decision: &Decision) -> Option<&str> {
     match decision {
         Decision::Allow { principal_id, .. } => Some(principal_id),
@@ -645,8 +638,8 @@ async fn a_cache_hit_makes_no_call_and_answers_the_same() {
     let authorizer = authorizer(FORWARD, &idp).await;
     let first = decide(&authorizer, request(&[])).await;
     let second = decide(&authorizer, request(&[])).await;
-    assert!(!cached(&first));
-    assert!(cached(&second));
+    assert!(!first.cached());
+    assert!(second.cached());
     assert_eq!(injected(&first), injected(&second));
     assert_eq!(calls(&idp, "/userinfo").await, 1, "the hit made no call");
 }
@@ -658,7 +651,7 @@ async fn failures_are_never_cached() {
     for _ in 0..2 {
         let decision = decide(&authorizer, request(&[])).await;
         assert_denied(&decision, Deny::TokenValidationFails);
-        assert!(!cached(&decision));
+        assert!(!decision.cached());
     }
     assert_eq!(
         calls(&idp, "/userinfo").await,
@@ -679,16 +672,18 @@ async fn a_different_endpoint_or_token_is_a_different_cache_entry() {
         .mount(&idp)
         .await;
     let authorizer = authorizer(FORWARD, &idp).await;
-    assert!(!cached(&decide(&authorizer, request(&[])).await));
-    assert!(!cached(
-        &decide(&authorizer, request(&[("X-Region-Code", "FR")])).await
-    ));
+    assert!(!decide(&authorizer, request(&[])).await.cached());
+    assert!(
+        !decide(&authorizer, request(&[("X-Region-Code", "FR")]))
+            .await
+            .cached()
+    );
     let other_token = rest_event(&[
         ("X-Api-Key", API_KEY),
         ("Authorization", "Bearer another-token"),
     ]);
-    assert!(!cached(&decide(&authorizer, other_token).await));
-    assert!(cached(&decide(&authorizer, request(&[])).await));
+    assert!(!decide(&authorizer, other_token).await.cached());
+    assert!(decide(&authorizer, request(&[])).await.cached());
     assert_eq!(calls(&idp, "/userinfo").await, 2);
     assert_eq!(calls(&idp, "/fr/userinfo").await, 1);
 }
@@ -701,10 +696,10 @@ async fn a_cached_result_expires_after_the_configured_ttl() {
         r#""cache": {"ttl_seconds": 1}, "max_response_bytes""#,
     );
     let authorizer = authorizer(&config, &idp).await;
-    assert!(!cached(&decide(&authorizer, request(&[])).await));
-    assert!(cached(&decide(&authorizer, request(&[])).await));
+    assert!(!decide(&authorizer, request(&[])).await.cached());
+    assert!(decide(&authorizer, request(&[])).await.cached());
     tokio::time::sleep(Duration::from_millis(1_300)).await;
-    assert!(!cached(&decide(&authorizer, request(&[])).await));
+    assert!(!decide(&authorizer, request(&[])).await.cached());
     assert_eq!(calls(&idp, "/userinfo").await, 2);
 }
 
@@ -826,7 +821,7 @@ async fn a_cached_introspection_is_rechecked_and_denied_once_its_exp_passes() {
     let authorizer = authorizer(INTROSPECTION, &idp).await;
     assert!(decide(&authorizer, request(&[])).await.is_allow());
     let hit = decide(&authorizer, request(&[])).await;
-    assert!(hit.is_allow() && cached(&hit), "{hit:?}");
+    assert!(hit.is_allow() && hit.cached(), "{hit:?}");
     tokio::time::sleep(Duration::from_millis(2_200)).await;
     let decision = decide(&authorizer, request(&[])).await;
     assert_denied(&decision, Deny::TokenValidationFails);

@@ -162,13 +162,6 @@ fn assert_reason(decision: &Decision, reason: Reason) {
     assert_eq!(decision.reason(), Some(reason), "{decision:?}");
 }
 
-fn cached(decision: &Decision) -> bool {
-    match decision {
-        Decision::Allow { cached, .. } => *cached,
-        Decision::Deny { denial, .. } => denial.cached,
-    }
-}
-
 #[tokio::test]
 async fn allows_rs256_es256_and_eddsa_tokens_and_injects_their_verified_claims() {
     let [rsa, ec, ed] = keys();
@@ -186,7 +179,7 @@ async fn allows_rs256_es256_and_eddsa_tokens_and_injects_their_verified_claims()
             "{:?}",
             key.alg
         );
-        assert!(!cached(&decision));
+        assert!(!decision.cached());
     }
 }
 
@@ -383,7 +376,7 @@ async fn a_cache_hit_verifies_nothing_again_and_never_outlives_the_expiry() {
     assert!(decide(&authorizer, &token).await.is_allow());
     let fetched = jwks.fetches();
     let hit = decide(&authorizer, &token).await;
-    assert!(hit.is_allow() && cached(&hit), "{hit:?}");
+    assert!(hit.is_allow() && hit.cached(), "{hit:?}");
     assert_eq!(jwks.fetches(), fetched);
     tokio::time::sleep(Duration::from_millis(2_100)).await;
     let expired = decide(&authorizer, &token).await;
