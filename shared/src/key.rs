@@ -98,6 +98,9 @@ pub struct ClientKey {
     pub description: Option<String>,
     /// Failed authentications in the current window, for brute-force throttling.
     pub failures: FailedAttempts,
+    /// Every token this key was issued at or before this time (epoch seconds) is revoked:
+    /// `tokengate tokens revoke --key`. 0 when never used.
+    pub tokens_revoked_at: u64,
 }
 
 /// Failed authentications of a key: how many, since when. Kept in the key's own record,
@@ -156,6 +159,7 @@ impl ClientKey {
             updated_at: now,
             description,
             failures: FailedAttempts::default(),
+            tokens_revoked_at: 0,
         };
         (key, secret)
     }

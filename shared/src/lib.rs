@@ -14,5 +14,8 @@ pub mod token;
 pub use code::SystemCode;
 pub use key::{ClientKey, FailedAttempts, KeyId, KeyStatus};
 pub use secret::{Secret, SecretHash};
-pub use store::{FailureLog, IssuerKeys, KeyAdmin, KeyReader, StoreError, TokenStore};
-pub use token::{AccessToken, TokenHash, TokenRecord};
+pub use store::{
+    FailureLog, IssuerKeys, KeyAdmin, KeyReader, ReadEach, Revocation, StoreError, TokenAndKeys,
+    TokenLookup, TokenStore,
+};
+pub use token::{AccessToken, ActiveToken, TokenHash, TokenRecord};

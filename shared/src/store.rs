@@ -105,6 +105,10 @@ pub trait KeyAdmin: IssuerKeys {
         now: u64,
     ) -> Result<ClientKey, StoreError>;
 
+    /// Revokes every token the key was issued until `now` (one write to the key's own
+    /// record: no token is read or deleted) and returns the key as it now is.
+    async fn revoke_tokens(&self, id: &KeyId, now: u64) -> Result<ClientKey, StoreError>;
+
     /// Deletes a key; [`StoreError::NotFound`] if there is none.
     async fn delete(&self, id: &KeyId) -> Result<(), StoreError>;
 }
@@ -117,6 +121,87 @@ pub trait TokenStore: Send + Sync {
 
     /// The token with this hash, if stored (expired ones included until deleted). One read.
     async fn get(&self, hash: &TokenHash) -> Result<Option<TokenRecord>, StoreError>;
+
+    /// Deletes the token with this hash if it was issued to `owner` (RFC 7009). One
+    /// conditional write.
+    async fn revoke(&self, hash: &TokenHash, owner: &KeyId) -> Result<Revocation, StoreError>;
+}
+
+/// What a revocation found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Revocation {
+    /// The token was the caller's, and is gone.
+    Revoked,
+    /// No such token (never issued, expired and deleted, or revoked already).
+    NotFound,
+    /// The token belongs to another key, and was left alone.
+    NotOwner,
+}
+
+/// A token and the keys it is judged with, read together.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TokenAndKeys {
+    /// The token, if stored.
+    pub token: Option<TokenRecord>,
+    /// Those of the asked-for keys that exist, in no particular order.
+    pub keys: Vec<ClientKey>,
+}
+
+impl TokenAndKeys {
+    /// The key with this id, if it was read and exists.
+    pub fn key(&self, id: &KeyId) -> Option<&ClientKey> {
+        self.keys.iter().find(|k| &k.id == id)
+    }
+}
+
+/// A token and some keys in one read: the authorizer's `tokengate` style.
+#[async_trait]
+pub trait TokenLookup: Send + Sync {
+    /// The token with this hash and the keys with these ids, in one round trip to the
+    /// store, strongly consistent.
+    async fn token_and_keys(
+        &self,
+        token: &TokenHash,
+        keys: &[KeyId],
+    ) -> Result<TokenAndKeys, StoreError>;
+}
+
+/// [`TokenLookup`] over two stores, one read each: for the in-memory stores, where a read
+/// is not a round trip.
+pub struct ReadEach {
+    /// The keys.
+    pub keys: std::sync::Arc<dyn KeyReader>,
+    /// The tokens.
+    pub tokens: std::sync::Arc<dyn TokenStore>,
+}
+
+impl std::fmt::Debug for ReadEach {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReadEach").finish_non_exhaustive()
+    }
+}
+
+#[async_trait]
+impl TokenLookup for ReadEach {
+    async fn token_and_keys(
+        &self,
+        token: &TokenHash,
+        keys: &[KeyId],
+    ) -> Result<TokenAndKeys, StoreError> {
+        let mut found = TokenAndKeys {
+            token: self.tokens.get(token).await?,
+            keys: Vec::with_capacity(keys.len()),
+        };
+        for (i, id) in keys.iter().enumerate() {
+            if keys[..i].contains(id) {
+                continue;
+            }
+            if let Some(key) = self.keys.get(id).await? {
+                found.keys.push(key);
+            }
+        }
+        Ok(found)
+    }
 }
 
 pub(crate) fn key_not_found(id: &KeyId) -> StoreError {

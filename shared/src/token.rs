@@ -5,10 +5,11 @@
 
 use std::fmt;
 
+use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::code::SystemCode;
-use crate::key::KeyId;
+use crate::key::{ClientKey, KeyId, KeyStatus};
 use crate::random;
 
 /// An access token as handed to a client: 32 lowercase hex characters. Its `Debug` never
@@ -76,10 +77,11 @@ pub struct TokenRecord {
     pub hash: TokenHash,
     /// The client key the token was issued to.
     pub key_id: KeyId,
-    /// The `X-From-Code` of the token request.
-    pub from_code: SystemCode,
-    /// The `X-To-Code` of the token request.
-    pub to_code: SystemCode,
+    /// The `X-From-Code` of the token request; INN-Reach's path always has one, the
+    /// generic `/oauth2/token` only when the client sent it.
+    pub from_code: Option<SystemCode>,
+    /// The `X-To-Code` of the token request, on the same terms.
+    pub to_code: Option<SystemCode>,
     /// The granted scope.
     pub scope: String,
     /// Issue time, epoch seconds.
@@ -94,6 +96,51 @@ impl TokenRecord {
     pub fn is_live_at(&self, now: u64) -> bool {
         now < self.expires_at
     }
+
+    /// The one rule for a token being active, shared by introspection and the
+    /// authorizer's `tokengate` style: within its lifetime, and its key (`owner`, read
+    /// fresh) still exists, is active, and has not had its tokens revoked since this one
+    /// was issued.
+    pub fn active_claims(&self, owner: Option<&ClientKey>, now: u64) -> Option<ActiveToken> {
+        let owner = owner.filter(|k| k.id == self.key_id)?;
+        let active = self.is_live_at(now)
+            && owner.status == KeyStatus::Active
+            && self.issued_at > owner.tokens_revoked_at;
+        active.then(|| ActiveToken {
+            active: true,
+            client_id: self.key_id.to_string(),
+            scope: self.scope.clone(),
+            exp: self.expires_at,
+            iat: self.issued_at,
+            token_type: "Bearer",
+            from_code: self.from_code.as_ref().map(ToString::to_string),
+            to_code: self.to_code.as_ref().map(ToString::to_string),
+        })
+    }
+}
+
+/// What is said of an active token (RFC 7662 §2.2): introspection's answer, and the
+/// claims the authorizer's `tokengate` style injects headers from.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ActiveToken {
+    /// Always `true`.
+    pub active: bool,
+    /// The key the token was issued to.
+    pub client_id: String,
+    /// The granted scope.
+    pub scope: String,
+    /// Expiry, epoch seconds.
+    pub exp: u64,
+    /// Issue time, epoch seconds.
+    pub iat: u64,
+    /// Always `Bearer`.
+    pub token_type: &'static str,
+    /// The `X-From-Code` the token was issued for, when there was one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from_code: Option<String>,
+    /// The `X-To-Code` the token was issued for, when there was one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub to_code: Option<String>,
 }
 
 #[cfg(test)]
@@ -122,6 +169,42 @@ mod tests {
         );
         assert_eq!(TokenHash::from_hex(&hash.to_hex()), Some(hash));
         assert_eq!(TokenHash::from_hex("zz"), None);
+    }
+
+    #[test]
+    fn a_token_is_active_only_while_live_with_its_own_active_key_that_has_not_revoked_it() {
+        let (key, _) = ClientKey::generate(Default::default(), None, 0);
+        let record = TokenRecord {
+            hash: TokenHash::of("t"),
+            key_id: key.id.clone(),
+            from_code: None,
+            to_code: SystemCode::parse("abcde").ok(),
+            scope: "innreach_tp".into(),
+            issued_at: 100,
+            expires_at: 700,
+        };
+        let claims = record.active_claims(Some(&key), 200).unwrap();
+        assert_eq!((claims.exp, claims.iat, claims.from_code), (700, 100, None));
+        assert_eq!(claims.to_code.as_deref(), Some("abcde"));
+        assert!(record.active_claims(Some(&key), 700).is_none(), "expired");
+        assert!(record.active_claims(None, 200).is_none(), "key deleted");
+        let (stranger, _) = ClientKey::generate(Default::default(), None, 0);
+        assert!(record.active_claims(Some(&stranger), 200).is_none());
+        let disabled = ClientKey {
+            status: KeyStatus::Disabled,
+            ..key.clone()
+        };
+        assert!(record.active_claims(Some(&disabled), 200).is_none());
+        let revoked = ClientKey {
+            tokens_revoked_at: 100,
+            ..key.clone()
+        };
+        assert!(record.active_claims(Some(&revoked), 200).is_none());
+        let revoked_before = ClientKey {
+            tokens_revoked_at: 99,
+            ..key
+        };
+        assert!(record.active_claims(Some(&revoked_before), 200).is_some());
     }
 
     #[test]

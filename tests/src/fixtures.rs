@@ -29,6 +29,7 @@ pub fn client_key(id: &str, secret: &str, status: KeyStatus, valid_for: &[&str])
         updated_at: 1,
         description: None,
         failures: tokengate_shared::FailedAttempts::default(),
+        tokens_revoked_at: 0,
     }
 }
 

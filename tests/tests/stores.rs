@@ -4,13 +4,16 @@
 use std::collections::BTreeSet;
 
 use aws_sdk_dynamodb::types::TimeToLiveStatus;
+use std::sync::Arc;
+
 use tokengate_shared::store::dynamodb::{
-    DynamoKeyStore, DynamoTokenStore, EXPIRES_AT, TableOutcome, create_tables,
+    DynamoKeyStore, DynamoTokenLookup, DynamoTokenStore, EXPIRES_AT, TableOutcome, create_tables,
 };
 use tokengate_shared::store::memory::{MemoryKeyStore, MemoryTokenStore};
 use tokengate_shared::{
-    ClientKey, FailedAttempts, KeyAdmin, KeyId, KeyReader, KeyStatus, Secret, SecretHash,
-    StoreError, SystemCode, TokenHash, TokenRecord, TokenStore,
+    ClientKey, FailedAttempts, KeyAdmin, KeyId, KeyReader, KeyStatus, ReadEach, Revocation, Secret,
+    SecretHash, StoreError, SystemCode, TokenAndKeys, TokenHash, TokenLookup, TokenRecord,
+    TokenStore,
 };
 use tokengate_tests::{ClosedPort, Moto, dynamodb_client};
 
@@ -92,6 +95,7 @@ async fn key_store_contract(store: &dyn KeyAdmin) {
     assert_eq!(
         ClientKey {
             failures: FailedAttempts::default(),
+            tokens_revoked_at: 0,
             ..counted
         },
         second,
@@ -109,21 +113,103 @@ async fn key_store_contract(store: &dyn KeyAdmin) {
     store.record_failure(&gone, 1_300, 300).await.unwrap();
     assert_eq!(store.get(&gone).await.unwrap(), None, "no key is made up");
     assert_eq!(store.list().await.unwrap().len(), 1);
+
+    // Revoking a key's tokens is one mark on the key itself.
+    let marked = store.revoke_tokens(&second.id, 1_400).await.unwrap();
+    assert_eq!(
+        (marked.tokens_revoked_at, marked.updated_at),
+        (1_400, 1_400)
+    );
+    assert_eq!(store.get(&second.id).await.unwrap(), Some(marked));
+    assert!(matches!(
+        store.revoke_tokens(&gone, 1).await,
+        Err(StoreError::NotFound { what: "key", .. })
+    ));
 }
 
 async fn token_store_contract(store: &dyn TokenStore) {
     let record = TokenRecord {
         hash: TokenHash::of("0123456789abcdef0123456789abcdef"),
         key_id: KeyId::generate(),
-        from_code: SystemCode::parse("d2ir1").unwrap(),
-        to_code: SystemCode::parse("abcde").unwrap(),
+        from_code: SystemCode::parse("d2ir1").ok(),
+        to_code: SystemCode::parse("abcde").ok(),
         scope: "innreach_tp".into(),
         issued_at: 1_700_000_000,
         expires_at: 1_700_000_599,
     };
     store.put(&record).await.unwrap();
-    assert_eq!(store.get(&record.hash).await.unwrap(), Some(record));
+    assert_eq!(store.get(&record.hash).await.unwrap(), Some(record.clone()));
     assert_eq!(store.get(&TokenHash::of("other")).await.unwrap(), None);
+
+    // Revocation deletes only the owner's token, and says what it found.
+    let generic = TokenRecord {
+        hash: TokenHash::of("generic"),
+        from_code: None,
+        to_code: None,
+        ..record.clone()
+    };
+    store.put(&generic).await.unwrap();
+    assert_eq!(store.get(&generic.hash).await.unwrap(), Some(generic));
+    let stranger = KeyId::generate();
+    assert_eq!(
+        store.revoke(&record.hash, &stranger).await.unwrap(),
+        Revocation::NotOwner
+    );
+    assert!(store.get(&record.hash).await.unwrap().is_some());
+    assert_eq!(
+        store.revoke(&record.hash, &record.key_id).await.unwrap(),
+        Revocation::Revoked
+    );
+    assert_eq!(store.get(&record.hash).await.unwrap(), None);
+    assert_eq!(
+        store.revoke(&record.hash, &record.key_id).await.unwrap(),
+        Revocation::NotFound
+    );
+}
+
+/// A token and keys in one call: what exists comes back, what does not is left out.
+async fn token_lookup_contract(
+    keys: &dyn KeyAdmin,
+    tokens: &dyn TokenStore,
+    lookup: &dyn TokenLookup,
+) {
+    let (owner, _) = new_key(100);
+    let (other, _) = new_key(100);
+    keys.create(&owner).await.unwrap();
+    keys.create(&other).await.unwrap();
+    let record = TokenRecord {
+        hash: TokenHash::of("looked-up"),
+        key_id: owner.id.clone(),
+        from_code: None,
+        to_code: SystemCode::parse("abcde").ok(),
+        scope: "innreach_tp".into(),
+        issued_at: 1_700_000_000,
+        expires_at: 1_700_000_599,
+    };
+    tokens.put(&record).await.unwrap();
+    let missing = KeyId::generate();
+    let found = lookup
+        .token_and_keys(
+            &record.hash,
+            &[
+                owner.id.clone(),
+                missing.clone(),
+                owner.id.clone(),
+                other.id.clone(),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(found.token, Some(record));
+    assert_eq!(found.keys.len(), 2, "each existing key once");
+    assert_eq!(found.key(&owner.id), Some(&owner));
+    assert_eq!(found.key(&other.id), Some(&other));
+    assert_eq!(found.key(&missing), None);
+    let nothing = lookup
+        .token_and_keys(&TokenHash::of("unknown"), &[])
+        .await
+        .unwrap();
+    assert_eq!(nothing, TokenAndKeys::default());
 }
 
 #[tokio::test]
@@ -148,6 +234,29 @@ async fn the_dynamodb_token_store_keeps_the_contract() {
 #[tokio::test]
 async fn the_memory_token_store_keeps_the_contract() {
     token_store_contract(&MemoryTokenStore::new()).await;
+}
+
+#[tokio::test]
+async fn the_dynamodb_token_lookup_keeps_the_contract_in_one_batch() {
+    let moto = Moto::start();
+    let (keys, tokens) = moto.fresh_tables().await;
+    token_lookup_contract(
+        &DynamoKeyStore::new(moto.client(), &keys),
+        &DynamoTokenStore::new(moto.client(), &tokens),
+        &DynamoTokenLookup::new(moto.client(), keys, tokens),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn reading_each_memory_store_keeps_the_token_lookup_contract() {
+    let keys = Arc::new(MemoryKeyStore::new());
+    let tokens = Arc::new(MemoryTokenStore::new());
+    let lookup = ReadEach {
+        keys: keys.clone(),
+        tokens: tokens.clone(),
+    };
+    token_lookup_contract(keys.as_ref(), tokens.as_ref(), &lookup).await;
 }
 
 #[tokio::test]

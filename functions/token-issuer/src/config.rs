@@ -60,6 +60,9 @@ pub struct TokenIssuerConfig {
     pub ttl_seconds: u64,
     /// `TOKEN_MAX_FAILURES` and `TOKEN_FAILURE_WINDOW_SECONDS`.
     pub throttle: Throttle,
+    /// `ISSUER_URL`: the issuer the metadata document announces; when unset, each request's
+    /// host and stage.
+    pub issuer: Option<String>,
 }
 
 /// A configuration problem, naming the environment variable at fault.
@@ -74,6 +77,11 @@ pub enum ConfigError {
     /// A throttling setting is not a whole number in range.
     #[error("{0} must be a whole number from 1 to {1}")]
     OutOfRange(&'static str, u64),
+    /// `ISSUER_URL` is not an absolute http(s) URL without query or fragment.
+    #[error(
+        "ISSUER_URL must be an absolute https URL (http only for loopback) with no query or fragment, such as https://api.example.com/prod"
+    )]
+    InvalidIssuer,
 }
 
 impl TokenIssuerConfig {
@@ -94,8 +102,30 @@ impl TokenIssuerConfig {
             tokens_table: required("TOKENS_TABLE")?,
             ttl_seconds: ttl_seconds(&lookup)?,
             throttle: Throttle::from_lookup(&lookup)?,
+            issuer: issuer_url(&lookup)?,
         })
     }
+}
+
+/// `ISSUER_URL` through `lookup`, without a trailing `/`: RFC 8414 §2 asks for https and
+/// no query or fragment; plain http is allowed for loopback hosts, for local runs.
+pub fn issuer_url(lookup: &impl Fn(&str) -> Option<String>) -> Result<Option<String>, ConfigError> {
+    let Some(text) = lookup("ISSUER_URL").filter(|v| !v.trim().is_empty()) else {
+        return Ok(None);
+    };
+    let text = text.trim().trim_end_matches('/');
+    let uri: lambda_http::http::Uri = text.parse().map_err(|_| ConfigError::InvalidIssuer)?;
+    let host = uri.host().unwrap_or_default();
+    let loopback = host == "localhost" || host == "127.0.0.1" || host == "[::1]";
+    let scheme_ok = match uri.scheme_str() {
+        Some("https") => true,
+        Some("http") => loopback,
+        _ => false,
+    };
+    if !scheme_ok || host.is_empty() || uri.query().is_some() || text.contains('#') {
+        return Err(ConfigError::InvalidIssuer);
+    }
+    Ok(Some(text.to_owned()))
 }
 
 /// `TOKEN_TTL_SECONDS` through `lookup`: 599 when unset.
@@ -153,6 +183,30 @@ mod tests {
         ] {
             let refused = Throttle::from_lookup(&env(&[(name, bad)])).unwrap_err();
             assert!(refused.to_string().starts_with(name), "{refused}");
+        }
+    }
+
+    #[test]
+    fn the_issuer_url_is_https_without_query_or_fragment_and_loses_its_trailing_slash() {
+        let issuer = |v: &str| issuer_url(&env(&[("ISSUER_URL", v)]));
+        assert_eq!(issuer_url(&env(&[])), Ok(None));
+        assert_eq!(
+            issuer("https://api.example.com/prod/"),
+            Ok(Some("https://api.example.com/prod".into()))
+        );
+        assert_eq!(
+            issuer("http://127.0.0.1:9000/lambda-url/token-issuer"),
+            Ok(Some("http://127.0.0.1:9000/lambda-url/token-issuer".into()))
+        );
+        for bad in [
+            "api.example.com",
+            "http://api.example.com",
+            "https://api.example.com/?a=b",
+            "https://api.example.com/#x",
+            "ftp://api.example.com",
+            "https:///path",
+        ] {
+            assert_eq!(issuer(bad), Err(ConfigError::InvalidIssuer), "{bad}");
         }
     }
 

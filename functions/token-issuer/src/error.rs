@@ -7,6 +7,8 @@ use serde_json::json;
 use tokengate_shared::StoreError;
 use tracing::{error, info, warn};
 
+use crate::request::Contract;
+
 /// Why credentials were refused. Only logged: every case answers the same 401 body, so a
 /// caller learns nothing about which keys exist.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,15 +45,32 @@ pub enum TokenEndpointError {
     /// `invalid_client` with `WWW-Authenticate`, as RFC 7662 §2.1 and RFC 6749 §5.2 say.
     #[error("client authentication required")]
     ClientAuthenticationRequired,
-    /// Credentials were refused: 401 `invalid_token`, as INN-Reach specifies.
+    /// Credentials were refused at INN-Reach's path: 401 `invalid_token`, as INN-Reach
+    /// specifies.
     #[error("token authentication failed ({})", .0.as_str())]
     AuthenticationFailed(AuthFailure),
+    /// Credentials were refused at a standard route: 401 `invalid_client` with
+    /// `WWW-Authenticate`, as RFC 6749 §5.2 says and OAuth client libraries expect.
+    #[error("client authentication failed ({})", .0.as_str())]
+    ClientAuthenticationFailed(AuthFailure),
+    /// A `grant_type` other than `client_credentials` at `/oauth2/token`: 400
+    /// `unsupported_grant_type`.
+    #[error("unsupported grant type")]
+    UnsupportedGrantType,
+    /// A `scope` other than `innreach_tp` at `/oauth2/token`: 400 `invalid_scope`.
+    #[error("invalid scope")]
+    InvalidScope,
+    /// An authenticated client asked for what it may not have: 400
+    /// `unauthorized_client` (a token for a code its key is not valid for, or the
+    /// revocation of another client's token, RFC 7009 §2.1).
+    #[error("unauthorized client: {0}")]
+    UnauthorizedClient(&'static str),
     /// No such route: 404.
     #[error("no such route")]
     NotFound,
-    /// The route exists but takes only POST: 405.
+    /// The route exists but takes only the method given: 405.
     #[error("method not allowed")]
-    MethodNotAllowed,
+    MethodNotAllowed(&'static str),
     /// Too many failed authentications of this key in the window: 429 with `Retry-After`.
     #[error("throttled for {retry_after} s")]
     Throttled {
@@ -69,15 +88,33 @@ impl TokenEndpointError {
         Self::InvalidRequest(description.into())
     }
 
+    /// The same error as the standard routes give it: refused credentials are
+    /// `invalid_client`, and a key not valid for the `X-From-Code` is `unauthorized_client`
+    /// (the client did authenticate).
+    pub fn under(self, contract: Contract) -> Self {
+        match (contract, self) {
+            (Contract::Standard, Self::AuthenticationFailed(AuthFailure::CodeNotAllowed)) => {
+                Self::UnauthorizedClient("The client key is not valid for the X-From-Code system.")
+            }
+            (Contract::Standard, Self::AuthenticationFailed(failure)) => {
+                Self::ClientAuthenticationFailed(failure)
+            }
+            (_, other) => other,
+        }
+    }
+
     /// The HTTP status this error answers with.
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::InvalidRequest(_) => StatusCode::BAD_REQUEST,
-            Self::AuthenticationFailed(_) | Self::ClientAuthenticationRequired => {
-                StatusCode::UNAUTHORIZED
-            }
+            Self::InvalidRequest(_)
+            | Self::UnsupportedGrantType
+            | Self::InvalidScope
+            | Self::UnauthorizedClient(_) => StatusCode::BAD_REQUEST,
+            Self::AuthenticationFailed(_)
+            | Self::ClientAuthenticationFailed(_)
+            | Self::ClientAuthenticationRequired => StatusCode::UNAUTHORIZED,
             Self::NotFound => StatusCode::NOT_FOUND,
-            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
@@ -94,18 +131,47 @@ impl TokenEndpointError {
                 warn!(reason = "authentication_failed", cause = failure.as_str());
                 ("invalid_token", "Token authentication failed")
             }
+            Self::ClientAuthenticationFailed(failure) => {
+                warn!(reason = "authentication_failed", cause = failure.as_str());
+                ("invalid_client", "Client authentication failed.")
+            }
             Self::ClientAuthenticationRequired => {
                 info!(reason = "client_authentication_missing");
                 (
                     "invalid_client",
-                    "Client authentication is required: HTTP Basic credentials of a client key.",
+                    "Client authentication is required: HTTP Basic credentials of a client key, or client_id and client_secret in the form body.",
                 )
+            }
+            Self::UnsupportedGrantType => {
+                info!(reason = "unsupported_grant_type");
+                (
+                    "unsupported_grant_type",
+                    "The grant_type parameter must be client_credentials.",
+                )
+            }
+            Self::InvalidScope => {
+                info!(reason = "invalid_scope");
+                (
+                    "invalid_scope",
+                    "The scope parameter may only be innreach_tp, or be left out.",
+                )
+            }
+            Self::UnauthorizedClient(description) => {
+                warn!(reason = "unauthorized_client", description);
+                ("unauthorized_client", *description)
             }
             Self::NotFound => (
                 "not_found",
-                "No such route. POST to /innreach/v2/oauth2/token.",
+                "No such route. The routes are POST /innreach/v2/oauth2/token, POST /oauth2/token, POST /oauth2/introspect, POST /oauth2/revoke and GET /.well-known/oauth-authorization-server.",
             ),
-            Self::MethodNotAllowed => ("method_not_allowed", "This route accepts only POST."),
+            Self::MethodNotAllowed(allow) => (
+                "method_not_allowed",
+                if *allow == "GET" {
+                    "This route accepts only GET."
+                } else {
+                    "This route accepts only POST."
+                },
+            ),
             Self::Throttled { retry_after } => {
                 warn!(reason = "throttled", retry_after);
                 (
@@ -127,14 +193,16 @@ impl TokenEndpointError {
         );
         let headers = response.headers_mut();
         match self {
-            Self::AuthenticationFailed(_) | Self::ClientAuthenticationRequired => {
+            Self::AuthenticationFailed(_)
+            | Self::ClientAuthenticationFailed(_)
+            | Self::ClientAuthenticationRequired => {
                 headers.insert(
                     header::WWW_AUTHENTICATE,
                     HeaderValue::from_static("Basic realm=\"tokengate\", charset=\"UTF-8\""),
                 );
             }
-            Self::MethodNotAllowed => {
-                headers.insert(header::ALLOW, HeaderValue::from_static("POST"));
+            Self::MethodNotAllowed(allow) => {
+                headers.insert(header::ALLOW, HeaderValue::from_static(allow));
             }
             Self::Throttled { retry_after } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after));

@@ -1,24 +1,46 @@
-//! Routing an HTTP request to issuing or introspection, and rendering the answer.
+//! Routing an HTTP request to issuing, introspection, revocation or the metadata
+//! document, and rendering the answer.
 
 use std::convert::Infallible;
 
-use lambda_http::http::{Method, StatusCode};
+use lambda_http::http::header::{CACHE_CONTROL, HOST, PRAGMA};
+use lambda_http::http::{HeaderValue, Method, StatusCode};
+use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 use tokengate_shared::clock;
 use tracing::info;
 
 use crate::error::{TokenEndpointError, json_response};
-use crate::request::{IntrospectionRequest, TokenRequest};
-use crate::service::TokenService;
+use crate::metadata;
+use crate::request::{Contract, TokenOperation, TokenRequest};
+use crate::service::{Introspection, TokenService};
 
+/// INN-Reach's token route, held to its contract.
+pub const INN_REACH_TOKEN_PATH: &str = "/innreach/v2/oauth2/token";
+/// The generic RFC 6749 token route.
+pub const TOKEN_PATH: &str = "/oauth2/token";
 /// The token routes: INN-Reach's path and the conventional one.
-pub const TOKEN_PATHS: [&str; 2] = ["/innreach/v2/oauth2/token", "/oauth2/token"];
+pub const TOKEN_PATHS: [&str; 2] = [INN_REACH_TOKEN_PATH, TOKEN_PATH];
 /// The RFC 7662 introspection route.
 pub const INTROSPECTION_PATH: &str = "/oauth2/introspect";
+/// The RFC 7009 revocation route.
+pub const REVOCATION_PATH: &str = "/oauth2/revoke";
+/// The RFC 8414 metadata route.
+pub const METADATA_PATH: &str = "/.well-known/oauth-authorization-server";
+/// Every route the token service answers.
+pub const ROUTES: [&str; 5] = [
+    INN_REACH_TOKEN_PATH,
+    TOKEN_PATH,
+    INTROSPECTION_PATH,
+    REVOCATION_PATH,
+    METADATA_PATH,
+];
 
 enum Route {
-    Token,
+    Token(Contract),
     Introspection,
+    Revocation,
+    Metadata,
 }
 
 /// Handles one request. Never fails: every outcome, the store being down included, is an
@@ -28,30 +50,43 @@ pub async fn handle(
     request: Request,
 ) -> Result<Response<Body>, Infallible> {
     let outcome = match route(&request) {
-        Ok(Route::Token) => issue(service, &request).await,
-        Ok(Route::Introspection) => introspect(service, &request).await,
+        Ok(Route::Token(contract)) => issue(service, &request, contract)
+            .await
+            .map_err(|e| e.under(contract)),
+        Ok(Route::Introspection) => introspect(service, &request)
+            .await
+            .map_err(|e| e.under(Contract::Standard)),
+        Ok(Route::Revocation) => revoke(service, &request)
+            .await
+            .map_err(|e| e.under(Contract::Standard)),
+        Ok(Route::Metadata) => Ok(metadata(service, &request)),
         Err(err) => Err(err),
     };
     Ok(outcome.unwrap_or_else(TokenEndpointError::into_response))
 }
 
-fn route(request: &Request) -> Result<Route, TokenEndpointError> {
-    // API Gateway puts the stage in the URI; the raw path is the route as deployed.
+/// The route as deployed: API Gateway puts the stage in the URI, the raw path is without.
+fn route_path(request: &Request) -> &str {
     let raw = request.raw_http_path();
-    let path = if raw.is_empty() {
+    if raw.is_empty() {
         request.uri().path()
     } else {
         raw
+    }
+}
+
+fn route(request: &Request) -> Result<Route, TokenEndpointError> {
+    let (route, method) = match route_path(request) {
+        INN_REACH_TOKEN_PATH => (Route::Token(Contract::InnReach), Method::POST),
+        TOKEN_PATH => (Route::Token(Contract::Standard), Method::POST),
+        INTROSPECTION_PATH => (Route::Introspection, Method::POST),
+        REVOCATION_PATH => (Route::Revocation, Method::POST),
+        METADATA_PATH => (Route::Metadata, Method::GET),
+        _ => return Err(TokenEndpointError::NotFound),
     };
-    let route = if TOKEN_PATHS.contains(&path) {
-        Route::Token
-    } else if path == INTROSPECTION_PATH {
-        Route::Introspection
-    } else {
-        return Err(TokenEndpointError::NotFound);
-    };
-    if request.method() != Method::POST {
-        return Err(TokenEndpointError::MethodNotAllowed);
+    if request.method() != method {
+        let allow = if method == Method::GET { "GET" } else { "POST" };
+        return Err(TokenEndpointError::MethodNotAllowed(allow));
     }
     Ok(route)
 }
@@ -59,16 +94,20 @@ fn route(request: &Request) -> Result<Route, TokenEndpointError> {
 async fn issue(
     service: &TokenService,
     request: &Request,
+    contract: Contract,
 ) -> Result<Response<Body>, TokenEndpointError> {
-    let token_request = TokenRequest::parse(request)?;
+    let token_request = TokenRequest::parse(request, contract)?;
     let (issued, key_id) = service
         .issue(&token_request, clock::now_epoch_seconds())
         .await?;
+    let code = |c: &Option<tokengate_shared::SystemCode>| {
+        c.as_ref().map_or_else(String::new, ToString::to_string)
+    };
     info!(
         reason = "token_issued",
         key_id = %key_id,
-        from_code = %token_request.from_code,
-        to_code = %token_request.to_code,
+        from_code = %code(&token_request.from_code),
+        to_code = %code(&token_request.to_code),
         expires_in = issued.expires_in
     );
     Ok(json_response(
@@ -81,17 +120,78 @@ async fn introspect(
     service: &TokenService,
     request: &Request,
 ) -> Result<Response<Body>, TokenEndpointError> {
-    let introspection_request = IntrospectionRequest::parse(request)?;
+    let operation = TokenOperation::parse(request)?;
     let answer = service
-        .introspect(&introspection_request, clock::now_epoch_seconds())
+        .introspect(&operation, clock::now_epoch_seconds())
         .await?;
     info!(
         reason = "token_introspected",
-        caller = %introspection_request.credentials.key,
-        active = matches!(answer, crate::service::Introspection::Active { .. })
+        caller = %operation.credentials.key,
+        active = matches!(answer, Introspection::Active(_))
     );
     Ok(json_response(
         StatusCode::OK,
         &serde_json::to_value(&answer).unwrap_or_default(),
     ))
+}
+
+async fn revoke(
+    service: &TokenService,
+    request: &Request,
+) -> Result<Response<Body>, TokenEndpointError> {
+    let operation = TokenOperation::parse(request)?;
+    let revocation = service
+        .revoke(&operation, clock::now_epoch_seconds())
+        .await?;
+    info!(
+        reason = "token_revoked",
+        caller = %operation.credentials.key,
+        found = ?revocation
+    );
+    // RFC 7009 §2.2: 200 whether or not the token existed; the body is ignored by clients.
+    Ok(json_response(StatusCode::OK, &serde_json::json!({})))
+}
+
+fn metadata(service: &TokenService, request: &Request) -> Response<Body> {
+    let issuer = service
+        .issuer()
+        .map_or_else(|| issuer_from_request(request), str::to_owned);
+    let mut response = json_response(StatusCode::OK, &metadata::document(&issuer));
+    // Public and the same for every caller: clients and CDNs may keep it.
+    let headers = response.headers_mut();
+    headers.insert(
+        CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=300"),
+    );
+    headers.remove(PRAGMA);
+    response
+}
+
+/// `https://{Host}{base}`, where the base is what API Gateway put before the route (the
+/// stage, in a REST API's default endpoint). `X-Forwarded-Proto` may say `http`, for local
+/// runs.
+fn issuer_from_request(request: &Request) -> String {
+    let headers = request.headers();
+    let host = headers
+        .get(HOST)
+        .and_then(|h| h.to_str().ok())
+        .or_else(|| match request.request_context_ref() {
+            Some(RequestContext::ApiGatewayV1(c)) => c.domain_name.as_deref(),
+            Some(RequestContext::ApiGatewayV2(c)) => c.domain_name.as_deref(),
+            _ => None,
+        })
+        .unwrap_or("localhost");
+    let scheme = match headers
+        .get("x-forwarded-proto")
+        .and_then(|h| h.to_str().ok())
+    {
+        Some("http") => "http",
+        _ => "https",
+    };
+    let path = request.uri().path();
+    let base = path
+        .strip_suffix(route_path(request))
+        .unwrap_or_default()
+        .trim_end_matches('/');
+    format!("{scheme}://{host}{base}")
 }

@@ -14,6 +14,7 @@ async fn main() -> Result<(), Error> {
         Arc::new(DynamoTokenStore::new(client, config.tokens_table)),
         config.ttl_seconds,
     )
-    .with_throttle(config.throttle);
+    .with_throttle(config.throttle)
+    .with_issuer(config.issuer);
     lambda_http::run(service_fn(|request| handler::handle(&service, request))).await
 }

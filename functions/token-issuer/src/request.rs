@@ -8,7 +8,7 @@ use base64::engine::DecodePaddingMode;
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use lambda_http::Request;
 use lambda_http::http::HeaderMap;
-use lambda_http::http::header::AUTHORIZATION;
+use lambda_http::http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use tokengate_shared::{Secret, SystemCode};
 
 use crate::error::TokenEndpointError;
@@ -48,29 +48,44 @@ impl fmt::Debug for ClientCredentials {
     }
 }
 
+/// Which contract a token request is held to, by its route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Contract {
+    /// `/innreach/v2/oauth2/token`: every INN-Reach header required, HTTP Basic only, and
+    /// INN-Reach's `invalid_token` answer to refused credentials.
+    InnReach,
+    /// `/oauth2/token`, introspection and revocation: RFC 6749 as any OAuth client speaks
+    /// it, both client authentication methods, `invalid_client` on refused credentials.
+    Standard,
+}
+
 /// A well-formed token request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenRequest {
     /// Who asks.
     pub credentials: ClientCredentials,
-    /// `X-From-Code`: the system the key must be valid for.
-    pub from_code: SystemCode,
-    /// `X-To-Code`.
-    pub to_code: SystemCode,
+    /// `X-From-Code`: the system the key must be valid for. Always there at INN-Reach's
+    /// path; at `/oauth2/token` only when sent.
+    pub from_code: Option<SystemCode>,
+    /// `X-To-Code`, on the same terms.
+    pub to_code: Option<SystemCode>,
+    /// The contract the request was held to.
+    pub contract: Contract,
 }
 
-/// A well-formed RFC 7662 introspection request.
+/// A well-formed RFC 7662 introspection or RFC 7009 revocation request: an authenticated
+/// client and the token it names.
 #[derive(Clone, PartialEq, Eq)]
-pub struct IntrospectionRequest {
-    /// The protected resource asking.
+pub struct TokenOperation {
+    /// The client asking.
     pub credentials: ClientCredentials,
-    /// The token to introspect, as presented.
+    /// The token, as presented.
     pub token: String,
 }
 
-impl fmt::Debug for IntrospectionRequest {
+impl fmt::Debug for TokenOperation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("IntrospectionRequest")
+        f.debug_struct("TokenOperation")
             .field("credentials", &self.credentials)
             .field("token", &"<redacted>")
             .finish()
@@ -78,19 +93,23 @@ impl fmt::Debug for IntrospectionRequest {
 }
 
 impl TokenRequest {
-    /// Parses a token request. Every header and parameter is checked before the
-    /// credentials are, so a malformed request is a 400 whatever its credentials.
-    pub fn parse(request: &Request) -> Result<Self> {
+    /// Parses a token request under its route's contract. Every header and parameter is
+    /// checked before the credentials are looked up, so a malformed request is a 400
+    /// whatever its credentials.
+    pub fn parse(request: &Request, contract: Contract) -> Result<Self> {
+        match contract {
+            Contract::InnReach => Self::parse_inn_reach(request),
+            Contract::Standard => Self::parse_standard(request),
+        }
+    }
+
+    fn parse_inn_reach(request: &Request) -> Result<Self> {
         let headers = request.headers();
         let credentials = basic_credentials(headers)?;
         let from_code = system_code(headers, "X-From-Code")?;
         let to_code = system_code(headers, "X-To-Code")?;
         // Required and checked, but not used: INN-Reach defines no freshness window.
-        epoch_seconds(single_header(headers, "X-Request-Creation-Time")?).ok_or_else(|| {
-            TokenEndpointError::invalid(
-                "The X-Request-Creation-Time header must be epoch seconds, a whole number.",
-            )
-        })?;
+        creation_time(headers, "X-Request-Creation-Time")?;
         accepts_json(headers)?;
         let content_type = media_type(headers)?;
         if content_type != JSON && content_type != FORM {
@@ -102,34 +121,134 @@ impl TokenRequest {
         if content_type == FORM {
             params.extend(body_parameters(request));
         }
+        refuse_body_credentials(&params)?;
         expect_parameter(&params, "grant_type", GRANT_TYPE)?;
         expect_parameter(&params, "scope", SCOPE)?;
         Ok(Self {
             credentials,
+            from_code: Some(from_code),
+            to_code: Some(to_code),
+            contract: Contract::InnReach,
+        })
+    }
+
+    fn parse_standard(request: &Request) -> Result<Self> {
+        let headers = request.headers();
+        let params = standard_parameters(request, true)?;
+        if headers.contains_key(ACCEPT) {
+            accepts_json(headers)?;
+        }
+        let from_code = optional(headers, "X-From-Code", system_code)?;
+        let to_code = optional(headers, "X-To-Code", system_code)?;
+        optional(headers, "X-Request-Creation-Time", creation_time)?;
+        let credentials = client_credentials(headers, &params)?;
+        match single_parameter(&params, "grant_type")? {
+            GRANT_TYPE => {}
+            _ => return Err(TokenEndpointError::UnsupportedGrantType),
+        }
+        // RFC 6749 §3.3: space-delimited; absent means the default scope.
+        if let Some(scope) = optional_parameter(&params, "scope")? {
+            if scope.split(' ').any(|s| s != SCOPE) {
+                return Err(TokenEndpointError::InvalidScope);
+            }
+        }
+        Ok(Self {
+            credentials,
             from_code,
             to_code,
+            contract: Contract::Standard,
         })
     }
 }
 
-impl IntrospectionRequest {
-    /// Parses an introspection request: Basic credentials and a form body with `token`.
-    /// A request with no credentials at all is asked for them (401), RFC 7662 §2.1.
+impl TokenOperation {
+    /// Parses an introspection or revocation request: a form body with `token`, and the
+    /// client's credentials by either method. A request with no credentials at all is
+    /// asked for them (401, RFC 7662 §2.1, RFC 7009 §2.1).
     pub fn parse(request: &Request) -> Result<Self> {
-        let headers = request.headers();
-        if !headers.contains_key(AUTHORIZATION) {
-            return Err(TokenEndpointError::ClientAuthenticationRequired);
-        }
-        let credentials = basic_credentials(headers)?;
-        if media_type(headers)? != FORM {
-            return Err(TokenEndpointError::invalid(format!(
-                "The Content-Type header must be {FORM}."
-            )));
-        }
-        let params = body_parameters(request);
+        let params = standard_parameters(request, false)?;
+        let credentials = client_credentials(request.headers(), &params)?;
         let token = single_parameter(&params, "token")?.to_owned();
         Ok(Self { credentials, token })
     }
+}
+
+/// The parameters of a request at a standard route: a form body (RFC 6749 §3.2), or for
+/// the token route also the query string when there is no body.
+fn standard_parameters(request: &Request, query_allowed: bool) -> Result<Params> {
+    let body_empty = request.body().is_empty();
+    let form_required =
+        || TokenEndpointError::invalid(format!("The Content-Type header must be {FORM}."));
+    let content_type = if request.headers().contains_key(CONTENT_TYPE) || !body_empty {
+        Some(media_type(request.headers()).map_err(|_| form_required())?)
+    } else {
+        None
+    };
+    match content_type.as_deref() {
+        Some(FORM) => {
+            let mut params = body_parameters(request);
+            if query_allowed {
+                params.extend(query_parameters(request));
+            }
+            Ok(params)
+        }
+        None | Some(JSON) if query_allowed && body_empty => Ok(query_parameters(request)),
+        _ => Err(form_required()),
+    }
+}
+
+/// Client authentication by exactly one method (RFC 6749 §2.3): HTTP Basic
+/// (`client_secret_basic`) or `client_id` and `client_secret` in the form body
+/// (`client_secret_post`).
+fn client_credentials(headers: &HeaderMap, params: &Params) -> Result<ClientCredentials> {
+    let in_body = ["client_id", "client_secret"]
+        .iter()
+        .any(|name| params.iter().any(|(k, _)| k == name));
+    if headers.contains_key(AUTHORIZATION) {
+        refuse_body_credentials(params)?;
+        return basic_credentials(headers);
+    }
+    if !in_body || optional_parameter(params, "client_secret")?.is_none() {
+        return Err(TokenEndpointError::ClientAuthenticationRequired);
+    }
+    Ok(ClientCredentials {
+        key: single_parameter(params, "client_id")?.to_owned(),
+        secret: Secret::from(single_parameter(params, "client_secret")?.to_owned()),
+    })
+}
+
+/// RFC 6749 §2.3: a client MUST NOT use more than one authentication method per request.
+fn refuse_body_credentials(params: &Params) -> Result<()> {
+    if params
+        .iter()
+        .any(|(k, _)| k == "client_id" || k == "client_secret")
+    {
+        return Err(TokenEndpointError::invalid(
+            "Use one client authentication method: HTTP Basic, or client_id and client_secret in the body, not both.",
+        ));
+    }
+    Ok(())
+}
+
+/// A header checked by `parse` when it is sent; absent is fine.
+fn optional<T>(
+    headers: &HeaderMap,
+    name: &str,
+    parse: impl Fn(&HeaderMap, &str) -> Result<T>,
+) -> Result<Option<T>> {
+    if headers.contains_key(name) {
+        parse(headers, name).map(Some)
+    } else {
+        Ok(None)
+    }
+}
+
+fn creation_time(headers: &HeaderMap, name: &str) -> Result<u64> {
+    epoch_seconds(single_header(headers, name)?).ok_or_else(|| {
+        TokenEndpointError::invalid(format!(
+            "The {name} header must be epoch seconds, a whole number."
+        ))
+    })
 }
 
 fn single_header<'a>(headers: &'a HeaderMap, name: &str) -> Result<&'a str> {
@@ -268,6 +387,14 @@ fn single_parameter<'a>(params: &'a Params, name: &str) -> Result<&'a str> {
         _ => Err(TokenEndpointError::invalid(format!(
             "The {name} parameter is required."
         ))),
+    }
+}
+
+fn optional_parameter<'a>(params: &'a Params, name: &str) -> Result<Option<&'a str>> {
+    if params.iter().any(|(k, _)| k == name) {
+        single_parameter(params, name).map(Some)
+    } else {
+        Ok(None)
     }
 }
 

@@ -4,15 +4,15 @@ use std::sync::Arc;
 
 use serde::Serialize;
 use tokengate_shared::{
-    AccessToken, ClientKey, IssuerKeys, KeyId, KeyStatus, SecretHash, TokenHash, TokenRecord,
-    TokenStore,
+    AccessToken, ActiveToken, ClientKey, IssuerKeys, KeyId, KeyStatus, Revocation, SecretHash,
+    TokenHash, TokenRecord, TokenStore,
 };
 use tracing::error;
 
 use crate::config::Throttle;
 
 use crate::error::{AuthFailure, TokenEndpointError};
-use crate::request::{ClientCredentials, IntrospectionRequest, SCOPE, TokenRequest};
+use crate::request::{ClientCredentials, SCOPE, TokenOperation, TokenRequest};
 
 /// The body of a successful token response.
 #[derive(Debug, Serialize)]
@@ -30,25 +30,9 @@ pub struct IssuedToken {
 #[serde(untagged)]
 pub enum Introspection {
     /// The token is live and its key is active.
-    Active {
-        /// Always `true`.
-        active: bool,
-        /// The key the token was issued to.
-        client_id: String,
-        /// The granted scope.
-        scope: String,
-        /// Expiry, epoch seconds.
-        exp: u64,
-        /// Issue time, epoch seconds.
-        iat: u64,
-        /// Always `Bearer`.
-        token_type: &'static str,
-        /// The `X-From-Code` the token was issued for.
-        from_code: String,
-        /// The `X-To-Code` the token was issued for.
-        to_code: String,
-    },
-    /// Anything else: unknown, expired, or issued to a key that is no longer active.
+    Active(ActiveToken),
+    /// Anything else: unknown, expired, revoked, or issued to a key that is no longer
+    /// active.
     Inactive {
         /// Always `false`.
         active: bool,
@@ -68,6 +52,7 @@ pub struct TokenService {
     tokens: Arc<dyn TokenStore>,
     ttl_seconds: u64,
     throttle: Throttle,
+    issuer: Option<String>,
 }
 
 impl std::fmt::Debug for TokenService {
@@ -75,6 +60,7 @@ impl std::fmt::Debug for TokenService {
         f.debug_struct("TokenService")
             .field("ttl_seconds", &self.ttl_seconds)
             .field("throttle", &self.throttle)
+            .field("issuer", &self.issuer)
             .finish_non_exhaustive()
     }
 }
@@ -88,12 +74,24 @@ impl TokenService {
             tokens,
             ttl_seconds,
             throttle: Throttle::default(),
+            issuer: None,
         }
     }
 
     /// The same service with other throttling settings.
     pub fn with_throttle(self, throttle: Throttle) -> Self {
         Self { throttle, ..self }
+    }
+
+    /// The same service announcing this issuer URL (`ISSUER_URL`) in its metadata, instead
+    /// of one built from each request's host and stage.
+    pub fn with_issuer(self, issuer: Option<String>) -> Self {
+        Self { issuer, ..self }
+    }
+
+    /// The configured issuer URL, if any.
+    pub fn issuer(&self) -> Option<&str> {
+        self.issuer.as_deref()
     }
 
     /// Issues a token: one key read, one token write.
@@ -103,7 +101,9 @@ impl TokenService {
         now: u64,
     ) -> Result<(IssuedToken, KeyId), TokenEndpointError> {
         let key = self.authenticate(&request.credentials, now).await?;
-        if !key.is_valid_for(&request.from_code) {
+        if let Some(code) = &request.from_code
+            && !key.is_valid_for(code)
+        {
             return Err(TokenEndpointError::AuthenticationFailed(
                 AuthFailure::CodeNotAllowed,
             ));
@@ -128,11 +128,12 @@ impl TokenService {
     }
 
     /// Introspects a token for an authenticated client. A token is active while it is
-    /// within its lifetime (whether or not the TTL has deleted it yet) and the key it was
-    /// issued to still exists and is active.
+    /// within its lifetime (whether or not the TTL has deleted it yet), has not been
+    /// revoked, and the key it was issued to still exists and is active. Any client key may
+    /// introspect any token: introspection is for the protected resources.
     pub async fn introspect(
         &self,
-        request: &IntrospectionRequest,
+        request: &TokenOperation,
         now: u64,
     ) -> Result<Introspection, TokenEndpointError> {
         self.authenticate(&request.credentials, now).await?;
@@ -143,19 +144,30 @@ impl TokenService {
             return Ok(Introspection::inactive());
         }
         let owner = self.keys.get(&record.key_id).await?;
-        if owner.is_none_or(|k| k.status != KeyStatus::Active) {
-            return Ok(Introspection::inactive());
+        Ok(record
+            .active_claims(owner.as_ref(), now)
+            .map_or_else(Introspection::inactive, Introspection::Active))
+    }
+
+    /// Revokes a token for the client it was issued to (RFC 7009 §2.1): one key read and
+    /// one conditional delete. An unknown token is not an error (§2.2); another client's
+    /// token is refused and left alone.
+    pub async fn revoke(
+        &self,
+        request: &TokenOperation,
+        now: u64,
+    ) -> Result<Revocation, TokenEndpointError> {
+        let key = self.authenticate(&request.credentials, now).await?;
+        let revocation = self
+            .tokens
+            .revoke(&TokenHash::of(&request.token), &key.id)
+            .await?;
+        if revocation == Revocation::NotOwner {
+            return Err(TokenEndpointError::UnauthorizedClient(
+                "The token was not issued to this client.",
+            ));
         }
-        Ok(Introspection::Active {
-            active: true,
-            client_id: record.key_id.to_string(),
-            scope: record.scope,
-            exp: record.expires_at,
-            iat: record.issued_at,
-            token_type: "Bearer",
-            from_code: record.from_code.to_string(),
-            to_code: record.to_code.to_string(),
-        })
+        Ok(revocation)
     }
 
     /// The key these credentials name, when the secret is its own and the key is active

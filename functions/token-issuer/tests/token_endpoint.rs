@@ -15,8 +15,8 @@ use token_issuer::config::Throttle;
 use token_issuer::{TokenService, handler};
 use tokengate_shared::store::memory::{MemoryKeyStore, MemoryTokenStore};
 use tokengate_shared::{
-    ClientKey, KeyAdmin, KeyId, KeyReader, KeyStatus, StoreError, SystemCode, TokenHash,
-    TokenRecord, TokenStore, clock,
+    ClientKey, KeyAdmin, KeyId, KeyReader, KeyStatus, Revocation, StoreError, SystemCode,
+    TokenHash, TokenRecord, TokenStore, clock,
 };
 use tokengate_tests::fixtures::{
     FIXTURE_KEY, FIXTURE_SECRET, LogCapture, basic, client_key, fixture_key,
@@ -94,6 +94,21 @@ impl Answer {
         );
     }
 
+    fn assert_client_authentication_failed(&self) {
+        assert_eq!(self.status, StatusCode::UNAUTHORIZED, "{}", self.body);
+        assert_eq!(self.body["error"], "invalid_client", "{}", self.body);
+        assert_eq!(
+            self.headers["www-authenticate"],
+            "Basic realm=\"tokengate\", charset=\"UTF-8\""
+        );
+        assert_eq!(self.headers["cache-control"], "no-store");
+    }
+
+    fn assert_error(&self, status: StatusCode, error: &str) {
+        assert_eq!(self.status, status, "{}", self.body);
+        assert_eq!(self.body["error"], error, "{}", self.body);
+    }
+
     fn assert_authentication_failed(&self) {
         assert_eq!(self.status, StatusCode::UNAUTHORIZED, "{}", self.body);
         assert_eq!(
@@ -136,6 +151,36 @@ impl TestRequest {
             .collect(),
             body: Vec::new(),
         }
+    }
+
+    /// What any RFC 6749 client sends to `/oauth2/token`: Basic credentials and a form
+    /// body, nothing else.
+    fn standard() -> Self {
+        Self {
+            method: "POST",
+            path: "/oauth2/token".into(),
+            query: String::new(),
+            headers: vec![
+                ("Authorization".into(), basic(KEY, SECRET).into_bytes()),
+                (
+                    "Content-Type".into(),
+                    b"application/x-www-form-urlencoded".to_vec(),
+                ),
+            ],
+            body: b"grant_type=client_credentials".to_vec(),
+        }
+    }
+
+    /// The same with `client_secret_post`: the credentials in the body.
+    fn posted(self, extra: &str) -> Self {
+        let body = String::from_utf8(self.body.clone()).unwrap();
+        self.without("Authorization").body(&format!(
+            "{body}&client_id={KEY}&client_secret={SECRET}{extra}"
+        ))
+    }
+
+    fn revoke(token: &str) -> Self {
+        Self::introspect(token).path("/oauth2/revoke")
     }
 
     fn introspect(token: &str) -> Self {
@@ -270,8 +315,8 @@ async fn stores_the_token_only_as_its_hash_with_key_codes_scope_and_times() {
         .unwrap()
         .expect("the token is stored under its hash");
     assert_eq!(record.key_id.as_str(), KEY);
-    assert_eq!(record.from_code.as_str(), "d2ir1");
-    assert_eq!(record.to_code.as_str(), "abcde");
+    assert_eq!(record.from_code, SystemCode::parse("d2ir1").ok());
+    assert_eq!(record.to_code, SystemCode::parse("abcde").ok());
     assert_eq!(record.scope, "innreach_tp");
     assert!(record.issued_at >= before);
     assert_eq!(record.expires_at, record.issued_at + 599);
@@ -655,8 +700,8 @@ async fn introspection_reports_an_expired_token_inactive_though_it_is_still_stor
     let expired = TokenRecord {
         hash: TokenHash::of("expired-token"),
         key_id: KeyId::parse(KEY).unwrap(),
-        from_code: SystemCode::parse("d2ir1").unwrap(),
-        to_code: SystemCode::parse("abcde").unwrap(),
+        from_code: SystemCode::parse("d2ir1").ok(),
+        to_code: SystemCode::parse("abcde").ok(),
         scope: "innreach_tp".into(),
         issued_at: now - 700,
         expires_at: now - 101,
@@ -737,7 +782,7 @@ async fn introspection_refuses_a_caller_whose_key_is_disabled_or_wrong() {
     endpoint
         .send(wrong.build())
         .await
-        .assert_authentication_failed();
+        .assert_client_authentication_failed();
     endpoint
         .keys
         .set_status(&KeyId::parse(KEY).unwrap(), KeyStatus::Disabled, 5)
@@ -746,7 +791,7 @@ async fn introspection_refuses_a_caller_whose_key_is_disabled_or_wrong() {
     endpoint
         .send(TestRequest::introspect(&token).build())
         .await
-        .assert_authentication_failed();
+        .assert_client_authentication_failed();
 }
 
 #[tokio::test]
@@ -815,6 +860,10 @@ impl TokenStore for Counting {
     async fn get(&self, hash: &TokenHash) -> Result<Option<TokenRecord>, StoreError> {
         self.token_reads.fetch_add(1, Ordering::SeqCst);
         self.tokens.get(hash).await
+    }
+    async fn revoke(&self, hash: &TokenHash, owner: &KeyId) -> Result<Revocation, StoreError> {
+        self.writes.fetch_add(1, Ordering::SeqCst);
+        self.tokens.revoke(hash, owner).await
     }
 }
 
@@ -976,4 +1025,339 @@ async fn a_wrong_secret_costs_one_read_and_one_write_and_unknown_keys_count_noth
         .build();
     handler::handle(&service, unknown).await.unwrap();
     assert_eq!(store.writes.load(Ordering::SeqCst), 1, "nothing to count");
+}
+
+#[tokio::test]
+async fn any_oauth_client_gets_a_token_at_oauth2_token_with_basic_credentials_and_a_form_body_alone()
+ {
+    let endpoint = Endpoint::new().await;
+    let answer = endpoint.send(TestRequest::standard().build()).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    assert_eq!(answer.body["token_type"], "Bearer");
+    assert_eq!(answer.headers["cache-control"], "no-store");
+    let token = answer.body["access_token"].as_str().unwrap();
+    let record = endpoint.tokens.get(&TokenHash::of(token)).await.unwrap();
+    let record = record.unwrap();
+    assert_eq!((record.from_code, record.to_code), (None, None));
+    assert_eq!(record.scope, "innreach_tp");
+    // Introspection leaves out the codes the token was not issued for.
+    let claims = endpoint.send(TestRequest::introspect(token).build()).await;
+    assert_eq!(claims.body["active"], true);
+    assert!(claims.body.get("from_code").is_none(), "{}", claims.body);
+}
+
+#[tokio::test]
+async fn client_secret_post_gets_a_token_and_introspects_and_revokes_with_the_credentials_in_the_body()
+ {
+    let endpoint = Endpoint::new().await;
+    let answer = endpoint
+        .send(TestRequest::standard().posted("").build())
+        .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    let token = answer.body["access_token"].as_str().unwrap();
+    let introspected = endpoint
+        .send(TestRequest::introspect(token).posted("").build())
+        .await;
+    assert_eq!(introspected.body["active"], true, "{}", introspected.body);
+    let revoked = endpoint
+        .send(TestRequest::revoke(token).posted("").build())
+        .await;
+    assert_eq!(revoked.status, StatusCode::OK, "{}", revoked.body);
+    let after = endpoint.send(TestRequest::introspect(token).build()).await;
+    assert_eq!(after.body, json!({"active": false}));
+}
+
+#[tokio::test]
+async fn the_inn_reach_headers_are_optional_at_oauth2_token_but_checked_when_sent() {
+    let endpoint = Endpoint::new().await;
+    endpoint.add_key(OTHER_KEY, SECRET, &["other"]).await;
+    let with_codes = TestRequest::standard()
+        .set("X-From-Code", "d2ir1")
+        .set("X-To-Code", "abcde")
+        .set("Accept", "application/json");
+    let answer = endpoint.send(with_codes.build()).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    let token = answer.body["access_token"].as_str().unwrap();
+    let claims = endpoint.send(TestRequest::introspect(token).build()).await;
+    assert_eq!(claims.body["from_code"], "d2ir1");
+    // A code the key is not valid for: it authenticated, so it is unauthorized_client.
+    let not_its_code = TestRequest::standard()
+        .set("Authorization", basic(OTHER_KEY, SECRET))
+        .set("X-From-Code", "d2ir1");
+    endpoint
+        .send(not_its_code.build())
+        .await
+        .assert_error(StatusCode::BAD_REQUEST, "unauthorized_client");
+    for (name, bad) in [
+        ("X-From-Code", "toolong"),
+        ("X-To-Code", "a b"),
+        ("X-Request-Creation-Time", "+12"),
+        ("Accept", "text/html"),
+    ] {
+        let answer = endpoint
+            .send(TestRequest::standard().set(name, bad).build())
+            .await;
+        answer.assert_error(StatusCode::BAD_REQUEST, "invalid_request");
+        let description = answer.body["error_description"].as_str().unwrap();
+        assert!(description.contains(name), "{name}: {description}");
+    }
+}
+
+#[tokio::test]
+async fn scope_is_optional_at_oauth2_token_and_any_other_scope_is_invalid_scope() {
+    let endpoint = Endpoint::new().await;
+    for ok in [
+        "grant_type=client_credentials",
+        "grant_type=client_credentials&scope=innreach_tp",
+    ] {
+        let answer = endpoint
+            .send(TestRequest::standard().body(ok).build())
+            .await;
+        assert_eq!(answer.status, StatusCode::OK, "{ok}: {}", answer.body);
+    }
+    for bad in ["admin", "innreach_tp admin", "innreach_tp+admin"] {
+        let body = format!("grant_type=client_credentials&scope={bad}");
+        endpoint
+            .send(TestRequest::standard().body(&body).build())
+            .await
+            .assert_error(StatusCode::BAD_REQUEST, "invalid_scope");
+    }
+}
+
+#[tokio::test]
+async fn a_grant_type_other_than_client_credentials_is_unsupported_grant_type() {
+    let endpoint = Endpoint::new().await;
+    let password = TestRequest::standard().body("grant_type=password&username=a&password=b");
+    endpoint
+        .send(password.build())
+        .await
+        .assert_error(StatusCode::BAD_REQUEST, "unsupported_grant_type");
+    let missing = TestRequest::standard().body("scope=innreach_tp");
+    endpoint
+        .send(missing.build())
+        .await
+        .assert_invalid_request("The grant_type parameter is required.");
+}
+
+#[tokio::test]
+async fn the_standard_routes_answer_refused_or_missing_credentials_with_401_invalid_client() {
+    let endpoint = Endpoint::new().await;
+    let token = endpoint.issue_token().await;
+    let cases = [
+        TestRequest::standard().set("Authorization", basic(KEY, "wrong")),
+        TestRequest::standard().without("Authorization"),
+        TestRequest::standard()
+            .without("Authorization")
+            .body("grant_type=client_credentials&client_id=nobody&client_secret=x"),
+        TestRequest::standard()
+            .without("Authorization")
+            .body(&format!("grant_type=client_credentials&client_id={KEY}")),
+        TestRequest::introspect(&token).without("Authorization"),
+        TestRequest::revoke(&token).without("Authorization"),
+        TestRequest::revoke(&token).set("Authorization", basic(KEY, "wrong")),
+    ];
+    for request in cases {
+        endpoint
+            .send(request.build())
+            .await
+            .assert_client_authentication_failed();
+    }
+    // INN-Reach's path keeps its own answer.
+    endpoint
+        .send(
+            TestRequest::token()
+                .set("Authorization", basic(KEY, "wrong"))
+                .build(),
+        )
+        .await
+        .assert_authentication_failed();
+}
+
+#[tokio::test]
+async fn both_client_authentication_methods_in_one_request_are_a_400_on_every_route() {
+    let endpoint = Endpoint::new().await;
+    let token = endpoint.issue_token().await;
+    let both = |request: TestRequest| {
+        let body = String::from_utf8(request.body.clone()).unwrap();
+        request.body(&format!("{body}&client_id={KEY}&client_secret={SECRET}"))
+    };
+    let inn_reach = TestRequest::token()
+        .query("")
+        .set("Content-Type", "application/x-www-form-urlencoded")
+        .body("grant_type=client_credentials&scope=innreach_tp");
+    for request in [
+        both(TestRequest::standard()),
+        both(TestRequest::introspect(&token)),
+        both(TestRequest::revoke(&token)),
+        both(inn_reach),
+    ] {
+        endpoint.send(request.build()).await.assert_invalid_request(
+            "Use one client authentication method: HTTP Basic, or client_id and client_secret in the body, not both.",
+        );
+    }
+    let still_active = endpoint.send(TestRequest::introspect(&token).build()).await;
+    assert_eq!(still_active.body["active"], true);
+}
+
+#[tokio::test]
+async fn a_revoked_token_is_inactive_at_introspection_at_once() {
+    let endpoint = Endpoint::new().await;
+    let token = endpoint.issue_token().await;
+    let answer = endpoint.send(TestRequest::revoke(&token).build()).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    assert_eq!(answer.headers["cache-control"], "no-store");
+    let after = endpoint.send(TestRequest::introspect(&token).build()).await;
+    assert_eq!(after.body, json!({"active": false}));
+}
+
+#[tokio::test]
+async fn revoking_an_unknown_or_already_revoked_token_answers_200_and_a_hint_is_accepted() {
+    let endpoint = Endpoint::new().await;
+    let token = endpoint.issue_token().await;
+    for body in [
+        "token=never-issued".to_owned(),
+        format!("token={token}&token_type_hint=access_token"),
+        format!("token={token}&token_type_hint=refresh_token"),
+    ] {
+        let answer = endpoint
+            .send(TestRequest::revoke("").body(&body).build())
+            .await;
+        assert_eq!(answer.status, StatusCode::OK, "{body}: {}", answer.body);
+    }
+    let missing = TestRequest::revoke("").body("token_type_hint=access_token");
+    endpoint
+        .send(missing.build())
+        .await
+        .assert_invalid_request("The token parameter is required.");
+}
+
+#[tokio::test]
+async fn revoking_another_clients_token_is_refused_and_leaves_it_active() {
+    let endpoint = Endpoint::new().await;
+    endpoint.add_key(OTHER_KEY, SECRET, &["d2ir1"]).await;
+    let token = endpoint.issue_token().await;
+    let by_other = TestRequest::revoke(&token).set("Authorization", basic(OTHER_KEY, SECRET));
+    endpoint
+        .send(by_other.build())
+        .await
+        .assert_error(StatusCode::BAD_REQUEST, "unauthorized_client");
+    let after = endpoint.send(TestRequest::introspect(&token).build()).await;
+    assert_eq!(after.body["active"], true);
+}
+
+#[tokio::test]
+async fn revoking_every_token_of_a_key_makes_them_inactive_and_later_ones_are_not() {
+    let endpoint = Endpoint::new().await;
+    let token = endpoint.issue_token().await;
+    let id = KeyId::parse(KEY).unwrap();
+    let now = clock::now_epoch_seconds();
+    endpoint.keys.revoke_tokens(&id, now).await.unwrap();
+    let after = endpoint.send(TestRequest::introspect(&token).build()).await;
+    assert_eq!(after.body, json!({"active": false}));
+    // A token issued after the revocation's second is active.
+    let later = TokenRecord {
+        hash: TokenHash::of("later"),
+        key_id: id,
+        from_code: None,
+        to_code: None,
+        scope: "innreach_tp".into(),
+        issued_at: now + 1,
+        expires_at: now + 600,
+    };
+    endpoint.tokens.put(&later).await.unwrap();
+    let answer = endpoint
+        .send(TestRequest::introspect("later").build())
+        .await;
+    assert_eq!(answer.body["active"], true);
+}
+
+#[tokio::test]
+async fn revocation_costs_one_key_read_and_one_conditional_write() {
+    let store = Arc::new(Counting::default());
+    store.keys.create(&fixture_key()).await.unwrap();
+    let service = TokenService::new(store.clone(), store.clone(), 599);
+    let answer = handler::handle(&service, TestRequest::revoke("some-token").build())
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::OK);
+    assert_eq!(store.key_reads.load(Ordering::SeqCst), 1, "key reads");
+    assert_eq!(store.token_reads.load(Ordering::SeqCst), 0, "token reads");
+    assert_eq!(store.writes.load(Ordering::SeqCst), 1, "writes");
+}
+
+#[tokio::test]
+async fn a_throttled_key_is_refused_at_revocation_and_introspection_too() {
+    let keys = Arc::new(MemoryKeyStore::new());
+    keys.create(&fixture_key()).await.unwrap();
+    let service =
+        TokenService::new(keys, Arc::new(MemoryTokenStore::new()), 599).with_throttle(Throttle {
+            max_failures: 1,
+            window_seconds: 60,
+        });
+    let wrong = TestRequest::revoke("t").set("Authorization", basic(KEY, "wrong"));
+    handler::handle(&service, wrong.build()).await.unwrap();
+    for request in [TestRequest::revoke("t"), TestRequest::introspect("t")] {
+        let answer = handler::handle(&service, request.build()).await.unwrap();
+        assert_eq!(answer.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert!(answer.headers().contains_key("retry-after"));
+    }
+}
+
+#[tokio::test]
+async fn the_metadata_document_lists_every_endpoint_under_the_configured_issuer() {
+    let endpoint = Endpoint::new().await;
+    let service = TokenService::new(endpoint.keys.clone(), endpoint.tokens.clone(), 599)
+        .with_issuer(Some("https://auth.example.com/prod".into()));
+    let request = TestRequest::standard()
+        .method("GET")
+        .path("/.well-known/oauth-authorization-server")
+        .without("Authorization")
+        .body("");
+    let response = handler::handle(&service, request.build()).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["cache-control"], "public, max-age=300");
+    let Body::Text(text) = response.body() else {
+        panic!("a JSON text body")
+    };
+    let document: Value = serde_json::from_str(text).unwrap();
+    let methods = json!(["client_secret_basic", "client_secret_post"]);
+    assert_eq!(
+        document,
+        json!({
+            "issuer": "https://auth.example.com/prod",
+            "token_endpoint": "https://auth.example.com/prod/oauth2/token",
+            "introspection_endpoint": "https://auth.example.com/prod/oauth2/introspect",
+            "revocation_endpoint": "https://auth.example.com/prod/oauth2/revoke",
+            "grant_types_supported": ["client_credentials"],
+            "response_types_supported": [],
+            "token_endpoint_auth_methods_supported": methods,
+            "introspection_endpoint_auth_methods_supported": methods,
+            "revocation_endpoint_auth_methods_supported": methods,
+            "scopes_supported": ["innreach_tp"],
+        })
+    );
+}
+
+#[tokio::test]
+async fn without_issuer_url_the_issuer_is_the_requests_host_and_stage() {
+    let endpoint = Endpoint::new().await;
+    let event = include_str!("../events/token-request-rest-api.json")
+        .replace(
+            "/innreach/v2/oauth2/token",
+            "/.well-known/oauth-authorization-server",
+        )
+        .replace("\"POST\"", "\"GET\"");
+    let request = lambda_http::request::from_str(&event).unwrap();
+    let host = request.headers()["host"].to_str().unwrap().to_owned();
+    let answer = endpoint.send(request).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    assert_eq!(answer.body["issuer"], format!("https://{host}/prod"));
+    assert_eq!(
+        answer.body["token_endpoint"],
+        format!("https://{host}/prod/oauth2/token")
+    );
+    let post = TestRequest::standard().path("/.well-known/oauth-authorization-server");
+    let refused = endpoint.send(post.build()).await;
+    assert_eq!(refused.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(refused.headers["allow"], "GET");
 }

@@ -14,13 +14,14 @@ use aws_sdk_dynamodb::config::retry::RetryConfig;
 use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, ReturnValue,
-    ScalarAttributeType, TimeToLiveSpecification, TimeToLiveStatus,
+    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, KeysAndAttributes,
+    ReturnValue, ScalarAttributeType, TimeToLiveSpecification, TimeToLiveStatus,
 };
 use tracing::instrument;
 
 use super::{
-    FailureLog, KeyAdmin, KeyReader, StoreError, TokenStore, in_listing_order, key_not_found,
+    FailureLog, KeyAdmin, KeyReader, Revocation, StoreError, TokenAndKeys, TokenLookup, TokenStore,
+    in_listing_order, key_not_found,
 };
 use crate::code::SystemCode;
 use crate::key::{ClientKey, FailedAttempts, KeyId, KeyStatus};
@@ -260,8 +261,10 @@ impl Attributes<'_> {
         }
     }
 
-    fn code(&self, name: &str) -> Result<SystemCode, String> {
-        SystemCode::parse(self.string(name)?).map_err(|e| format!("attribute '{name}': {e}"))
+    fn optional_code(&self, name: &str) -> Result<Option<SystemCode>, String> {
+        self.optional_string(name)?
+            .map(|code| SystemCode::parse(code).map_err(|e| format!("attribute '{name}': {e}")))
+            .transpose()
     }
 }
 
@@ -288,6 +291,7 @@ impl TryFrom<&Item> for ClientKey {
                 count: a.optional_number(FAILURES)?,
                 since: a.optional_number(FAILURES_SINCE)?,
             },
+            tokens_revoked_at: a.optional_number(TOKENS_REVOKED_AT)?,
             codes,
             id,
         })
@@ -315,6 +319,9 @@ impl From<&ClientKey> for Item {
             item.insert(FAILURES.to_owned(), n(key.failures.count));
             item.insert(FAILURES_SINCE.to_owned(), n(key.failures.since));
         }
+        if key.tokens_revoked_at != 0 {
+            item.insert(TOKENS_REVOKED_AT.to_owned(), n(key.tokens_revoked_at));
+        }
         item
     }
 }
@@ -328,8 +335,8 @@ impl TryFrom<&Item> for TokenRecord {
             hash: TokenHash::from_hex(a.string(TOKEN_HASH)?)
                 .ok_or_else(|| format!("attribute '{TOKEN_HASH}' is not a SHA-256 in hex"))?,
             key_id: KeyId::parse(a.string(KEY_ID)?).map_err(|e| e.to_string())?,
-            from_code: a.code("from_code")?,
-            to_code: a.code("to_code")?,
+            from_code: a.optional_code("from_code")?,
+            to_code: a.optional_code("to_code")?,
             scope: a.string("scope")?.to_owned(),
             issued_at: a.number("issued_at")?,
             expires_at: a.number(EXPIRES_AT)?,
@@ -339,15 +346,19 @@ impl TryFrom<&Item> for TokenRecord {
 
 impl From<&TokenRecord> for Item {
     fn from(token: &TokenRecord) -> Self {
+        let codes = [("from_code", &token.from_code), ("to_code", &token.to_code)]
+            .into_iter()
+            .filter_map(|(name, code)| code.as_ref().map(|c| (name.to_owned(), s(c.as_str()))));
         Item::from([
             (TOKEN_HASH.to_owned(), s(token.hash.to_hex())),
             (KEY_ID.to_owned(), s(token.key_id.as_str())),
-            ("from_code".to_owned(), s(token.from_code.as_str())),
-            ("to_code".to_owned(), s(token.to_code.as_str())),
             ("scope".to_owned(), s(&token.scope)),
             ("issued_at".to_owned(), n(token.issued_at)),
             (EXPIRES_AT.to_owned(), n(token.expires_at)),
         ])
+        .into_iter()
+        .chain(codes)
+        .collect()
     }
 }
 
@@ -423,6 +434,8 @@ impl KeyReader for DynamoKeyStore {
 /// A key's failed authentications: how many, and since when (absent: none).
 const FAILURES: &str = "failures";
 const FAILURES_SINCE: &str = "failures_since";
+/// Until when a key's tokens are revoked (absent: never).
+const TOKENS_REVOKED_AT: &str = "tokens_revoked_at";
 
 #[async_trait]
 impl FailureLog for DynamoKeyStore {
@@ -548,6 +561,16 @@ impl KeyAdmin for DynamoKeyStore {
     }
 
     #[instrument(skip(self), fields(table = %self.table))]
+    async fn revoke_tokens(&self, id: &KeyId, now: u64) -> Result<ClientKey, StoreError> {
+        self.update(
+            id,
+            "SET tokens_revoked_at = :now, updated_at = :now",
+            vec![(":now", n(now))],
+        )
+        .await
+    }
+
+    #[instrument(skip(self), fields(table = %self.table))]
     async fn delete(&self, id: &KeyId) -> Result<(), StoreError> {
         let result = self
             .client
@@ -615,6 +638,118 @@ impl TokenStore for DynamoTokenStore {
                 table: self.table.clone(),
                 detail,
             })
+    }
+
+    #[instrument(skip(self), fields(table = %self.table, token = ?hash))]
+    async fn revoke(&self, hash: &TokenHash, owner: &KeyId) -> Result<Revocation, StoreError> {
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key(TOKEN_HASH, s(hash.to_hex()))
+            .condition_expression("attribute_not_exists(token_hash) OR key_id = :owner")
+            .expression_attribute_values(":owner", s(owner.as_str()))
+            .return_values(ReturnValue::AllOld)
+            .send()
+            .await;
+        match result {
+            Ok(out) if out.attributes().is_some_and(|a| !a.is_empty()) => Ok(Revocation::Revoked),
+            Ok(_) => Ok(Revocation::NotFound),
+            Err(err) if is_condition_failure(&err) => Ok(Revocation::NotOwner),
+            Err(err) => Err(classify(&self.table, err)),
+        }
+    }
+}
+
+/// A token and keys in one `BatchGetItem` across `TOKENS_TABLE` and `KEYS_TABLE`: the
+/// authorizer's `tokengate` style.
+#[derive(Debug, Clone)]
+pub struct DynamoTokenLookup {
+    client: Client,
+    keys_table: String,
+    tokens_table: String,
+}
+
+impl DynamoTokenLookup {
+    /// A lookup over both tables, sharing the given client.
+    pub fn new(
+        client: Client,
+        keys_table: impl Into<String>,
+        tokens_table: impl Into<String>,
+    ) -> Self {
+        Self {
+            client,
+            keys_table: keys_table.into(),
+            tokens_table: tokens_table.into(),
+        }
+    }
+
+    fn corrupt(table: &str) -> impl Fn(String) -> StoreError + '_ {
+        move |detail| StoreError::Corrupt {
+            table: table.to_owned(),
+            detail,
+        }
+    }
+}
+
+#[async_trait]
+impl TokenLookup for DynamoTokenLookup {
+    #[instrument(skip(self, keys), fields(tokens = %self.tokens_table, keys = %self.keys_table))]
+    async fn token_and_keys(
+        &self,
+        token: &TokenHash,
+        keys: &[KeyId],
+    ) -> Result<TokenAndKeys, StoreError> {
+        let mut ids: Vec<&KeyId> = keys.iter().collect();
+        ids.sort();
+        ids.dedup();
+        let batch = |table: &str, items: Vec<Item>| {
+            KeysAndAttributes::builder()
+                .set_keys(Some(items))
+                .consistent_read(true)
+                .build()
+                .map(|k| (table.to_owned(), k))
+        };
+        let token_key = Item::from([(TOKEN_HASH.to_owned(), s(token.to_hex()))]);
+        let key_keys = ids
+            .iter()
+            .map(|id| Item::from([(KEY_ID.to_owned(), s(id.as_str()))]))
+            .collect::<Vec<_>>();
+        let mut requested: HashMap<String, KeysAndAttributes> =
+            [batch(&self.tokens_table, vec![token_key])]
+                .into_iter()
+                .chain((!key_keys.is_empty()).then(|| batch(&self.keys_table, key_keys)))
+                .collect::<Result<_, _>>()
+                .map_err(|e| StoreError::Backend {
+                    detail: e.to_string(),
+                })?;
+        let mut found = TokenAndKeys::default();
+        // DynamoDB may leave keys unprocessed under throttling: ask again for those only.
+        while !requested.is_empty() {
+            let out = self
+                .client
+                .batch_get_item()
+                .set_request_items(Some(requested))
+                .send()
+                .await
+                .map_err(|e| classify(&self.tokens_table, e))?;
+            for (table, items) in out.responses().into_iter().flatten() {
+                for item in items {
+                    if table == &self.tokens_table {
+                        found.token = Some(
+                            TokenRecord::try_from(item)
+                                .map_err(Self::corrupt(&self.tokens_table))?,
+                        );
+                    } else {
+                        found.keys.push(
+                            ClientKey::try_from(item).map_err(Self::corrupt(&self.keys_table))?,
+                        );
+                    }
+                }
+            }
+            requested = out.unprocessed_keys.unwrap_or_default();
+        }
+        Ok(found)
     }
 }
 
@@ -753,13 +888,24 @@ mod tests {
         let record = TokenRecord {
             hash: TokenHash::of("t"),
             key_id: KeyId::generate(),
-            from_code: SystemCode::parse("d2ir1").unwrap(),
-            to_code: SystemCode::parse("abcde").unwrap(),
+            from_code: SystemCode::parse("d2ir1").ok(),
+            to_code: SystemCode::parse("abcde").ok(),
             scope: "innreach_tp".into(),
             issued_at: 10,
             expires_at: 609,
         };
-        assert_eq!(TokenRecord::try_from(&Item::from(&record)), Ok(record));
+        assert_eq!(
+            TokenRecord::try_from(&Item::from(&record)),
+            Ok(record.clone())
+        );
+        let generic = TokenRecord {
+            from_code: None,
+            to_code: None,
+            ..record
+        };
+        let item = Item::from(&generic);
+        assert!(!item.contains_key("from_code") && !item.contains_key("to_code"));
+        assert_eq!(TokenRecord::try_from(&item), Ok(generic));
     }
 }
 

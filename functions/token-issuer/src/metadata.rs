@@ -1,0 +1,28 @@
+//! The RFC 8414 authorization server metadata document, from which OAuth clients discover
+//! the endpoints.
+
+use serde_json::{Value, json};
+
+use crate::handler::{INTROSPECTION_PATH, REVOCATION_PATH, TOKEN_PATH};
+use crate::request::{GRANT_TYPE, SCOPE};
+
+/// The client authentication methods every route accepts.
+pub const AUTH_METHODS: [&str; 2] = ["client_secret_basic", "client_secret_post"];
+
+/// The metadata of the token service whose issuer URL is `issuer` (no trailing `/`).
+pub fn document(issuer: &str) -> Value {
+    json!({
+        "issuer": issuer,
+        "token_endpoint": format!("{issuer}{TOKEN_PATH}"),
+        "introspection_endpoint": format!("{issuer}{INTROSPECTION_PATH}"),
+        "revocation_endpoint": format!("{issuer}{REVOCATION_PATH}"),
+        "grant_types_supported": [GRANT_TYPE],
+        // RFC 8414 requires the member; a client-credentials-only server has no
+        // authorization endpoint, so no response type.
+        "response_types_supported": [],
+        "token_endpoint_auth_methods_supported": AUTH_METHODS,
+        "introspection_endpoint_auth_methods_supported": AUTH_METHODS,
+        "revocation_endpoint_auth_methods_supported": AUTH_METHODS,
+        "scopes_supported": [SCOPE],
+    })
+}
