@@ -115,8 +115,9 @@ pub fn render(template: &str, config_text: &str) -> Result<String, String> {
                  client secret as plain text; resolved at deploy time into {variable}."
             );
         }
-        // A jwt style holds no secret: the JWKS is public.
-        ValidationStyle::Forward | ValidationStyle::Jwt(_) => {}
+        // A jwt style holds no secret: the JWKS is public; tokengate reads DynamoDB with the
+        // function's own role.
+        ValidationStyle::Forward | ValidationStyle::Jwt(_) | ValidationStyle::Tokengate { .. } => {}
     }
     let definition =
         serde_json::to_string_pretty(&definition(&pre_inputs)).map_err(|e| e.to_string())?;

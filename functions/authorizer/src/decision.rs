@@ -11,12 +11,14 @@ use moka::Expiry;
 use moka::sync::Cache;
 use reqwest::Url;
 use sha2::{Digest, Sha256};
-use tokengate_shared::{ClientKey, KeyId, KeyReader, KeyStatus, clock};
+use tokengate_shared::{
+    ClientKey, KeyId, KeyReader, KeyStatus, TokenAndKeys, TokenHash, TokenLookup, clock,
+};
 
 use crate::check::{self, Claims};
 use crate::endpoint::{ValidationCall, ValidationEndpoint, loggable};
 use crate::error::{Denial, Reason};
-use crate::injection::InjectedHeader;
+use crate::injection::{InjectedHeader, ResponseBody};
 use crate::jwt::JwtVerifier;
 use crate::pre_inputs::{ApiKeySource, ConfigError, KeyChecker, PreInputs, ValidationStyle};
 
@@ -143,6 +145,8 @@ struct Validated {
     dropped: Vec<String>,
     claims: Claims,
     ttl: Duration,
+    /// `tokengate` style: the key the token was issued to, which never changes.
+    owner: Option<KeyId>,
 }
 
 struct PerEntryTtl;
@@ -164,6 +168,7 @@ pub struct Authorizer {
     keys: Arc<dyn KeyReader>,
     endpoint: Arc<dyn ValidationEndpoint>,
     jwt: Option<JwtVerifier>,
+    tokens: Option<Arc<dyn TokenLookup>>,
     validations: Option<Cache<[u8; 32], Arc<Validated>>>,
     api_keys: Option<Cache<KeyId, ClientKey>>,
     context_keys: Vec<String>,
@@ -210,9 +215,19 @@ impl Authorizer {
             keys,
             endpoint,
             jwt,
+            tokens: None,
             validations,
             api_keys,
             context_keys,
+        }
+    }
+
+    /// The same authorizer reading tokengate's own tokens through `tokens`, for the
+    /// `tokengate` style.
+    pub fn with_token_lookup(self, tokens: Arc<dyn TokenLookup>) -> Self {
+        Self {
+            tokens: Some(tokens),
+            ..self
         }
     }
 
@@ -238,6 +253,13 @@ impl Authorizer {
 
     /// Decides one request. Never fails: every problem is a [`Decision::Deny`].
     pub async fn decide(&self, request: &AuthRequest) -> Decision {
+        if let Some(pre_inputs) = self.pre_inputs()
+            && let ValidationStyle::Tokengate { required_scopes } = &pre_inputs.style
+        {
+            return self
+                .decide_tokengate(request, pre_inputs, required_scopes)
+                .await;
+        }
         let default_source = ApiKeySource::default();
         let source = self.pre_inputs().map_or(&default_source, |p| &p.api_key);
         let principal_id = match self.api_key(request, source).await {
@@ -266,23 +288,163 @@ impl Authorizer {
         }
     }
 
+    /// The `tokengate` style: the token, its key and the API key read together, in one
+    /// round trip, on every decision, so that a revoked token or a disabled key is denied
+    /// on the very next request. The cache keeps only what never changes: the key a token
+    /// was issued to (so that it joins the same read) and the headers injected from the
+    /// token's claims.
+    async fn decide_tokengate(
+        &self,
+        request: &AuthRequest,
+        pre_inputs: &PreInputs,
+        required_scopes: &[String],
+    ) -> Decision {
+        let deny = |principal_id: Option<String>, denial: Denial| Decision::Deny {
+            principal_id,
+            denial,
+        };
+        let presented = match presented_key(request, &pre_inputs.api_key) {
+            Ok(presented) => presented,
+            Err(denial) => return deny(None, denial),
+        };
+        let authorization = match request.single_header("authorization") {
+            Single::One(value) => value,
+            missing => {
+                // Mashery's order: an API key's own problem is named first.
+                return match self.api_key(request, &pre_inputs.api_key).await {
+                    Err(denial) => deny(None, denial),
+                    Ok(principal_id) => {
+                        let reason = match missing {
+                            Single::Several => Reason::AuthorizationMultiple,
+                            _ => Reason::AuthorizationMissing,
+                        };
+                        deny(Some(principal_id), reason.into())
+                    }
+                };
+            }
+        };
+        let Some(lookup) = &self.tokens else {
+            return deny(
+                None,
+                Denial::with_detail(Reason::ConfigInvalid, "TOKENS_TABLE is not set"),
+            );
+        };
+        let cache_key = cache_key(authorization, TOKENGATE_CACHE, "\0default");
+        let hit = self.validations.as_ref().and_then(|c| c.get(&cache_key));
+        let mut ids = Vec::with_capacity(2);
+        if let PresentedKey::Key(id) = &presented {
+            ids.push(id.clone());
+        }
+        if let Some(owner) = hit.as_ref().and_then(|h| h.owner.clone()) {
+            ids.push(owner);
+        }
+        let hash = TokenHash::of(bearer_token(authorization));
+        let found = match lookup.token_and_keys(&hash, &ids).await {
+            Ok(found) => found,
+            Err(e) => {
+                return deny(
+                    None,
+                    Denial::with_detail(Reason::KeyStoreUnavailable, e.to_string()),
+                );
+            }
+        };
+        let principal_id = match presented {
+            PresentedKey::CheckedByGateway(principal_id) => principal_id,
+            PresentedKey::Key(id) => match found.key(&id) {
+                None => return deny(None, Reason::ApiKeyUnknown.into()),
+                Some(key) if key.status != KeyStatus::Active => {
+                    return deny(None, Reason::ApiKeyDisabled.into());
+                }
+                Some(key) => key.id.to_string(),
+            },
+        };
+        match self
+            .check_own_token(found, &ids, hit, pre_inputs, required_scopes, cache_key)
+            .await
+        {
+            Ok(validated) => Decision::Allow {
+                principal_id,
+                headers: validated.headers.clone(),
+                dropped: validated.dropped.clone(),
+                block_authorization_header: pre_inputs.block_authorization_header,
+                cached: false,
+            },
+            Err(denial) => deny(Some(principal_id), denial),
+        }
+    }
+
+    /// The token half of the `tokengate` style, after the API key passed.
+    async fn check_own_token(
+        &self,
+        found: TokenAndKeys,
+        read: &[KeyId],
+        hit: Option<Arc<Validated>>,
+        pre_inputs: &PreInputs,
+        required_scopes: &[String],
+        cache_key: [u8; 32],
+    ) -> Result<Arc<Validated>, Denial> {
+        let Some(record) = found.token.as_ref() else {
+            return Err(Reason::TokenUnknown.into());
+        };
+        // Read above unless this is the token's first sighting and its key is not the API
+        // key: then, and only then, a second read.
+        let fetched;
+        let owner = if read.contains(&record.key_id) {
+            found.key(&record.key_id)
+        } else {
+            fetched = self
+                .keys
+                .get(&record.key_id)
+                .await
+                .map_err(|e| Denial::with_detail(Reason::KeyStoreUnavailable, e.to_string()))?;
+            fetched.as_ref()
+        };
+        let now = clock::now_epoch_seconds();
+        let claims = record
+            .active_claims(owner, now)
+            .ok_or_else(|| inactive_reason(record, owner, now))?;
+        let style = ValidationStyle::Tokengate {
+            required_scopes: required_scopes.to_vec(),
+        };
+        let checked = Claims {
+            active: true,
+            exp: Some(claims.exp),
+            scopes: claims.scope.split(' ').map(str::to_owned).collect(),
+            ..Claims::default()
+        };
+        checked.check(&style, None, now)?;
+        if let Some(hit) = hit {
+            return Ok(hit);
+        }
+        let body = ResponseBody::Json(serde_json::to_value(&claims).unwrap_or_default());
+        let injected = body.inject(pre_inputs.injections_for(None), &pre_inputs.xml_namespaces);
+        let ttl = pre_inputs
+            .cache
+            .ttl
+            .min(Duration::from_secs(claims.exp.saturating_sub(now)));
+        let validated = Arc::new(Validated {
+            headers: injected.headers,
+            dropped: injected.rejected,
+            claims: checked,
+            ttl,
+            owner: Some(record.key_id.clone()),
+        });
+        if let Some(cache) = self.validations.as_ref().filter(|_| !ttl.is_zero()) {
+            cache.insert(cache_key, validated.clone());
+        }
+        Ok(validated)
+    }
+
     /// The API key step: the caller's principal id, or why not.
     async fn api_key(
         &self,
         request: &AuthRequest,
         source: &ApiKeySource,
     ) -> Result<String, Denial> {
-        if source.checked_by == KeyChecker::ApiGateway {
-            return Ok(request
-                .gateway_api_key_id
-                .clone()
-                .unwrap_or_else(|| "api-gateway-key".to_owned()));
-        }
-        if request.token_event {
-            return Err(Reason::AuthorizerTypeUnsupported.into());
-        }
-        let presented = presented_api_key(request, source)?;
-        let id = KeyId::parse(presented).map_err(|_| Denial::of(Reason::ApiKeyUnknown))?;
+        let id = match presented_key(request, source)? {
+            PresentedKey::CheckedByGateway(principal_id) => return Ok(principal_id),
+            PresentedKey::Key(id) => id,
+        };
         let key = match self.api_keys.as_ref().and_then(|c| c.get(&id)) {
             Some(key) => key,
             None => {
@@ -346,7 +508,7 @@ impl Authorizer {
         let injection_set = region
             .filter(|r| pre_inputs.region_injections.contains_key(*r))
             .unwrap_or("\0default");
-        let cache_key = cache_key(authorization, endpoint, injection_set);
+        let cache_key = cache_key(authorization, endpoint.as_str(), injection_set);
         if let Some(hit) = self.validations.as_ref().and_then(|c| c.get(&cache_key)) {
             return match hit.claims.check(&pre_inputs.style, region, now) {
                 Ok(()) => Ok((hit, true)),
@@ -379,7 +541,7 @@ impl Authorizer {
                 client_id,
                 client_secret,
             }),
-            ValidationStyle::Jwt(_) => None,
+            ValidationStyle::Jwt(_) | ValidationStyle::Tokengate { .. } => None,
         };
         let response;
         let accepted = match (call, &self.jwt) {
@@ -420,6 +582,7 @@ impl Authorizer {
             dropped: injected.rejected,
             claims,
             ttl,
+            owner: None,
         });
         if let Some(cache) = self.validations.as_ref().filter(|_| !ttl.is_zero()) {
             cache.insert(cache_key, validated.clone());
@@ -427,6 +590,50 @@ impl Authorizer {
         Ok((validated, false))
     }
 }
+
+/// The API key a request presents, before any store is asked.
+enum PresentedKey {
+    /// API Gateway checked it: its id is the principal.
+    CheckedByGateway(String),
+    /// A key id for `KEYS_TABLE`.
+    Key(KeyId),
+}
+
+fn presented_key(request: &AuthRequest, source: &ApiKeySource) -> Result<PresentedKey, Denial> {
+    if source.checked_by == KeyChecker::ApiGateway {
+        return Ok(PresentedKey::CheckedByGateway(
+            request
+                .gateway_api_key_id
+                .clone()
+                .unwrap_or_else(|| "api-gateway-key".to_owned()),
+        ));
+    }
+    if request.token_event {
+        return Err(Reason::AuthorizerTypeUnsupported.into());
+    }
+    let presented = presented_api_key(request, source)?;
+    KeyId::parse(presented)
+        .map(PresentedKey::Key)
+        .map_err(|_| Denial::of(Reason::ApiKeyUnknown))
+}
+
+/// Why a token of ours is not active, given the key it was issued to as just read.
+fn inactive_reason(
+    record: &tokengate_shared::TokenRecord,
+    owner: Option<&ClientKey>,
+    now: u64,
+) -> Denial {
+    let detail = match owner {
+        _ if !record.is_live_at(now) => return Reason::TokenExpired.into(),
+        None => "its key was deleted",
+        Some(key) if key.status != KeyStatus::Active => "its key is disabled",
+        Some(_) => "its key's tokens were revoked",
+    };
+    Denial::with_detail(Reason::TokenKeyInactive, detail)
+}
+
+/// The cache key's stand-in for a validation URI in the `tokengate` style.
+const TOKENGATE_CACHE: &str = "tokengate:";
 
 /// The one API key of a request: from the header (any spelling, one value) or the query
 /// parameter (one value); both may be sent only when they agree.
@@ -465,9 +672,9 @@ fn bearer_token(authorization: &str) -> &str {
 }
 
 /// A hash of the token and where it was validated: the raw token is never a cache key.
-fn cache_key(authorization: &str, endpoint: &Url, injection_set: &str) -> [u8; 32] {
+fn cache_key(authorization: &str, endpoint: &str, injection_set: &str) -> [u8; 32] {
     let mut hash = Sha256::new();
-    for part in [authorization, endpoint.as_str(), injection_set] {
+    for part in [authorization, endpoint, injection_set] {
         hash.update((part.len() as u64).to_be_bytes());
         hash.update(part.as_bytes());
     }
@@ -496,10 +703,12 @@ mod tests {
     fn cache_keys_differ_by_token_endpoint_and_injection_set_and_hide_the_token() {
         let a = Url::parse("https://a.example/introspect").unwrap();
         let b = Url::parse("https://b.example/introspect").unwrap();
-        let key = cache_key("Bearer t1", &a, "default");
-        assert_ne!(key, cache_key("Bearer t2", &a, "default"));
-        assert_ne!(key, cache_key("Bearer t1", &b, "default"));
-        assert_ne!(key, cache_key("Bearer t1", &a, "FR"));
-        assert_eq!(key, cache_key("Bearer t1", &a, "default"));
+        let (a, b) = (a.as_str(), b.as_str());
+        let key = cache_key("Bearer t1", a, "default");
+        assert_ne!(key, cache_key("Bearer t2", a, "default"));
+        assert_ne!(key, cache_key("Bearer t1", b, "default"));
+        assert_ne!(key, cache_key("Bearer t1", a, "FR"));
+        assert_eq!(key, cache_key("Bearer t1", a, "default"));
+        assert_ne!(key, cache_key("Bearer t1", TOKENGATE_CACHE, "default"));
     }
 }

@@ -118,6 +118,12 @@ pub enum Reason {
     SignatureInvalid,
     /// No key set could be had: no `jwks_file`, the JWKS endpoint down, nothing cached.
     JwksUnavailable,
+    /// `tokengate` style: no such token in `TOKENS_TABLE` (never issued, revoked, or
+    /// expired and deleted).
+    TokenUnknown,
+    /// `tokengate` style: the key the token was issued to is disabled or deleted, or has
+    /// had its tokens revoked.
+    TokenKeyInactive,
 }
 
 impl Reason {
@@ -152,7 +158,9 @@ impl Reason {
             | Self::AlgorithmRefused
             | Self::TokenTypeRefused
             | Self::SigningKeyUnknown
-            | Self::SignatureInvalid => Deny::TokenValidationFails,
+            | Self::SignatureInvalid
+            | Self::TokenUnknown
+            | Self::TokenKeyInactive => Deny::TokenValidationFails,
         }
     }
 
@@ -186,6 +194,8 @@ impl Reason {
             Self::SigningKeyUnknown => "token_signing_key_unknown",
             Self::SignatureInvalid => "token_signature_invalid",
             Self::JwksUnavailable => "jwks_unavailable",
+            Self::TokenUnknown => "token_unknown",
+            Self::TokenKeyInactive => "token_key_inactive",
         }
     }
 
@@ -241,6 +251,10 @@ impl Reason {
             Self::SignatureInvalid => "The token's signature is not valid.",
             Self::JwksUnavailable => {
                 "Unable to retrieve the signing keys (JWKS) from the OAuth Token Validation Endpoint."
+            }
+            Self::TokenUnknown => "The token is unknown: never issued, revoked, or expired.",
+            Self::TokenKeyInactive => {
+                "The client key the token was issued to is disabled or deleted, or has revoked its tokens."
             }
         }
     }

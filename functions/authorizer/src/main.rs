@@ -4,7 +4,7 @@ use authorizer::endpoint::HttpValidationEndpoint;
 use authorizer::settings::AuthorizerSettings;
 use authorizer::{Authorizer, handler};
 use lambda_runtime::{Error, service_fn};
-use tokengate_shared::store::dynamodb::{self, DynamoKeyStore};
+use tokengate_shared::store::dynamodb::{self, DynamoKeyStore, DynamoTokenLookup};
 use tracing::error;
 
 #[tokio::main]
@@ -16,8 +16,13 @@ async fn main() -> Result<(), Error> {
         error!(reason = "config_invalid", problems = invalid.problems.len(), detail = %invalid);
     }
     let endpoint = HttpValidationEndpoint::new(settings.pre_inputs.as_ref().ok())?;
-    let keys = DynamoKeyStore::new(dynamodb::client_from_env().await?, settings.keys_table);
-    let authorizer = Authorizer::new(settings.pre_inputs, Arc::new(keys), Arc::new(endpoint));
+    let client = dynamodb::client_from_env().await?;
+    let keys = DynamoKeyStore::new(client.clone(), &settings.keys_table);
+    let mut authorizer = Authorizer::new(settings.pre_inputs, Arc::new(keys), Arc::new(endpoint));
+    if let Some(tokens_table) = settings.tokens_table {
+        let lookup = DynamoTokenLookup::new(client, settings.keys_table, tokens_table);
+        authorizer = authorizer.with_token_lookup(Arc::new(lookup));
+    }
     authorizer.warm_up().await;
     lambda_runtime::run(service_fn(|event| handler::handle(&authorizer, event))).await
 }

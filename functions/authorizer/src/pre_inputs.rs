@@ -83,6 +83,12 @@ pub enum ValidationStyle {
     /// JWT access tokens verified locally against the issuer's JWKS, which the region's
     /// validation URI serves (or, with `discovery`, names).
     Jwt(Box<JwtStyle>),
+    /// tokengate's own tokens, read from `TOKENS_TABLE` with their key from `KEYS_TABLE` in
+    /// one round trip: no validation URI, no HTTP hop.
+    Tokengate {
+        /// Scopes the token must all carry.
+        required_scopes: Vec<String>,
+    },
 }
 
 /// The `jwt` style's settings.
@@ -155,7 +161,13 @@ impl ValidationStyle {
             Self::Forward => "forward",
             Self::Rfc7662 { .. } => "rfc7662",
             Self::Jwt(_) => "jwt",
+            Self::Tokengate { .. } => "tokengate",
         }
+    }
+
+    /// Whether the style injects from JSON claims only (no XPath).
+    fn injects_json_only(name: Option<&StyleName>) -> bool {
+        matches!(name, Some(StyleName::Jwt | StyleName::Tokengate))
     }
 }
 
@@ -178,6 +190,10 @@ impl fmt::Debug for ValidationStyle {
                 .field("required_scopes", required_scopes)
                 .finish(),
             Self::Jwt(jwt) => f.debug_tuple("Jwt").field(jwt).finish(),
+            Self::Tokengate { required_scopes } => f
+                .debug_struct("Tokengate")
+                .field("required_scopes", required_scopes)
+                .finish(),
         }
     }
 }
@@ -611,11 +627,15 @@ struct ApiKeySection {
 const API_KEY_KEYS: [&str; 3] = ["header", "query", "checked_by"];
 
 #[derive(Deserialize)]
-#[serde(rename_all = "snake_case", expecting = "forward, rfc7662 or jwt")]
+#[serde(
+    rename_all = "snake_case",
+    expecting = "forward, rfc7662, jwt or tokengate"
+)]
 enum StyleName {
     Forward,
     Rfc7662,
     Jwt,
+    Tokengate,
 }
 
 #[derive(Deserialize)]
@@ -655,7 +675,7 @@ const STYLE_KEYS: [(&str, &[&str]); 10] = [
     ("client_id", &["rfc7662"]),
     ("client_secret", &["rfc7662"]),
     ("audience", &["rfc7662", "jwt"]),
-    ("required_scopes", &["rfc7662", "jwt"]),
+    ("required_scopes", &["rfc7662", "jwt", "tokengate"]),
     ("issuer", &["jwt"]),
     ("algorithms", &["jwt"]),
     ("leeway_seconds", &["jwt"]),
@@ -801,16 +821,23 @@ impl PreInputs {
 /// meaningful only when none was recorded.
 fn compile(doc: Document, problems: &mut Problems, secrets: Secrets<'_>) -> PreInputs {
     problems.unknown("", &doc.unknown, &DOCUMENT_KEYS);
-    let (region_header, region_uris, default_uri) =
-        validation_uris(problems, doc.token_validation_uri, doc.top_level_uri);
-    let jwt = matches!(
-        &doc.validation,
+    let style_name = match &doc.validation {
         Some(Entry(Ok(ValidationSection {
-            style: Some(Entry(Ok(StyleName::Jwt))),
+            style: Some(Entry(Ok(name))),
             ..
-        })))
-    );
-    let (region_injections, default_injections) = injections(problems, doc.inject_headers, jwt);
+        }))) => Some(name),
+        _ => None,
+    };
+    let json_only = ValidationStyle::injects_json_only(style_name);
+    let (region_header, region_uris, default_uri) =
+        if matches!(style_name, Some(StyleName::Tokengate)) {
+            no_validation_uris(problems, doc.token_validation_uri, &doc.top_level_uri);
+            (None, HashMap::new(), None)
+        } else {
+            validation_uris(problems, doc.token_validation_uri, doc.top_level_uri)
+        };
+    let (region_injections, default_injections) =
+        injections(problems, doc.inject_headers, json_only);
     let block_authorization_header = problems
         .take("block_authorization_header", doc.block_authorization_header)
         .is_some_and(|Flag(b)| b);
@@ -862,6 +889,29 @@ fn endpoint(text: &str) -> Option<Url> {
 }
 
 type ValidationUris = (Option<String>, HashMap<String, Url>, Option<Url>);
+
+/// The `tokengate` style reads tokens from DynamoDB: a validation URI would be ignored, so
+/// it is refused rather than left to mislead.
+fn no_validation_uris(
+    problems: &mut Problems,
+    section: Option<Entry<UriSection>>,
+    top_level: &UriKeys,
+) {
+    let unused =
+        "is not used by the tokengate style, which reads tokens from TOKENS_TABLE; remove it";
+    if section.is_some() {
+        problems.add("token_validation_uri", unused);
+    }
+    for (key, given) in [
+        ("regionCodeHeader", top_level.region_code_header.is_some()),
+        ("regionCodeValue", top_level.region_code_value.is_some()),
+        ("defaultURI", top_level.default_uri.is_some()),
+    ] {
+        if given {
+            problems.add(key, unused);
+        }
+    }
+}
 
 fn validation_uris(
     problems: &mut Problems,
@@ -1097,12 +1147,18 @@ fn style(
         None | Some(StyleName::Forward) => "forward",
         Some(StyleName::Rfc7662) => "rfc7662",
         Some(StyleName::Jwt) => "jwt",
+        Some(StyleName::Tokengate) => "tokengate",
     };
     section.refuse_keys_of_other_styles(problems, style_name);
     match name {
         None | Some(StyleName::Forward) => ValidationStyle::Forward,
         Some(StyleName::Rfc7662) => rfc7662(problems, section, secrets),
         Some(StyleName::Jwt) => ValidationStyle::Jwt(Box::new(jwt(problems, section, secrets))),
+        Some(StyleName::Tokengate) => ValidationStyle::Tokengate {
+            required_scopes: problems
+                .take("validation.required_scopes", section.required_scopes)
+                .unwrap_or_default(),
+        },
     }
 }
 

@@ -1,12 +1,14 @@
 //! The authorizer's environment, read once at cold start.
 
-use crate::pre_inputs::{ConfigError, PreInputs};
+use crate::pre_inputs::{ConfigError, PreInputs, ValidationStyle};
 
 /// What the environment says.
 #[derive(Debug)]
 pub struct AuthorizerSettings {
     /// `KEYS_TABLE`: where API keys are looked up.
     pub keys_table: String,
+    /// `TOKENS_TABLE`: where the `tokengate` style reads tokens; unused by other styles.
+    pub tokens_table: Option<String>,
     /// The pre-inputs, or why they are unusable (then every request is denied with the
     /// named configuration error, as Mashery does).
     pub pre_inputs: Result<PreInputs, ConfigError>,
@@ -14,24 +16,40 @@ pub struct AuthorizerSettings {
 
 /// A setting the function cannot start without.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("KEYS_TABLE must be set (the name of the DynamoDB table of client keys)")]
-pub struct MissingKeysTable;
+pub enum SettingsError {
+    /// `KEYS_TABLE` is unset or empty.
+    #[error("KEYS_TABLE must be set (the name of the DynamoDB table of client keys)")]
+    MissingKeysTable,
+    /// The `tokengate` style without `TOKENS_TABLE`.
+    #[error(
+        "TOKENS_TABLE must be set for the tokengate validation style (the name of the DynamoDB table of issued tokens)"
+    )]
+    MissingTokensTable,
+}
 
 impl AuthorizerSettings {
-    /// Reads `KEYS_TABLE`, and the pre-inputs from `AUTHORIZER_CONFIG` (JSON text) or
-    /// `AUTHORIZER_CONFIG_FILE` (a path).
-    pub fn from_env() -> Result<Self, MissingKeysTable> {
+    /// Reads `KEYS_TABLE`, `TOKENS_TABLE`, and the pre-inputs from `AUTHORIZER_CONFIG`
+    /// (JSON text) or `AUTHORIZER_CONFIG_FILE` (a path).
+    pub fn from_env() -> Result<Self, SettingsError> {
         Self::from_lookup(|name| std::env::var(name).ok())
     }
 
     /// The same, through `lookup` instead of the environment.
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, MissingKeysTable> {
-        let keys_table = lookup("KEYS_TABLE")
-            .filter(|v| !v.trim().is_empty())
-            .ok_or(MissingKeysTable)?;
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
+        let table = |name| lookup(name).filter(|v| !v.trim().is_empty());
+        let keys_table = table("KEYS_TABLE").ok_or(SettingsError::MissingKeysTable)?;
+        let tokens_table = table("TOKENS_TABLE");
+        let pre_inputs = pre_inputs(&lookup);
+        let tokengate = pre_inputs
+            .as_ref()
+            .is_ok_and(|p| matches!(p.style, ValidationStyle::Tokengate { .. }));
+        if tokengate && tokens_table.is_none() {
+            return Err(SettingsError::MissingTokensTable);
+        }
         Ok(Self {
             keys_table,
-            pre_inputs: pre_inputs(&lookup),
+            tokens_table,
+            pre_inputs,
         })
     }
 }
@@ -55,4 +73,41 @@ pub fn pre_inputs(lookup: &impl Fn(&str) -> Option<String>) -> Result<PreInputs,
         }
     };
     PreInputs::parse_with(&text, lookup)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |name| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).to_owned())
+        }
+    }
+
+    #[test]
+    fn the_tokengate_style_cannot_start_without_tokens_table_and_other_styles_need_none() {
+        let tokengate = r#"{"validation": {"style": "tokengate"}}"#;
+        let settings = AuthorizerSettings::from_lookup(env(&[
+            ("KEYS_TABLE", "k"),
+            ("AUTHORIZER_CONFIG", tokengate),
+        ]));
+        assert_eq!(settings.unwrap_err(), SettingsError::MissingTokensTable);
+        let settings = AuthorizerSettings::from_lookup(env(&[
+            ("KEYS_TABLE", "k"),
+            ("TOKENS_TABLE", "t"),
+            ("AUTHORIZER_CONFIG", tokengate),
+        ]))
+        .unwrap();
+        assert_eq!(settings.tokens_table.as_deref(), Some("t"));
+        assert!(settings.pre_inputs.is_ok());
+        let forward = r#"{"defaultURI": "https://idp.example/userinfo"}"#;
+        let settings = AuthorizerSettings::from_lookup(env(&[
+            ("KEYS_TABLE", "k"),
+            ("AUTHORIZER_CONFIG", forward),
+        ]));
+        assert!(settings.is_ok_and(|s| s.tokens_table.is_none()));
+    }
 }

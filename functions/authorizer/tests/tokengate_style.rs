@@ -1,0 +1,344 @@
+//! The `tokengate` validation style: tokengate's own tokens enforced from the stores,
+//! without an HTTP hop. The stores are the in-memory ones `tokengate serve` runs on, with
+//! a counting wrapper for the round trips; DynamoDB's one-batch read is under test in
+//! `tests/tests/stores.rs` and, through the Lambda emulator, `tests/tests/issue_and_enforce.rs`.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use async_trait::async_trait;
+use authorizer::apigw::AuthorizerEvent;
+use authorizer::endpoint::HttpValidationEndpoint;
+use authorizer::{Authorizer, Decision, PreInputs, Reason, handler};
+use serde_json::{Value, json};
+use tokengate_shared::store::memory::{MemoryKeyStore, MemoryTokenStore};
+use tokengate_shared::{
+    AccessToken, ClientKey, KeyAdmin, KeyId, KeyReader, KeyStatus, ReadEach, StoreError,
+    SystemCode, TokenAndKeys, TokenHash, TokenLookup, TokenRecord, TokenStore, clock,
+};
+use tokengate_tests::fixtures::client_key;
+
+const API_KEY: &str = "6f1a0c1e-1b1f-4d6b-9a57-0c8f3f1d2e3a";
+const OTHER_KEY: &str = "3f2b8a9e-5c1d-4e7f-8a6b-9c0d1e2f3a4b";
+
+const TOKENGATE: &str = r#"{
+  "validation": {"style": "tokengate", "required_scopes": ["innreach_tp"]},
+  "inject_headers": {
+    "X-Client-Id": "$.client_id",
+    "X-From-Code": "$.from_code",
+    "X-Token-Expires": "$.exp"
+  },
+  "block_authorization_header": true
+}"#;
+
+/// Counts the round trips the authorizer makes: batch lookups and single key reads.
+struct Counting {
+    keys: Arc<MemoryKeyStore>,
+    tokens: Arc<MemoryTokenStore>,
+    lookups: AtomicUsize,
+    key_reads: AtomicUsize,
+}
+
+#[async_trait]
+impl KeyReader for Counting {
+    async fn get(&self, id: &KeyId) -> Result<Option<ClientKey>, StoreError> {
+        self.key_reads.fetch_add(1, Ordering::SeqCst);
+        self.keys.get(id).await
+    }
+}
+
+#[async_trait]
+impl TokenLookup for Counting {
+    async fn token_and_keys(
+        &self,
+        token: &TokenHash,
+        keys: &[KeyId],
+    ) -> Result<TokenAndKeys, StoreError> {
+        self.lookups.fetch_add(1, Ordering::SeqCst);
+        let each = ReadEach {
+            keys: self.keys.clone(),
+            tokens: self.tokens.clone(),
+        };
+        each.token_and_keys(token, keys).await
+    }
+}
+
+impl Counting {
+    fn round_trips(&self) -> (usize, usize) {
+        (
+            self.lookups.swap(0, Ordering::SeqCst),
+            self.key_reads.swap(0, Ordering::SeqCst),
+        )
+    }
+}
+
+struct Stack {
+    store: Arc<Counting>,
+    authorizer: Authorizer,
+}
+
+impl Stack {
+    async fn new(config: &str) -> Self {
+        let keys = Arc::new(MemoryKeyStore::new());
+        for id in [API_KEY, OTHER_KEY] {
+            let key = client_key(id, "secret", KeyStatus::Active, &["d2ir1"]);
+            keys.create(&key).await.unwrap();
+        }
+        let store = Arc::new(Counting {
+            keys,
+            tokens: Arc::new(MemoryTokenStore::new()),
+            lookups: AtomicUsize::new(0),
+            key_reads: AtomicUsize::new(0),
+        });
+        let pre_inputs = PreInputs::parse(config);
+        let endpoint = HttpValidationEndpoint::new(pre_inputs.as_ref().ok()).unwrap();
+        let authorizer = Authorizer::new(pre_inputs, store.clone(), Arc::new(endpoint))
+            .with_token_lookup(store.clone());
+        Self { store, authorizer }
+    }
+
+    /// Stores a token issued to `owner` now, as token-issuer would, and returns its text.
+    async fn issue(&self, owner: &str, lifetime: i64) -> String {
+        let token = AccessToken::mint();
+        let now = clock::now_epoch_seconds();
+        let record = TokenRecord {
+            hash: token.hash(),
+            key_id: KeyId::parse(owner).unwrap(),
+            from_code: SystemCode::parse("d2ir1").ok(),
+            to_code: None,
+            scope: "innreach_tp".into(),
+            issued_at: now.saturating_sub(1),
+            expires_at: now.saturating_add_signed(lifetime),
+        };
+        self.store.tokens.put(&record).await.unwrap();
+        token.expose().to_owned()
+    }
+
+    async fn decide(&self, api_key: &str, token: &str) -> Decision {
+        let value = json!({
+            "type": "REQUEST",
+            "methodArn": "arn:aws:execute-api:us-east-1:123456789012:abc123/prod/GET/patrons/42",
+            "headers": {"X-Api-Key": api_key, "Authorization": format!("Bearer {token}")},
+            "requestContext": {"stage": "prod", "httpMethod": "GET"},
+        });
+        self.decide_event(value).await
+    }
+
+    async fn decide_event(&self, value: Value) -> Decision {
+        let event = AuthorizerEvent::from_value(&value).unwrap();
+        handler::decide(&self.authorizer, &event).await.0
+    }
+
+    async fn set_status(&self, id: &str, status: KeyStatus) {
+        let id = KeyId::parse(id).unwrap();
+        self.store.keys.set_status(&id, status, 1).await.unwrap();
+    }
+}
+
+fn injected(decision: &Decision) -> Vec<(String, String)> {
+    match decision {
+        Decision::Allow { headers, .. } => headers
+            .iter()
+            .map(|h| (h.header.clone(), h.value.clone()))
+            .collect(),
+        Decision::Deny { .. } => panic!("expected Allow, got {decision:?}"),
+    }
+}
+
+#[tokio::test]
+async fn our_own_token_is_allowed_with_headers_injected_from_the_claims_introspection_returns() {
+    let stack = Stack::new(TOKENGATE).await;
+    let token = stack.issue(API_KEY, 599).await;
+    let decision = stack.decide(API_KEY, &token).await;
+    let headers = injected(&decision);
+    assert_eq!(headers[0], ("X-Client-Id".into(), API_KEY.into()));
+    assert_eq!(headers[1], ("X-From-Code".into(), "d2ir1".into()));
+    assert_eq!(headers[2].0, "X-Token-Expires");
+    assert!(matches!(
+        decision,
+        Decision::Allow { ref principal_id, block_authorization_header: true, .. } if principal_id == API_KEY
+    ));
+}
+
+#[tokio::test]
+async fn a_revoked_token_is_denied_on_the_very_next_request() {
+    let stack = Stack::new(TOKENGATE).await;
+    let token = stack.issue(API_KEY, 599).await;
+    assert!(stack.decide(API_KEY, &token).await.is_allow());
+    let owner = KeyId::parse(API_KEY).unwrap();
+    stack
+        .store
+        .tokens
+        .revoke(&TokenHash::of(&token), &owner)
+        .await
+        .unwrap();
+    let decision = stack.decide(API_KEY, &token).await;
+    assert_eq!(decision.reason(), Some(Reason::TokenUnknown));
+}
+
+#[tokio::test]
+async fn a_token_whose_key_is_disabled_deleted_or_revoked_is_denied_on_the_very_next_request() {
+    let stack = Stack::new(TOKENGATE).await;
+    let token = stack.issue(OTHER_KEY, 599).await;
+    assert!(stack.decide(API_KEY, &token).await.is_allow());
+    stack.set_status(OTHER_KEY, KeyStatus::Disabled).await;
+    let disabled = stack.decide(API_KEY, &token).await;
+    assert_eq!(disabled.reason(), Some(Reason::TokenKeyInactive));
+    stack.set_status(OTHER_KEY, KeyStatus::Active).await;
+    assert!(stack.decide(API_KEY, &token).await.is_allow());
+
+    let other = KeyId::parse(OTHER_KEY).unwrap();
+    let now = clock::now_epoch_seconds();
+    stack.store.keys.revoke_tokens(&other, now).await.unwrap();
+    let revoked = stack.decide(API_KEY, &token).await;
+    assert_eq!(revoked.reason(), Some(Reason::TokenKeyInactive));
+
+    stack.store.keys.delete(&other).await.unwrap();
+    let deleted = stack.decide(API_KEY, &token).await;
+    assert_eq!(deleted.reason(), Some(Reason::TokenKeyInactive));
+}
+
+#[tokio::test]
+async fn an_expired_or_unknown_token_is_denied_by_name() {
+    let stack = Stack::new(TOKENGATE).await;
+    let expired = stack.issue(API_KEY, -1).await;
+    let decision = stack.decide(API_KEY, &expired).await;
+    assert_eq!(decision.reason(), Some(Reason::TokenExpired));
+    let unknown = stack.decide(API_KEY, "never-issued").await;
+    assert_eq!(unknown.reason(), Some(Reason::TokenUnknown));
+}
+
+#[tokio::test]
+async fn the_api_keys_own_problems_are_named_before_the_token_and_the_authorization_header() {
+    let stack = Stack::new(TOKENGATE).await;
+    let token = stack.issue(API_KEY, 599).await;
+    let unknown = stack.decide("no-such-key", &token).await;
+    assert_eq!(unknown.reason(), Some(Reason::ApiKeyUnknown));
+    stack.set_status(OTHER_KEY, KeyStatus::Disabled).await;
+    let disabled = stack.decide(OTHER_KEY, &token).await;
+    assert_eq!(disabled.reason(), Some(Reason::ApiKeyDisabled));
+    let no_authorization = json!({
+        "type": "REQUEST",
+        "methodArn": "arn:aws:execute-api:us-east-1:123456789012:abc123/prod/GET/x",
+        "headers": {"X-Api-Key": API_KEY},
+        "requestContext": {"stage": "prod", "httpMethod": "GET"},
+    });
+    let decision = stack.decide_event(no_authorization.clone()).await;
+    assert_eq!(decision.reason(), Some(Reason::AuthorizationMissing));
+    let mut no_key = no_authorization;
+    no_key["headers"] = json!({"Authorization": format!("Bearer {token}")});
+    let decision = stack.decide_event(no_key).await;
+    assert_eq!(decision.reason(), Some(Reason::ApiKeyMissing));
+}
+
+#[tokio::test]
+async fn a_required_scope_the_token_lacks_is_denied() {
+    let config = TOKENGATE.replace(r#"["innreach_tp"]"#, r#"["innreach_tp", "admin"]"#);
+    let stack = Stack::new(&config).await;
+    let token = stack.issue(API_KEY, 599).await;
+    let decision = stack.decide(API_KEY, &token).await;
+    assert_eq!(decision.reason(), Some(Reason::ScopeMissing));
+}
+
+#[tokio::test]
+async fn every_decision_costs_one_round_trip_once_the_tokens_key_is_known() {
+    let stack = Stack::new(TOKENGATE).await;
+    // The token's key is the API key: one batch from the first request on.
+    let own = stack.issue(API_KEY, 599).await;
+    for _ in 0..3 {
+        assert!(stack.decide(API_KEY, &own).await.is_allow());
+        assert_eq!(stack.store.round_trips(), (1, 0));
+    }
+    // Another key's token: its first sighting reads that key once more; from then on the
+    // cache knows the owner and it joins the batch.
+    let others = stack.issue(OTHER_KEY, 599).await;
+    assert!(stack.decide(API_KEY, &others).await.is_allow());
+    assert_eq!(stack.store.round_trips(), (1, 1));
+    for _ in 0..3 {
+        assert!(stack.decide(API_KEY, &others).await.is_allow());
+        assert_eq!(stack.store.round_trips(), (1, 0));
+    }
+    // A denial costs the same one batch.
+    assert!(!stack.decide(API_KEY, "never-issued").await.is_allow());
+    assert_eq!(stack.store.round_trips(), (1, 0));
+}
+
+#[tokio::test]
+async fn the_cache_never_allows_what_the_store_now_denies() {
+    let config = TOKENGATE.replace(
+        r#""block_authorization_header": true"#,
+        r#""block_authorization_header": true, "cache": {"ttl_seconds": 3600}"#,
+    );
+    let stack = Stack::new(&config).await;
+    let token = stack.issue(OTHER_KEY, 599).await;
+    for _ in 0..2 {
+        assert!(stack.decide(API_KEY, &token).await.is_allow());
+    }
+    stack.set_status(OTHER_KEY, KeyStatus::Disabled).await;
+    assert_eq!(
+        stack.decide(API_KEY, &token).await.reason(),
+        Some(Reason::TokenKeyInactive)
+    );
+}
+
+struct Down;
+
+#[async_trait]
+impl TokenLookup for Down {
+    async fn token_and_keys(&self, _: &TokenHash, _: &[KeyId]) -> Result<TokenAndKeys, StoreError> {
+        Err(StoreError::Unreachable {
+            detail: "Connection refused (os error 111)".into(),
+        })
+    }
+}
+
+#[tokio::test]
+async fn a_store_that_is_down_fails_closed_with_the_key_check_unavailable() {
+    let stack = Stack::new(TOKENGATE).await;
+    let pre_inputs = PreInputs::parse(TOKENGATE);
+    let endpoint = HttpValidationEndpoint::new(pre_inputs.as_ref().ok()).unwrap();
+    let authorizer = Authorizer::new(pre_inputs, stack.store.clone(), Arc::new(endpoint))
+        .with_token_lookup(Arc::new(Down));
+    let stack = Stack {
+        authorizer,
+        ..stack
+    };
+    let token = stack.issue(API_KEY, 599).await;
+    let decision = stack.decide(API_KEY, &token).await;
+    assert_eq!(decision.reason(), Some(Reason::KeyStoreUnavailable));
+}
+
+fn problems(config: &str) -> String {
+    PreInputs::parse(config).unwrap_err().to_string()
+}
+
+#[test]
+fn the_tokengate_style_needs_no_validation_uri_and_refuses_one() {
+    assert!(PreInputs::parse(r#"{"validation": {"style": "tokengate"}}"#).is_ok());
+    let with_uri = r#"{"token_validation_uri": {"defaultURI": "https://idp.example/introspect"},
+        "validation": {"style": "tokengate"}}"#;
+    assert!(
+        problems(with_uri).contains("token_validation_uri: is not used by the tokengate style"),
+        "{}",
+        problems(with_uri)
+    );
+    let top_level =
+        r#"{"defaultURI": "https://idp.example/introspect", "validation": {"style": "tokengate"}}"#;
+    assert!(problems(top_level).contains("defaultURI: is not used by the tokengate style"));
+}
+
+#[test]
+fn the_tokengate_style_refuses_xpath_and_the_keys_of_other_styles() {
+    let xpath = r#"{"validation": {"style": "tokengate"}, "inject_headers": {"X-Id": "/user/id"}}"#;
+    assert!(
+        problems(xpath).contains("inject_headers.X-Id"),
+        "{}",
+        problems(xpath)
+    );
+    let issuer = r#"{"validation": {"style": "tokengate", "issuer": "https://idp.example/"}}"#;
+    assert!(
+        problems(issuer).contains("validation.issuer: applies only to the jwt style"),
+        "{}",
+        problems(issuer)
+    );
+}
