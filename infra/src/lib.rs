@@ -7,6 +7,7 @@ pub mod keys;
 pub mod output;
 pub mod serve;
 pub mod tables;
+pub mod tokens;
 
 use clap::{Parser, Subcommand};
 use tokengate_shared::StoreError;
@@ -48,6 +49,9 @@ pub enum Command {
     /// Client keys: the key/secret pairs that get tokens.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
+    /// Issued tokens.
+    #[command(subcommand)]
+    Tokens(tokens::TokensCommand),
     /// The authorizer's pre-inputs.
     #[command(subcommand)]
     Config(config::ConfigCommand),
@@ -115,6 +119,15 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                 cli.keys_table,
             );
             keys::run(command, &store, cli.json).await
+        }
+        Command::Tokens(command) => {
+            let store = DynamoKeyStore::new(
+                client_from_env()
+                    .await
+                    .map_err(|e| CliError::Usage(e.to_string()))?,
+                cli.keys_table,
+            );
+            tokens::run(command, &store, cli.json).await
         }
         Command::Config(command) => config::run(command, cli.json),
         Command::Api(command) => api::run(command),

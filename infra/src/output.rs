@@ -22,6 +22,9 @@ pub fn key_json(key: &ClientKey) -> Value {
         shown["failed_authentications"] =
             json!({"count": key.failures.count, "since": key.failures.since});
     }
+    if key.tokens_revoked_at > 0 {
+        shown["tokens_revoked_until"] = json!(key.tokens_revoked_at);
+    }
     shown
 }
 
@@ -49,6 +52,13 @@ pub fn key_text(key: &ClientKey) -> String {
             "\nfailures:    {} since {}",
             key.failures.count,
             timestamp(key.failures.since)
+        ));
+    }
+    if key.tokens_revoked_at > 0 {
+        text.push_str(&format!(
+            "
+tokens:      revoked until {}",
+            timestamp(key.tokens_revoked_at)
         ));
     }
     text

@@ -25,9 +25,11 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Response, StatusCode};
 use serde_json::{Value, json};
 use token_issuer::TokenService;
-use tokengate_shared::store::dynamodb::{DynamoKeyStore, DynamoTokenStore};
+use tokengate_shared::store::dynamodb::{DynamoKeyStore, DynamoTokenLookup, DynamoTokenStore};
 use tokengate_shared::store::memory::{MemoryKeyStore, MemoryTokenStore};
-use tokengate_shared::{ClientKey, KeyAdmin, Secret, SystemCode, TokenStore, clock};
+use tokengate_shared::{
+    ClientKey, KeyAdmin, ReadEach, Secret, SystemCode, TokenLookup, TokenStore, clock,
+};
 use tracing::info;
 
 use crate::CliError;
@@ -48,8 +50,8 @@ pub struct ServeOptions {
     /// The port to listen on, on 127.0.0.1 (0 picks a free one).
     #[arg(long, default_value_t = 3000)]
     pub port: u16,
-    /// Pre-inputs for the authorizer (JSON). By default, an introspection setup against this
-    /// server's own token endpoint, using the demo key.
+    /// Pre-inputs for the authorizer (JSON). By default, the tokengate style: this server's
+    /// own tokens, read from its store.
     #[arg(long)]
     pub config: Option<PathBuf>,
     /// Where keys and tokens live.
@@ -89,18 +91,12 @@ struct App {
     client: reqwest::Client,
 }
 
-/// The built-in pre-inputs: rfc7662 against this server's own introspection endpoint,
-/// with the demo key as the authorizer's client credentials.
-pub fn default_pre_inputs(port: u16, key: &str, secret: &str) -> Value {
+/// The built-in pre-inputs: the `tokengate` style, which reads this server's own tokens
+/// from its store, with no HTTP hop.
+pub fn default_pre_inputs() -> Value {
     json!({
-        "token_validation_uri": {
-            "regionCodeHeader": "X-Region-Code",
-            "defaultURI": format!("http://127.0.0.1:{port}/oauth2/introspect")
-        },
         "validation": {
-            "style": "rfc7662",
-            "client_id": key,
-            "client_secret": secret,
+            "style": "tokengate",
             "required_scopes": ["innreach_tp"]
         },
         "inject_headers": {
@@ -120,24 +116,33 @@ pub async fn serve(
     tokens_table: String,
 ) -> Result<(), CliError> {
     lambda_http::tracing::init_default_subscriber();
-    let (keys, tokens): (Arc<dyn KeyAdmin>, Arc<dyn TokenStore>) = match options.store {
-        StoreKind::Memory => (
-            Arc::new(MemoryKeyStore::new()),
-            Arc::new(MemoryTokenStore::new()),
-        ),
+    type Stores = (Arc<dyn KeyAdmin>, Arc<dyn TokenStore>, Arc<dyn TokenLookup>);
+    let (keys, tokens, lookup): Stores = match options.store {
+        StoreKind::Memory => {
+            let keys = Arc::new(MemoryKeyStore::new());
+            let tokens = Arc::new(MemoryTokenStore::new());
+            let lookup = Arc::new(ReadEach {
+                keys: keys.clone(),
+                tokens: tokens.clone(),
+            });
+            (keys, tokens, lookup)
+        }
         StoreKind::Dynamodb => {
             let client = tokengate_shared::store::dynamodb::client_from_env()
                 .await
                 .map_err(|e| CliError::Usage(e.to_string()))?;
             (
-                Arc::new(DynamoKeyStore::new(client.clone(), keys_table)),
-                Arc::new(DynamoTokenStore::new(client, tokens_table)),
+                Arc::new(DynamoKeyStore::new(client.clone(), &keys_table)),
+                Arc::new(DynamoTokenStore::new(client.clone(), &tokens_table)),
+                Arc::new(DynamoTokenLookup::new(client, keys_table, tokens_table)),
             )
         }
     };
     let ttl_seconds = token_issuer::config::ttl_seconds(&|name| std::env::var(name).ok())
         .map_err(|e| CliError::Usage(e.to_string()))?;
     let throttle = token_issuer::config::Throttle::from_lookup(&|name| std::env::var(name).ok())
+        .map_err(|e| CliError::Usage(e.to_string()))?;
+    let issuer = token_issuer::config::issuer_url(&|name| std::env::var(name).ok())
         .map_err(|e| CliError::Usage(e.to_string()))?;
     let codes = [SystemCode::parse("d2ir1").map_err(|e| CliError::Usage(e.to_string()))?].into();
     let (demo_key, demo_secret) = ClientKey::generate(
@@ -160,8 +165,7 @@ pub async fn serve(
         Some(path) => std::fs::read_to_string(path).map_err(|e| {
             CliError::Usage(format!("cannot read --config {}: {e}", path.display()))
         })?,
-        None => default_pre_inputs(address.port(), demo_key.id.as_str(), demo_secret.expose())
-            .to_string(),
+        None => default_pre_inputs().to_string(),
     };
     let pre_inputs = PreInputs::parse(&config_text);
     if let Err(invalid) = &pre_inputs {
@@ -179,8 +183,10 @@ pub async fn serve(
     let endpoint = HttpValidationEndpoint::new(pre_inputs.as_ref().ok())
         .map_err(|e| CliError::Usage(format!("cannot build the HTTP client: {e}")))?;
     let app = Arc::new(App {
-        tokens: TokenService::new(keys.clone(), tokens, ttl_seconds).with_throttle(throttle),
-        authorizer: Authorizer::new(pre_inputs, keys, Arc::new(endpoint)),
+        tokens: TokenService::new(keys.clone(), tokens, ttl_seconds)
+            .with_throttle(throttle)
+            .with_issuer(issuer.or_else(|| Some(format!("http://{address}")))),
+        authorizer: Authorizer::new(pre_inputs, keys, Arc::new(endpoint)).with_token_lookup(lookup),
         injectable,
         upstream: options.upstream.clone(),
         client: reqwest::Client::builder()
@@ -246,7 +252,9 @@ fn print_walkthrough(
         .map_or("the built-in echo".to_owned(), |u| u.to_string());
     println!(
         "tokengate serve: listening on {base}
-  token endpoint  POST {base}/innreach/v2/oauth2/token  (also /oauth2/token, /oauth2/introspect)
+  token endpoint  POST {base}/innreach/v2/oauth2/token  (INN-Reach's contract)
+  OAuth 2.0       POST {base}/oauth2/token, /oauth2/introspect, /oauth2/revoke
+                  GET  {base}/.well-known/oauth-authorization-server
   everything else goes through the authorizer, then to {upstream}
   demo key        {key_id}
   demo secret     {secret}   (valid for X-From-Code d2ir1)
@@ -285,8 +293,7 @@ async fn route(State(app): State<Arc<App>>, request: Request<Body>) -> Response<
         );
     };
     let path = parts.uri.path().to_owned();
-    let is_token_route = token_issuer::handler::TOKEN_PATHS.contains(&path.as_str())
-        || path == token_issuer::handler::INTROSPECTION_PATH;
+    let is_token_route = token_issuer::handler::ROUTES.contains(&path.as_str());
     let response = if is_token_route {
         token_route(&app, parts, body).await
     } else {

@@ -319,3 +319,35 @@ async fn keys_show_tells_how_many_authentications_failed_and_since_when() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn tokens_revoke_marks_the_key_so_that_its_tokens_until_now_are_revoked() {
+    let cli = Cli::ready();
+    let (key, _) = cli.create_key(&["d2ir1"]);
+    let before = tokengate_shared::clock::now_epoch_seconds();
+    let text = cli.ok(&["tokens", "revoke", "--key", &key]);
+    assert!(
+        text.starts_with(&format!("revoked every token of key {key} issued until ")),
+        "{text}"
+    );
+    let stored = cli
+        .store()
+        .get(&KeyId::parse(&key).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(stored.tokens_revoked_at >= before);
+    assert_eq!(
+        stored.status,
+        KeyStatus::Active,
+        "the key itself keeps working"
+    );
+    let shown = cli.json(&["keys", "show", &key]);
+    assert_eq!(shown["tokens_revoked_until"], stored.tokens_revoked_at);
+    let (code, stderr) = cli.fails(&["tokens", "revoke", "--key", "no-such-key"]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("key no-such-key does not exist"),
+        "{stderr}"
+    );
+}

@@ -621,3 +621,71 @@ async fn brute_force_throttling_follows_the_token_settings_as_in_lambda() {
     let body: Value = right.json().await.unwrap();
     assert_eq!(body["error"], "temporarily_unavailable");
 }
+
+#[tokio::test]
+async fn the_default_stack_enforces_its_own_tokens_and_denies_a_revoked_one_on_the_next_request() {
+    let server = Server::start(&[], &[]);
+    let token = server.token().await;
+    let bearer = format!("Bearer {token}");
+    let headers = [
+        ("x-api-key", server.key.as_str()),
+        ("Authorization", bearer.as_str()),
+    ];
+    assert_eq!(server.get("/x", &headers).await.0, 200);
+    let revoked = server
+        .http
+        .post(format!("{}/oauth2/revoke", server.base))
+        .basic_auth(&server.key, Some(&server.secret))
+        .form(&[("token", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), 200);
+    let (status, body) = server.get("/x", &headers).await;
+    assert_eq!(status, 401);
+    assert_eq!(body["error"], "TokenValidationFails", "{body}");
+}
+
+#[tokio::test]
+async fn the_metadata_document_names_this_servers_own_endpoints_and_a_generic_client_gets_a_token()
+{
+    let server = Server::start(&[], &[]);
+    let metadata: Value = server
+        .http
+        .get(format!(
+            "{}/.well-known/oauth-authorization-server",
+            server.base
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(metadata["issuer"], server.base.as_str());
+    let token_endpoint = metadata["token_endpoint"].as_str().unwrap();
+    assert_eq!(token_endpoint, format!("{}/oauth2/token", server.base));
+    let response = server
+        .http
+        .post(token_endpoint)
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", server.key.as_str()),
+            ("client_secret", server.secret.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let token: Value = response.json().await.unwrap();
+    let bearer = format!("Bearer {}", token["access_token"].as_str().unwrap());
+    let (status, echo) = server
+        .get(
+            "/x",
+            &[("x-api-key", &server.key), ("Authorization", &bearer)],
+        )
+        .await;
+    assert_eq!(status, 200, "{echo}");
+    assert_eq!(echo["headers"]["x-client-id"], server.key.as_str());
+    assert!(echo["headers"].get("x-from-code").is_none(), "{echo}");
+}

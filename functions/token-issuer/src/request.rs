@@ -147,10 +147,10 @@ impl TokenRequest {
             _ => return Err(TokenEndpointError::UnsupportedGrantType),
         }
         // RFC 6749 §3.3: space-delimited; absent means the default scope.
-        if let Some(scope) = optional_parameter(&params, "scope")? {
-            if scope.split(' ').any(|s| s != SCOPE) {
-                return Err(TokenEndpointError::InvalidScope);
-            }
+        if let Some(scope) = optional_parameter(&params, "scope")?
+            && scope.split(' ').any(|s| s != SCOPE)
+        {
+            return Err(TokenEndpointError::InvalidScope);
         }
         Ok(Self {
             credentials,
