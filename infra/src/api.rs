@@ -180,11 +180,13 @@ fn lambda_uri(function: &str) -> Value {
 
 /// The OpenAPI definition of the REST API for these pre-inputs.
 pub fn definition(pre_inputs: &PreInputs) -> Value {
-    let token_route = json!({"post": {"x-amazon-apigateway-integration": {
+    // Lambda proxy integrations are always invoked with POST, whatever the route's method.
+    let integration = json!({"x-amazon-apigateway-integration": {
         "type": "aws_proxy",
         "httpMethod": "POST",
         "uri": lambda_uri("TokenIssuerFunction"),
-    }}});
+    }});
+    let token_route = json!({ "post": integration });
     let mut request_parameters = Map::new();
     request_parameters.insert(
         "integration.request.path.proxy".into(),
@@ -219,6 +221,8 @@ pub fn definition(pre_inputs: &PreInputs) -> Value {
             "/innreach/v2/oauth2/token": token_route,
             "/oauth2/token": token_route,
             "/oauth2/introspect": token_route,
+            "/oauth2/revoke": token_route,
+            "/.well-known/oauth-authorization-server": {"get": integration},
             "/{proxy+}": {"x-amazon-apigateway-any-method": {
                 "parameters": [{"name": "proxy", "in": "path", "required": true, "schema": {"type": "string"}}],
                 "security": [{"tokengate": []}],

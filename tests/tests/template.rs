@@ -113,12 +113,13 @@ fn both_functions_are_built_by_cargo_lambda_from_their_binaries_with_the_contrac
                 "TOKEN_TTL_SECONDS",
                 "TOKEN_MAX_FAILURES",
                 "TOKEN_FAILURE_WINDOW_SECONDS",
+                "ISSUER_URL",
             ][..],
         ),
         (
             "AuthorizerFunction",
             "authorizer",
-            &["KEYS_TABLE", "AUTHORIZER_CONFIG"][..],
+            &["KEYS_TABLE", "TOKENS_TABLE", "AUTHORIZER_CONFIG"][..],
         ),
     ] {
         let function = resource(&template, name);
@@ -148,14 +149,27 @@ fn each_function_may_do_only_what_it_needs_in_dynamodb() {
     let template = template();
     let authorizer = statements(resource(&template, "AuthorizerFunction"));
     assert_eq!(authorizer.len(), 1);
-    assert_eq!(authorizer[0].0, ["dynamodb:GetItem"]);
-    assert!(authorizer[0].1.contains("KeysTable"));
+    // BatchGetItem: the tokengate style reads a token and its keys in one round trip.
+    assert_eq!(
+        authorizer[0].0,
+        ["dynamodb:GetItem", "dynamodb:BatchGetItem"]
+    );
+    assert!(authorizer[0].1.contains("KeysTable") && authorizer[0].1.contains("TokensTable"));
     let issuer = statements(resource(&template, "TokenIssuerFunction"));
     assert_eq!(issuer.len(), 2);
-    // UpdateItem: the failed-authentication count, written only on a failure.
+    // UpdateItem: the failed-authentication count, written only on a failure, and the
+    // mark of `tokengate tokens revoke`.
     assert_eq!(issuer[0].0, ["dynamodb:GetItem", "dynamodb:UpdateItem"]);
     assert!(issuer[0].1.contains("KeysTable"));
-    assert_eq!(issuer[1].0, ["dynamodb:GetItem", "dynamodb:PutItem"]);
+    // DeleteItem: revocation (RFC 7009).
+    assert_eq!(
+        issuer[1].0,
+        [
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:DeleteItem"
+        ]
+    );
     assert!(issuer[1].1.contains("TokensTable"));
 }
 
@@ -163,12 +177,14 @@ fn each_function_may_do_only_what_it_needs_in_dynamodb() {
 fn the_token_routes_are_open_and_everything_else_goes_through_the_authorizer() {
     let template = template();
     let paths = &definition(&template)["paths"];
-    for path in [
-        "/innreach/v2/oauth2/token",
-        "/oauth2/token",
-        "/oauth2/introspect",
+    for (path, method) in [
+        ("/innreach/v2/oauth2/token", "post"),
+        ("/oauth2/token", "post"),
+        ("/oauth2/introspect", "post"),
+        ("/oauth2/revoke", "post"),
+        ("/.well-known/oauth-authorization-server", "get"),
     ] {
-        let post = &paths[path]["post"];
+        let post = &paths[path][method];
         assert!(post.get("security").is_none(), "{path} is open");
         let uri = format!("{:?}", post["x-amazon-apigateway-integration"]["uri"]);
         assert!(uri.contains("TokenIssuerFunction.Arn"), "{path}: {uri}");
