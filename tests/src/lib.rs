@@ -19,8 +19,11 @@ use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 
+pub mod clients;
+pub mod dynamo_counter;
 pub mod fixtures;
 pub mod idp;
+pub use dynamo_counter::DynamoCounter;
 pub use fixtures::{FIXTURE_KEY, FIXTURE_SECRET, basic, inn_reach_token_request};
 pub use idp::OidcProvider;
 

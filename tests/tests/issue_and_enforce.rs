@@ -1,12 +1,16 @@
 //! The two functions enforcing each other under cargo-lambda's emulator, with moto as
-//! DynamoDB: token-issuer mints a token, and the authorizer, in `rfc7662` style, validates
-//! it at token-issuer's own introspection endpoint. And the authorizer binary in `jwt`
-//! style, enforcing node oidc-provider's JWT access tokens.
+//! DynamoDB: token-issuer mints a token, and the authorizer validates it at token-issuer's
+//! own introspection endpoint (`rfc7662` style) or reads it from DynamoDB (`tokengate`
+//! style). And the authorizer binary in `jwt` style, enforcing node oidc-provider's JWT
+//! access tokens.
 
 use serde_json::{Value, json};
+use tokengate_shared::store::dynamodb::DynamoKeyStore;
+use tokengate_shared::{KeyAdmin, KeyId, KeyStatus};
+use tokengate_tests::fixtures::client_key;
 use tokengate_tests::{
-    FIXTURE_KEY, FIXTURE_SECRET, LambdaEmulator, Moto, basic, free_port, inn_reach_token_request,
-    unique_name, workspace_root,
+    DynamoCounter, FIXTURE_KEY, FIXTURE_SECRET, LambdaEmulator, Moto, basic, free_port,
+    inn_reach_token_request, sdk_env, unique_name, workspace_root,
 };
 
 /// The REST API event fixture with this `Authorization` value, in both header maps as API
@@ -197,5 +201,126 @@ async fn the_authorizer_binary_enforces_oidc_provider_jwt_access_tokens_under_th
         denied["context"]["error_description"],
         "The token's signature is not valid."
     );
+    let _ = std::fs::remove_file(config_file);
+}
+
+/// A token from `/oauth2/token`, as any OAuth client asks for it (client_secret_post).
+async fn standard_token(http: &reqwest::Client, emulator: &LambdaEmulator) -> String {
+    let issued: Value = http
+        .post(emulator.function_url("token-issuer", "/oauth2/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", FIXTURE_KEY),
+            ("client_secret", FIXTURE_SECRET),
+        ])
+        .timeout(LambdaEmulator::FIRST_REQUEST_TIMEOUT)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    issued["access_token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("a token is issued: {issued}"))
+        .to_owned()
+}
+
+#[tokio::test]
+async fn in_tokengate_style_a_revoked_token_and_a_disabled_keys_token_are_denied_at_once_in_one_round_trip()
+ {
+    let moto = Moto::start();
+    let (keys_table, tokens_table) = moto.fresh_tables().await;
+    moto.provision_fixture_key(&keys_table).await;
+    // Both functions reach DynamoDB through the counter, which records every operation.
+    let counter = DynamoCounter::start(moto.endpoint()).await;
+    let mut env = sdk_env(&counter.endpoint());
+    env.push(("KEYS_TABLE".into(), keys_table.clone()));
+    env.push(("TOKENS_TABLE".into(), tokens_table));
+    let pre_inputs = json!({
+        "validation": {"style": "tokengate", "required_scopes": ["innreach_tp"]},
+        "inject_headers": {"X-Client-Id": "$.client_id", "X-Scope": "$.scope"},
+        "block_authorization_header": true
+    });
+    let config_file = std::env::temp_dir().join(format!("{}.json", unique_name("tokengate-style")));
+    std::fs::write(&config_file, pre_inputs.to_string()).unwrap();
+    env.push((
+        "AUTHORIZER_CONFIG_FILE".into(),
+        config_file.display().to_string(),
+    ));
+    let emulator = LambdaEmulator::start(&env);
+    let http = reqwest::Client::new();
+
+    // The caller's API key is an application's own key, not the key the tokens are issued
+    // to: the authorizer must read both.
+    let keys = DynamoKeyStore::new(moto.client(), &keys_table);
+    let app_key = "app-key-of-the-caller";
+    keys.create(&client_key(app_key, "unused", KeyStatus::Active, &[]))
+        .await
+        .unwrap();
+    let with_app_key = |token: &str| {
+        let mut event = fixture_event_with_authorization(&format!("Bearer {token}"));
+        event["headers"]["X-Api-Key"] = json!(app_key);
+        event["multiValueHeaders"]["X-Api-Key"] = json!([app_key]);
+        event
+    };
+
+    let token = standard_token(&http, &emulator).await;
+    let event = with_app_key(&token);
+    let effect = |answer: &Value| answer["policyDocument"]["Statement"][0]["Effect"].clone();
+    counter.take();
+    let answer = authorize(&http, &emulator, &event).await;
+    assert_eq!(effect(&answer), "Allow", "{answer}");
+    assert_eq!(answer["principalId"], app_key);
+    assert_eq!(answer["context"]["inject_x_client_id"], FIXTURE_KEY);
+    assert_eq!(answer["context"]["inject_x_scope"], "innreach_tp");
+    // The token's first sighting: its key is learnt from the token, so read after it.
+    assert_eq!(counter.take(), ["BatchGetItem", "GetItem"]);
+    for _ in 0..3 {
+        let answer = authorize(&http, &emulator, &event).await;
+        assert_eq!(effect(&answer), "Allow", "{answer}");
+        assert_eq!(
+            counter.take(),
+            ["BatchGetItem"],
+            "one round trip per decision"
+        );
+    }
+
+    // Revoked at token-issuer: denied on the very next request.
+    let revoked = http
+        .post(emulator.function_url("token-issuer", "/oauth2/revoke"))
+        .basic_auth(FIXTURE_KEY, Some(FIXTURE_SECRET))
+        .form(&[("token", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), 200);
+    counter.take();
+    let denied = authorize(&http, &emulator, &event).await;
+    assert_eq!(effect(&denied), "Deny", "{denied}");
+    assert_eq!(denied["context"]["error"], "TokenValidationFails");
+    assert_eq!(
+        denied["context"]["error_description"],
+        "The token is unknown: never issued, revoked, or expired."
+    );
+    assert_eq!(counter.take(), ["BatchGetItem"]);
+
+    // A fresh token, then the key it was issued to disabled by an operator: denied on the
+    // very next request.
+    let token = standard_token(&http, &emulator).await;
+    let event = with_app_key(&token);
+    assert_eq!(effect(&authorize(&http, &emulator, &event).await), "Allow");
+    keys.set_status(&KeyId::parse(FIXTURE_KEY).unwrap(), KeyStatus::Disabled, 1)
+        .await
+        .unwrap();
+    counter.take();
+    let denied = authorize(&http, &emulator, &event).await;
+    assert_eq!(effect(&denied), "Deny", "{denied}");
+    assert_eq!(denied["context"]["error"], "TokenValidationFails");
+    assert_eq!(
+        denied["context"]["error_description"],
+        "The client key the token was issued to is disabled or deleted, or has revoked its tokens."
+    );
+    assert_eq!(counter.take(), ["BatchGetItem"]);
     let _ = std::fs::remove_file(config_file);
 }

@@ -1,0 +1,112 @@
+//! A reverse proxy in front of a DynamoDB endpoint that records each operation it relays
+//! (`X-Amz-Target`): the proof of how many round trips a function makes.
+
+use std::sync::{Arc, Mutex, PoisonError};
+
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, Response, StatusCode, Uri};
+
+/// The proxy, stopped on drop.
+#[derive(Debug)]
+pub struct DynamoCounter {
+    port: u16,
+    operations: Arc<Mutex<Vec<String>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+#[derive(Clone)]
+struct Relay {
+    upstream: String,
+    http: reqwest::Client,
+    operations: Arc<Mutex<Vec<String>>>,
+}
+
+impl DynamoCounter {
+    /// Starts the proxy on a free loopback port, relaying to `upstream` (moto's URL).
+    pub async fn start(upstream: &str) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a loopback port for the counter");
+        let port = listener.local_addr().expect("a bound address").port();
+        let operations = Arc::new(Mutex::new(Vec::new()));
+        let relay = Relay {
+            upstream: upstream.trim_end_matches('/').to_owned(),
+            http: reqwest::Client::new(),
+            operations: operations.clone(),
+        };
+        let router = axum::Router::new().fallback(forward).with_state(relay);
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, router).await;
+        });
+        Self {
+            port,
+            operations,
+            task,
+        }
+    }
+
+    /// The endpoint to give the SDK (`AWS_ENDPOINT_URL_DYNAMODB`).
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The operations relayed since the last call (`GetItem`, `BatchGetItem`, …), in order.
+    pub fn take(&self) -> Vec<String> {
+        std::mem::take(
+            &mut *self
+                .operations
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+        )
+    }
+}
+
+impl Drop for DynamoCounter {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn forward(
+    State(relay): State<Relay>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response<Body> {
+    let operation = headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|t| t.rsplit('.').next())
+        .unwrap_or("unknown")
+        .to_owned();
+    relay
+        .operations
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .push(operation);
+    let mut request = relay
+        .http
+        .request(method, format!("{}{uri}", relay.upstream))
+        .body(body);
+    for (name, value) in &headers {
+        if name != "host" && name != "content-length" {
+            request = request.header(name, value);
+        }
+    }
+    let Ok(answer) = request.send().await else {
+        return Response::builder()
+            .status(StatusCode::BAD_GATEWAY)
+            .body(Body::empty())
+            .unwrap_or_default();
+    };
+    let mut response = Response::builder().status(answer.status());
+    for (name, value) in answer.headers() {
+        if name != "content-length" && name != "transfer-encoding" && name != "connection" {
+            response = response.header(name, value);
+        }
+    }
+    let bytes = answer.bytes().await.unwrap_or_default();
+    response.body(Body::from(bytes)).unwrap_or_default()
+}

@@ -1,0 +1,64 @@
+//! Standard OAuth 2.0 clients against the token-issuer binary under cargo-lambda's
+//! emulator, with moto as DynamoDB: authlib and requests-oauthlib with both client
+//! authentication methods, and openid-client through discovery. Each gets a token at
+//! `/oauth2/token` unchanged, introspects it, revokes it, and sees it inactive.
+
+use serde_json::Value;
+use tokengate_tests::clients::{assert_client_run, openid_client, python_clients};
+use tokengate_tests::{FIXTURE_KEY, FIXTURE_SECRET, LambdaEmulator, Moto, free_port};
+
+#[tokio::test]
+async fn standard_oauth_clients_get_introspect_and_revoke_tokens_from_the_token_issuer_binary() {
+    let moto = Moto::start();
+    let (keys_table, tokens_table) = moto.fresh_tables().await;
+    moto.provision_fixture_key(&keys_table).await;
+    let port = free_port();
+    let issuer = format!("http://127.0.0.1:{port}/lambda-url/token-issuer");
+    let mut env = moto.env();
+    env.push(("KEYS_TABLE".into(), keys_table));
+    env.push(("TOKENS_TABLE".into(), tokens_table));
+    env.push(("ISSUER_URL".into(), issuer.clone()));
+    let emulator = LambdaEmulator::start_on(port, &env);
+
+    // The first request compiles the function; the metadata document is public.
+    let metadata_url =
+        emulator.function_url("token-issuer", "/.well-known/oauth-authorization-server");
+    let metadata: Value = reqwest::Client::new()
+        .get(&metadata_url)
+        .timeout(LambdaEmulator::FIRST_REQUEST_TIMEOUT)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(metadata["issuer"], issuer.as_str());
+    assert_eq!(
+        metadata["revocation_endpoint"],
+        format!("{issuer}/oauth2/revoke")
+    );
+
+    let runs = python_clients(&issuer, FIXTURE_KEY, FIXTURE_SECRET);
+    let seen: Vec<(String, String)> = runs
+        .iter()
+        .map(|r| {
+            (
+                r["library"].as_str().unwrap().to_owned(),
+                r["method"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(seen.len(), 4, "{runs:?}");
+    for run in &runs {
+        assert_client_run(run, FIXTURE_KEY);
+        assert_eq!(run["expires_in"], 599, "{run}");
+    }
+
+    // openid-client discovers the endpoints from the metadata document's URL: under a
+    // path (a stage, here the emulator's), RFC 8414's own location is outside it.
+    for method in ["client_secret_basic", "client_secret_post"] {
+        let run = openid_client(&metadata_url, FIXTURE_KEY, FIXTURE_SECRET, method);
+        assert_client_run(&run, FIXTURE_KEY);
+        assert_eq!(run["issuer"], issuer.as_str(), "{run}");
+    }
+}
