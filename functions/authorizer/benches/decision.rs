@@ -6,6 +6,9 @@
 //! - `cache_miss`: the cache off, a validation call to a wiremock server on loopback each
 //!   time, next to `direct_reqwest_call`, the same GET made with reqwest alone; the
 //!   difference is the authorizer's own cost on a miss.
+//! - `tokengate_*`: the `tokengate` style over the in-memory stores (`tokengate serve`'s):
+//!   the token and its key read on every decision; with the cache, the token's key and the
+//!   injected headers are known; without it, the headers are computed each time.
 //!
 //! `cargo bench --bench decision`
 
@@ -17,6 +20,8 @@ use authorizer::endpoint::HttpValidationEndpoint;
 use authorizer::{Authorizer, Decision, PreInputs, handler};
 use criterion::{Criterion, criterion_group, criterion_main};
 use serde_json::json;
+use tokengate_shared::store::memory::MemoryTokenStore;
+use tokengate_shared::{AccessToken, KeyId, ReadEach, TokenRecord, TokenStore, clock};
 use tokengate_tests::fixtures::memory_keys_with;
 use wiremock::matchers::path;
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -120,5 +125,63 @@ fn decision(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, decision);
+/// A `tokengate`-style authorizer over in-memory stores holding one token of the API key,
+/// and an event that presents it.
+fn tokengate(runtime: &tokio::runtime::Runtime, cache_ttl: u64) -> (Authorizer, String) {
+    let config = format!(
+        r#"{{"validation": {{"style": "tokengate", "required_scopes": ["innreach_tp"]}},
+            "inject_headers": {{"X-Client-Id": "$.client_id", "X-From-Code": "$.from_code", "X-Token-Expires": "$.exp"}},
+            "cache": {{"ttl_seconds": {cache_ttl}}}}}"#
+    );
+    let pre_inputs = PreInputs::parse(&config).expect("valid pre-inputs");
+    let endpoint = HttpValidationEndpoint::new(Some(&pre_inputs)).expect("a client");
+    let keys = runtime.block_on(memory_keys_with(API_KEY));
+    let tokens = Arc::new(MemoryTokenStore::new());
+    let token = AccessToken::mint();
+    let now = clock::now_epoch_seconds();
+    let record = TokenRecord {
+        hash: token.hash(),
+        key_id: KeyId::parse(API_KEY).expect("a key id"),
+        from_code: tokengate_shared::SystemCode::parse("d2ir1").ok(),
+        to_code: None,
+        scope: "innreach_tp".into(),
+        issued_at: now,
+        expires_at: now + 3_600,
+    };
+    runtime
+        .block_on(tokens.put(&record))
+        .expect("the token is stored");
+    let lookup = Arc::new(ReadEach {
+        keys: keys.clone(),
+        tokens,
+    });
+    let authorizer =
+        Authorizer::new(Ok(pre_inputs), keys, Arc::new(endpoint)).with_token_lookup(lookup);
+    let event = event().replace("2YotnFZFEjr1zCsicMWpAA", token.expose());
+    (authorizer, event)
+}
+
+fn tokengate_style(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    for (name, ttl) in [
+        ("authorizer/tokengate_memory_store_event_to_response", 300),
+        (
+            "authorizer/tokengate_memory_store_no_cache_event_to_response",
+            0,
+        ),
+    ] {
+        let (authorizer, event) = tokengate(&runtime, ttl);
+        let first = decide(&runtime, &authorizer, &event);
+        assert!(first.contains("\"Allow\""), "{first}");
+        c.bench_function(name, |b| {
+            b.iter(|| black_box(decide(&runtime, &authorizer, black_box(&event))))
+        });
+    }
+}
+
+criterion_group!(benches, decision, tokengate_style);
 criterion_main!(benches);

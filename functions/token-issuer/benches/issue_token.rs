@@ -33,6 +33,19 @@ fn token_request(key: &str, secret: &str) -> Request {
         .expect("a valid request")
 }
 
+/// The same token asked for as any OAuth client does at `/oauth2/token`: the credentials
+/// in the form body (client_secret_post), no INN-Reach headers.
+fn posted_token_request(key: &str, secret: &str) -> Request {
+    lambda_http::http::Request::builder()
+        .method("POST")
+        .uri("/oauth2/token")
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(Body::Text(format!(
+            "grant_type=client_credentials&client_id={key}&client_secret={secret}"
+        )))
+        .expect("a valid request")
+}
+
 fn issue_token(c: &mut Criterion) {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
@@ -58,6 +71,12 @@ fn issue_token(c: &mut Criterion) {
             let response = runtime.block_on(handler::handle(&service, request.clone()));
             black_box(response)
         })
+    });
+    let posted = posted_token_request(key.id.as_str(), secret.expose());
+    let answer = runtime.block_on(handler::handle(&service, posted.clone()));
+    assert_eq!(answer.map(|r| r.status().as_u16()), Ok(200));
+    c.bench_function("issue_token/client_secret_post_to_json_response", |b| {
+        b.iter(|| black_box(runtime.block_on(handler::handle(&service, posted.clone()))))
     });
     c.bench_function("issue_token/wrong_secret_to_401", |b| {
         b.iter(|| black_box(runtime.block_on(handler::handle(&service, wrong.clone()))))

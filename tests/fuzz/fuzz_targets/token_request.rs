@@ -1,5 +1,6 @@
-//! Any bytes as a request to token-issuer's handler (token, introspection and unknown
-//! routes), with in-memory stores: a JSON answer, never a panic.
+//! Any bytes as a request to token-issuer's handler (both token routes, introspection,
+//! revocation, metadata and unknown routes), with in-memory stores: a JSON answer, never a
+//! panic.
 //!
 //! The input is request text: the first line a path and query, then `Name: value` header
 //! lines, a blank line, and the body. It is built into the request directly, not through
