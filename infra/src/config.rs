@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use authorizer::PreInputs;
+use authorizer::pre_inputs::ValidationStyle;
 use clap::Subcommand;
 use serde_json::json;
 
@@ -45,6 +46,9 @@ pub fn run(command: ConfigCommand, json: bool) -> Result<(), CliError> {
         println!("{}: valid ({style} validation)", file.display());
         match &pre_inputs.default_uri {
             Some(uri) => println!("  defaultURI  {uri}"),
+            None if matches!(pre_inputs.style, ValidationStyle::Tokengate { .. }) => {
+                println!("  tokens      read from TOKENS_TABLE with their keys, one round trip")
+            }
             None => println!(
                 "  defaultURI  none: a request whose region has no URI is denied DefaultTokenValidationURINotPresent"
             ),

@@ -47,6 +47,7 @@ fn every_committed_pre_inputs_file_checks_valid() {
         "infra/examples/pre-inputs-top-level.json",
         "infra/examples/pre-inputs-introspection.json",
         "infra/examples/pre-inputs-jwt.json",
+        "infra/examples/pre-inputs-tokengate.json",
         "infra/api/pre-inputs.json",
     ] {
         let out = check(&workspace_root().join(file), false);

@@ -262,6 +262,10 @@ fn the_example_pre_inputs_in_infra_are_valid() {
             "pre-inputs-jwt.json",
             include_str!("../../../infra/examples/pre-inputs-jwt.json"),
         ),
+        (
+            "pre-inputs-tokengate.json",
+            include_str!("../../../infra/examples/pre-inputs-tokengate.json"),
+        ),
     ] {
         let parsed = PreInputs::parse_unresolved(text);
         assert!(parsed.is_ok(), "{name}: {:?}", parsed.err());
