@@ -94,9 +94,21 @@ fn describe_store_error(err: &StoreError) -> String {
     }
 }
 
+/// `KEYS_TABLE` through the SDK's environment.
+async fn key_store(
+    table: String,
+) -> Result<tokengate_shared::store::dynamodb::DynamoKeyStore, CliError> {
+    let client = tokengate_shared::store::dynamodb::client_from_env()
+        .await
+        .map_err(|e| CliError::Usage(e.to_string()))?;
+    Ok(tokengate_shared::store::dynamodb::DynamoKeyStore::new(
+        client, table,
+    ))
+}
+
 /// Runs one command.
 pub async fn run(cli: Cli) -> Result<(), CliError> {
-    use tokengate_shared::store::dynamodb::{DynamoKeyStore, client_from_env};
+    use tokengate_shared::store::dynamodb::client_from_env;
     match cli.command {
         Command::Tables(command) => {
             let client = client_from_env()
@@ -112,21 +124,11 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             .await
         }
         Command::Keys(command) => {
-            let store = DynamoKeyStore::new(
-                client_from_env()
-                    .await
-                    .map_err(|e| CliError::Usage(e.to_string()))?,
-                cli.keys_table,
-            );
+            let store = key_store(cli.keys_table).await?;
             keys::run(command, &store, cli.json).await
         }
         Command::Tokens(command) => {
-            let store = DynamoKeyStore::new(
-                client_from_env()
-                    .await
-                    .map_err(|e| CliError::Usage(e.to_string()))?,
-                cli.keys_table,
-            );
+            let store = key_store(cli.keys_table).await?;
             tokens::run(command, &store, cli.json).await
         }
         Command::Config(command) => config::run(command, cli.json),

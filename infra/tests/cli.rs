@@ -68,6 +68,16 @@ impl Cli {
         DynamoKeyStore::new(self.moto.client(), &self.keys_table)
     }
 
+    /// The key as stored now.
+    async fn stored(&self, key: &str) -> tokengate_shared::ClientKey {
+        let id = KeyId::parse(key).unwrap();
+        self.store()
+            .get(&id)
+            .await
+            .unwrap()
+            .expect("the key exists")
+    }
+
     fn create_key(&self, codes: &[&str]) -> (String, String) {
         let mut args = vec!["keys", "create"];
         for code in codes {
@@ -222,12 +232,7 @@ async fn keys_rotate_prints_a_new_secret_and_the_old_one_stops_working() {
     let rotated = cli.json(&["keys", "rotate", &key]);
     let new_secret = rotated["secret"].as_str().unwrap();
     assert_ne!(new_secret, old_secret);
-    let stored = cli
-        .store()
-        .get(&KeyId::parse(&key).unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let stored = cli.stored(&key).await;
     assert!(stored.secret_hash.verify(new_secret.as_bytes()));
     assert!(!stored.secret_hash.verify(old_secret.as_bytes()));
 }
@@ -330,12 +335,7 @@ async fn tokens_revoke_marks_the_key_so_that_its_tokens_until_now_are_revoked() 
         text.starts_with(&format!("revoked every token of key {key} issued until ")),
         "{text}"
     );
-    let stored = cli
-        .store()
-        .get(&KeyId::parse(&key).unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let stored = cli.stored(&key).await;
     assert!(stored.tokens_revoked_at >= before);
     assert_eq!(
         stored.status,

@@ -115,3 +115,13 @@ impl std::io::Write for LogCapture {
         Ok(())
     }
 }
+
+/// A stand-in for the process environment holding exactly these variables, for the
+/// functions' `from_lookup` constructors.
+pub fn env<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+    move |name| {
+        vars.iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| (*v).to_owned())
+    }
+}

@@ -542,6 +542,20 @@ impl LambdaEmulator {
         )
     }
 
+    /// Sends `request` with the time a first request may take (it may compile the
+    /// function) and reads its JSON answer.
+    ///
+    /// # Panics
+    /// When there is no answer, or it is not JSON.
+    pub async fn json_answer(request: reqwest::RequestBuilder) -> serde_json::Value {
+        let response = request
+            .timeout(Self::FIRST_REQUEST_TIMEOUT)
+            .send()
+            .await
+            .expect("the emulator answers");
+        response.json().await.expect("a JSON answer")
+    }
+
     /// The function URL of `function` for `path` (which starts with `/`).
     pub fn function_url(&self, function: &str, path: &str) -> String {
         format!("http://127.0.0.1:{}/lambda-url/{function}{path}", self.port)

@@ -24,17 +24,28 @@ fn fixture_event_with_authorization(value: &str) -> Value {
     event
 }
 
+/// The pre-inputs in a file named in `env` as `AUTHORIZER_CONFIG_FILE` (the emulator's
+/// `--env-vars` are comma-separated, and so is JSON), removed when dropped.
+struct PreInputsFile(std::path::PathBuf);
+
+impl PreInputsFile {
+    fn write(env: &mut Vec<(String, String)>, pre_inputs: &Value) -> Self {
+        let path = std::env::temp_dir().join(format!("{}.json", unique_name("pre-inputs")));
+        std::fs::write(&path, pre_inputs.to_string()).unwrap();
+        env.push(("AUTHORIZER_CONFIG_FILE".into(), path.display().to_string()));
+        Self(path)
+    }
+}
+
+impl Drop for PreInputsFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
 /// The authorizer's answer to `event`, invoked through the emulator's Invoke API.
 async fn authorize(http: &reqwest::Client, emulator: &LambdaEmulator, event: &Value) -> Value {
-    http.post(emulator.invoke_url("authorizer"))
-        .json(event)
-        .timeout(LambdaEmulator::FIRST_REQUEST_TIMEOUT)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+    LambdaEmulator::json_answer(http.post(emulator.invoke_url("authorizer")).json(event)).await
 }
 
 #[tokio::test]
@@ -54,32 +65,20 @@ async fn a_token_from_the_token_issuer_is_enforced_by_the_authorizer_through_int
         "block_authorization_header": true,
         "timeouts": {"connect_ms": 2000, "total_ms": 9000}
     });
-    let config_file = std::env::temp_dir().join(format!("{}.json", unique_name("pre-inputs")));
-    std::fs::write(&config_file, pre_inputs.to_string()).unwrap();
-
     let mut env = moto.env();
     env.push(("KEYS_TABLE".into(), keys_table));
     env.push(("TOKENS_TABLE".into(), tokens_table));
-    env.push((
-        "AUTHORIZER_CONFIG_FILE".into(),
-        config_file.display().to_string(),
-    ));
+    let _config_file = PreInputsFile::write(&mut env, &pre_inputs);
     let emulator = LambdaEmulator::start_on(port, &env);
     let http = reqwest::Client::new();
 
     // Warm both functions up (each compiles on its first invocation).
-    let issued: Value = inn_reach_token_request(
+    let issued = LambdaEmulator::json_answer(inn_reach_token_request(
         &http,
         &emulator.function_url("token-issuer", "/innreach/v2/oauth2/token"),
         &basic(FIXTURE_KEY, FIXTURE_SECRET),
-    )
-    .timeout(LambdaEmulator::FIRST_REQUEST_TIMEOUT)
-    .send()
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
+    ))
+    .await;
     let token = issued["access_token"]
         .as_str()
         .expect("a token is issued")
@@ -146,8 +145,6 @@ async fn a_token_from_the_token_issuer_is_enforced_by_the_authorizer_through_int
         "{invoked}"
     );
     assert_eq!(invoked["policyDocument"]["Statement"][0]["Effect"], "Deny");
-
-    let _ = std::fs::remove_file(config_file);
 }
 
 #[tokio::test]
@@ -165,13 +162,7 @@ async fn the_authorizer_binary_enforces_oidc_provider_jwt_access_tokens_under_th
     });
     let mut env = moto.env();
     env.push(("KEYS_TABLE".into(), keys_table));
-    // A file: the emulator's --env-vars are comma-separated, and so is JSON.
-    let config_file = std::env::temp_dir().join(format!("{}.json", unique_name("jwt-pre-inputs")));
-    std::fs::write(&config_file, pre_inputs.to_string()).unwrap();
-    env.push((
-        "AUTHORIZER_CONFIG_FILE".into(),
-        config_file.display().to_string(),
-    ));
+    let _config_file = PreInputsFile::write(&mut env, &pre_inputs);
     let emulator = LambdaEmulator::start(&env);
     let http = reqwest::Client::new();
     let token = provider.access_token(&http, "orders.read").await;
@@ -201,25 +192,18 @@ async fn the_authorizer_binary_enforces_oidc_provider_jwt_access_tokens_under_th
         denied["context"]["error_description"],
         "The token's signature is not valid."
     );
-    let _ = std::fs::remove_file(config_file);
 }
 
 /// A token from `/oauth2/token`, as any OAuth client asks for it (client_secret_post).
 async fn standard_token(http: &reqwest::Client, emulator: &LambdaEmulator) -> String {
-    let issued: Value = http
+    let request = http
         .post(emulator.function_url("token-issuer", "/oauth2/token"))
         .form(&[
             ("grant_type", "client_credentials"),
             ("client_id", FIXTURE_KEY),
             ("client_secret", FIXTURE_SECRET),
-        ])
-        .timeout(LambdaEmulator::FIRST_REQUEST_TIMEOUT)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        ]);
+    let issued = LambdaEmulator::json_answer(request).await;
     issued["access_token"]
         .as_str()
         .unwrap_or_else(|| panic!("a token is issued: {issued}"))
@@ -242,12 +226,7 @@ async fn in_tokengate_style_a_revoked_token_and_a_disabled_keys_token_are_denied
         "inject_headers": {"X-Client-Id": "$.client_id", "X-Scope": "$.scope"},
         "block_authorization_header": true
     });
-    let config_file = std::env::temp_dir().join(format!("{}.json", unique_name("tokengate-style")));
-    std::fs::write(&config_file, pre_inputs.to_string()).unwrap();
-    env.push((
-        "AUTHORIZER_CONFIG_FILE".into(),
-        config_file.display().to_string(),
-    ));
+    let _config_file = PreInputsFile::write(&mut env, &pre_inputs);
     let emulator = LambdaEmulator::start(&env);
     let http = reqwest::Client::new();
 
@@ -295,15 +274,20 @@ async fn in_tokengate_style_a_revoked_token_and_a_disabled_keys_token_are_denied
         .await
         .unwrap();
     assert_eq!(revoked.status(), 200);
-    counter.take();
-    let denied = authorize(&http, &emulator, &event).await;
-    assert_eq!(effect(&denied), "Deny", "{denied}");
-    assert_eq!(denied["context"]["error"], "TokenValidationFails");
-    assert_eq!(
-        denied["context"]["error_description"],
-        "The token is unknown: never issued, revoked, or expired."
-    );
-    assert_eq!(counter.take(), ["BatchGetItem"]);
+    // The next decision: one round trip, and the token named as what it now is.
+    let assert_denied_next = async |event: &Value, description: &str| {
+        counter.take();
+        let denied = authorize(&http, &emulator, event).await;
+        assert_eq!(effect(&denied), "Deny", "{denied}");
+        assert_eq!(denied["context"]["error"], "TokenValidationFails");
+        assert_eq!(denied["context"]["error_description"], description);
+        assert_eq!(counter.take(), ["BatchGetItem"]);
+    };
+    assert_denied_next(
+        &event,
+        "The token is unknown: never issued, revoked, or expired.",
+    )
+    .await;
 
     // A fresh token, then the key it was issued to disabled by an operator: denied on the
     // very next request.
@@ -313,14 +297,9 @@ async fn in_tokengate_style_a_revoked_token_and_a_disabled_keys_token_are_denied
     keys.set_status(&KeyId::parse(FIXTURE_KEY).unwrap(), KeyStatus::Disabled, 1)
         .await
         .unwrap();
-    counter.take();
-    let denied = authorize(&http, &emulator, &event).await;
-    assert_eq!(effect(&denied), "Deny", "{denied}");
-    assert_eq!(denied["context"]["error"], "TokenValidationFails");
-    assert_eq!(
-        denied["context"]["error_description"],
-        "The client key the token was issued to is disabled or deleted, or has revoked its tokens."
-    );
-    assert_eq!(counter.take(), ["BatchGetItem"]);
-    let _ = std::fs::remove_file(config_file);
+    assert_denied_next(
+        &event,
+        "The client key the token was issued to is disabled or deleted, or has revoked its tokens.",
+    )
+    .await;
 }

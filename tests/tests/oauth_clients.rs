@@ -3,7 +3,6 @@
 //! authentication methods, and openid-client through discovery. Each gets a token at
 //! `/oauth2/token` unchanged, introspects it, revokes it, and sees it inactive.
 
-use serde_json::Value;
 use tokengate_tests::clients::{assert_client_run, openid_client, python_clients};
 use tokengate_tests::{FIXTURE_KEY, FIXTURE_SECRET, LambdaEmulator, Moto, free_port};
 
@@ -23,15 +22,7 @@ async fn standard_oauth_clients_get_introspect_and_revoke_tokens_from_the_token_
     // The first request compiles the function; the metadata document is public.
     let metadata_url =
         emulator.function_url("token-issuer", "/.well-known/oauth-authorization-server");
-    let metadata: Value = reqwest::Client::new()
-        .get(&metadata_url)
-        .timeout(LambdaEmulator::FIRST_REQUEST_TIMEOUT)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let metadata = LambdaEmulator::json_answer(reqwest::Client::new().get(&metadata_url)).await;
     assert_eq!(metadata["issuer"], issuer.as_str());
     assert_eq!(
         metadata["revocation_endpoint"],

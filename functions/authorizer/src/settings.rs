@@ -78,14 +78,7 @@ pub fn pre_inputs(lookup: &impl Fn(&str) -> Option<String>) -> Result<PreInputs,
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn env<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
-        move |name| {
-            vars.iter()
-                .find(|(k, _)| *k == name)
-                .map(|(_, v)| (*v).to_owned())
-        }
-    }
+    use tokengate_tests::fixtures::env;
 
     #[test]
     fn the_tokengate_style_cannot_start_without_tokens_table_and_other_styles_need_none() {

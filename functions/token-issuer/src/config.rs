@@ -144,14 +144,7 @@ pub fn ttl_seconds(lookup: &impl Fn(&str) -> Option<String>) -> Result<u64, Conf
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn env<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
-        move |name| {
-            vars.iter()
-                .find(|(k, _)| *k == name)
-                .map(|(_, v)| (*v).to_owned())
-        }
-    }
+    use tokengate_tests::fixtures::env;
 
     #[test]
     fn the_token_lifetime_defaults_to_599_seconds() {
