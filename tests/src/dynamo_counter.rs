@@ -1,5 +1,6 @@
 //! A reverse proxy in front of a DynamoDB endpoint that records each operation it relays
-//! (`X-Amz-Target`): the proof of how many round trips a function makes.
+//! (`X-Amz-Target`) and how long the endpoint took: the proof of how many round trips a
+//! function makes, and the peer's share of a cold start.
 
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -12,6 +13,7 @@ use axum::http::{HeaderMap, Method, Response, StatusCode, Uri};
 pub struct DynamoCounter {
     port: u16,
     operations: Arc<Mutex<Vec<String>>>,
+    upstream_time: Arc<Mutex<std::time::Duration>>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -20,6 +22,7 @@ struct Relay {
     upstream: String,
     http: reqwest::Client,
     operations: Arc<Mutex<Vec<String>>>,
+    upstream_time: Arc<Mutex<std::time::Duration>>,
 }
 
 impl DynamoCounter {
@@ -30,10 +33,12 @@ impl DynamoCounter {
             .expect("a loopback port for the counter");
         let port = listener.local_addr().expect("a bound address").port();
         let operations = Arc::new(Mutex::new(Vec::new()));
+        let upstream_time = Arc::new(Mutex::new(std::time::Duration::ZERO));
         let relay = Relay {
             upstream: upstream.trim_end_matches('/').to_owned(),
             http: reqwest::Client::new(),
             operations: operations.clone(),
+            upstream_time: upstream_time.clone(),
         };
         let router = axum::Router::new().fallback(forward).with_state(relay);
         let task = tokio::spawn(async move {
@@ -42,8 +47,19 @@ impl DynamoCounter {
         Self {
             port,
             operations,
+            upstream_time,
             task,
         }
+    }
+
+    /// The time the endpoint spent answering since the last call, relaying included.
+    pub fn take_upstream_time(&self) -> std::time::Duration {
+        std::mem::take(
+            &mut *self
+                .upstream_time
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+        )
     }
 
     /// The endpoint to give the SDK (`AWS_ENDPOINT_URL_DYNAMODB`).
@@ -95,18 +111,32 @@ async fn forward(
             request = request.header(name, value);
         }
     }
-    let Ok(answer) = request.send().await else {
+    let started = std::time::Instant::now();
+    let sent = request.send().await;
+    let answer_and_body = match sent {
+        Ok(answer) => {
+            let status = answer.status();
+            let headers = answer.headers().clone();
+            let bytes = answer.bytes().await.unwrap_or_default();
+            Some((status, headers, bytes))
+        }
+        Err(_) => None,
+    };
+    *relay
+        .upstream_time
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner) += started.elapsed();
+    let Some((status, answer_headers, bytes)) = answer_and_body else {
         return Response::builder()
             .status(StatusCode::BAD_GATEWAY)
             .body(Body::empty())
             .unwrap_or_default();
     };
-    let mut response = Response::builder().status(answer.status());
-    for (name, value) in answer.headers() {
+    let mut response = Response::builder().status(status);
+    for (name, value) in &answer_headers {
         if name != "content-length" && name != "transfer-encoding" && name != "connection" {
             response = response.header(name, value);
         }
     }
-    let bytes = answer.bytes().await.unwrap_or_default();
     response.body(Body::from(bytes)).unwrap_or_default()
 }

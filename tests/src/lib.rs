@@ -20,6 +20,7 @@ use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 
 pub mod clients;
+pub mod coldstart;
 pub mod dynamo_counter;
 pub mod fixtures;
 pub mod idp;
