@@ -9,6 +9,7 @@ pub mod key;
 pub mod random;
 pub mod secret;
 pub mod store;
+pub mod tls;
 pub mod token;
 
 pub use code::SystemCode;

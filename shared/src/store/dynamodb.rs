@@ -149,11 +149,35 @@ impl StoreLimits {
 pub async fn client_from_env() -> Result<Client, InvalidStoreLimit> {
     let limits = StoreLimits::from_env()?;
     let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(https_client()?)
         .timeout_config(limits.timeout_config())
         .retry_config(limits.retry_config())
         .load()
         .await;
     Ok(Client::new(&config))
+}
+
+/// The SDK's HTTPS client over [`crate::tls::roots`], the same roots the authorizer's own
+/// client trusts, instead of the SDK's own load of the system store.
+fn https_client() -> Result<aws_sdk_dynamodb::config::SharedHttpClient, InvalidStoreLimit> {
+    use aws_smithy_http_client::tls::{self, TlsContext, TrustStore, rustls_provider::CryptoMode};
+    let unusable = |problem: String| InvalidStoreLimit {
+        variable: "SSL_CERT_FILE",
+        problem: problem.trim_start_matches("SSL_CERT_FILE ").to_owned(),
+    };
+    let roots = crate::tls::roots().map_err(unusable)?;
+    let context = TlsContext::builder()
+        .with_trust_store(
+            TrustStore::empty()
+                .with_native_roots(false)
+                .with_pem_certificate(roots.pem.clone()),
+        )
+        .build()
+        .map_err(|e| unusable(e.to_string()))?;
+    Ok(aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
+        .tls_context(context)
+        .build_https())
 }
 
 /// The DynamoDB endpoint the SDK will use, for messages: the override if one is set.
