@@ -16,7 +16,7 @@ async fn main() -> Result<(), Error> {
         error!(reason = "config_invalid", problems = invalid.problems.len(), detail = %invalid);
     }
     let endpoint = HttpValidationEndpoint::new(settings.pre_inputs.as_ref().ok())?;
-    let client = dynamodb::client_from_env().await?;
+    let client = dynamodb::lambda_client()?;
     let keys = DynamoKeyStore::new(client.clone(), &settings.keys_table);
     let mut authorizer = Authorizer::new(settings.pre_inputs, Arc::new(keys), Arc::new(endpoint));
     if let Some(tokens_table) = settings.tokens_table {

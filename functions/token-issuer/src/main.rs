@@ -8,7 +8,7 @@ use tokengate_shared::store::dynamodb::{self, DynamoKeyStore, DynamoTokenStore};
 async fn main() -> Result<(), Error> {
     lambda_http::tracing::init_default_subscriber();
     let config = TokenIssuerConfig::from_env()?;
-    let client = dynamodb::client_from_env().await?;
+    let client = dynamodb::lambda_client()?;
     let service = TokenService::new(
         Arc::new(DynamoKeyStore::new(client.clone(), config.keys_table)),
         Arc::new(DynamoTokenStore::new(client, config.tokens_table)),

@@ -157,6 +157,47 @@ pub async fn client_from_env() -> Result<Client, InvalidStoreLimit> {
     Ok(Client::new(&config))
 }
 
+/// The client the Lambda functions use: what Lambda puts in the environment and nothing
+/// else. Credentials are `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`/`AWS_SESSION_TOKEN`, the
+/// region `AWS_REGION`, the endpoint override the SDK's own `AWS_ENDPOINT_URL_DYNAMODB` /
+/// `AWS_ENDPOINT_URL`: no profile files, SSO, STS or instance metadata are consulted, so
+/// none of their code runs at cold start. The CLI and `serve` keep the SDK's full chain
+/// ([`client_from_env`]).
+///
+/// # Errors
+/// A store limit that is not usable, or no region.
+pub fn lambda_client() -> Result<Client, InvalidStoreLimit> {
+    lambda_client_with(|name| std::env::var(name).ok())
+}
+
+/// [`lambda_client`] through `lookup`, a stand-in for the environment (credentials aside:
+/// the provider reads them from the process environment when a request is signed).
+pub fn lambda_client_with(
+    lookup: impl Fn(&str) -> Option<String>,
+) -> Result<Client, InvalidStoreLimit> {
+    let limits = StoreLimits::from_lookup(&lookup)?;
+    let var = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+    let region = var("AWS_REGION")
+        .or_else(|| var("AWS_DEFAULT_REGION"))
+        .ok_or(InvalidStoreLimit {
+            variable: "AWS_REGION",
+            problem: "must be set (Lambda sets it; set it to run the function elsewhere)".into(),
+        })?;
+    let mut config = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+        .region(aws_sdk_dynamodb::config::Region::new(region))
+        .credentials_provider(
+            aws_config::environment::EnvironmentVariableCredentialsProvider::new(),
+        )
+        .http_client(https_client()?)
+        .timeout_config(limits.timeout_config())
+        .retry_config(limits.retry_config());
+    if let Some(endpoint) = var("AWS_ENDPOINT_URL_DYNAMODB").or_else(|| var("AWS_ENDPOINT_URL")) {
+        config = config.endpoint_url(endpoint);
+    }
+    Ok(Client::from_conf(config.build()))
+}
+
 /// The SDK's HTTPS client over [`crate::tls::roots`], the same roots the authorizer's own
 /// client trusts, instead of the SDK's own load of the system store.
 fn https_client() -> Result<aws_sdk_dynamodb::config::SharedHttpClient, InvalidStoreLimit> {
@@ -936,6 +977,27 @@ mod tests {
 #[cfg(test)]
 mod limits_tests {
     use super::*;
+
+    #[test]
+    fn the_lambda_client_takes_its_region_from_the_environment_and_names_a_missing_one() {
+        let env = |vars: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                vars.iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| (*v).to_owned())
+            }
+        };
+        let missing = lambda_client_with(env(&[])).unwrap_err();
+        assert_eq!(missing.variable, "AWS_REGION");
+        let client = lambda_client_with(env(&[
+            ("AWS_REGION", "eu-west-1"),
+            ("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:8000"),
+        ]))
+        .unwrap();
+        // The endpoint override is exercised by every test that runs a function on moto.
+        let config = client.config();
+        assert_eq!(config.region().map(|r| r.as_ref()), Some("eu-west-1"));
+    }
 
     #[test]
     fn store_limits_default_to_one_second_attempts_inside_two_and_a_half_seconds() {
