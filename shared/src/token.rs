@@ -50,6 +50,11 @@ impl TokenHash {
         Self(Sha256::digest(token.as_bytes()).into())
     }
 
+    /// The hash's first byte: uniformly spread, for sharding a map of tokens.
+    pub fn first_byte(&self) -> u8 {
+        self.0[0]
+    }
+
     /// Lowercase hex, the stored key.
     pub fn to_hex(&self) -> String {
         hex::encode(self.0)

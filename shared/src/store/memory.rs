@@ -1,6 +1,7 @@
 //! In-memory stores: the real implementation behind `tokengate serve`, not a test double.
 
-use std::collections::{BTreeMap, HashMap};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, HashMap};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use async_trait::async_trait;
@@ -120,36 +121,45 @@ impl KeyAdmin for MemoryKeyStore {
 
 /// Issued tokens in a map, for the local server. Expired tokens are swept as new ones
 /// arrive, the way DynamoDB's TTL deletes them, so a long-running server stays bounded by
-/// the tokens that are still live.
+/// the tokens that are still live — a few at a time, soonest expiry first, so that no
+/// request ever waits for a sweep of the whole map. The map is sharded by the token's
+/// hash, so that a shard's growth (a rehash) holds up only the requests of that shard.
 #[derive(Debug)]
 pub struct MemoryTokenStore {
-    tokens: Mutex<Tokens>,
+    shards: Vec<Mutex<Tokens>>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Default)]
 struct Tokens {
     by_hash: HashMap<TokenHash, TokenRecord>,
-    /// The size at which the next sweep runs; it doubles past the live tokens each time,
-    /// so sweeping stays amortised O(1) a put even when nothing has expired.
-    sweep_at: usize,
+    /// Every stored token's expiry, soonest first. A revoked token's entry stays until it
+    /// expires, then removes nothing.
+    expiries: BinaryHeap<Reverse<(u64, TokenHash)>>,
 }
 
 impl MemoryTokenStore {
-    const FIRST_SWEEP_AT: usize = 1024;
+    /// The most expired tokens one put removes from its shard: more than the one it adds,
+    /// so a backlog drains, and few enough that a put stays O(log n).
+    pub const SWEEP_PER_PUT: usize = 4;
+
+    const SHARDS: usize = 32;
 
     /// An empty store.
     pub fn new() -> Self {
         Self {
-            tokens: Mutex::new(Tokens {
-                by_hash: HashMap::new(),
-                sweep_at: Self::FIRST_SWEEP_AT,
-            }),
+            shards: (0..Self::SHARDS)
+                .map(|_| Mutex::new(Tokens::default()))
+                .collect(),
         }
+    }
+
+    fn shard(&self, hash: &TokenHash) -> MutexGuard<'_, Tokens> {
+        lock(&self.shards[usize::from(hash.first_byte()) % Self::SHARDS])
     }
 
     /// How many tokens are held, expired ones not yet swept included.
     pub fn len(&self) -> usize {
-        lock(&self.tokens).by_hash.len()
+        self.shards.iter().map(|s| lock(s).by_hash.len()).sum()
     }
 
     /// Whether no token is held.
@@ -167,21 +177,30 @@ impl Default for MemoryTokenStore {
 #[async_trait]
 impl TokenStore for MemoryTokenStore {
     async fn put(&self, record: &TokenRecord) -> Result<(), StoreError> {
-        let mut tokens = lock(&self.tokens);
-        if tokens.by_hash.len() >= tokens.sweep_at {
-            tokens.by_hash.retain(|_, t| t.is_live_at(record.issued_at));
-            tokens.sweep_at = (tokens.by_hash.len() * 2).max(Self::FIRST_SWEEP_AT);
+        let now = record.issued_at;
+        let mut tokens = self.shard(&record.hash);
+        for _ in 0..Self::SWEEP_PER_PUT {
+            match tokens.expiries.peek() {
+                Some(Reverse((expires_at, _))) if *expires_at <= now => {}
+                _ => break,
+            }
+            if let Some(Reverse((_, hash))) = tokens.expiries.pop() {
+                tokens.by_hash.remove(&hash);
+            }
         }
         tokens.by_hash.insert(record.hash, record.clone());
+        tokens
+            .expiries
+            .push(Reverse((record.expires_at, record.hash)));
         Ok(())
     }
 
     async fn get(&self, hash: &TokenHash) -> Result<Option<TokenRecord>, StoreError> {
-        Ok(lock(&self.tokens).by_hash.get(hash).cloned())
+        Ok(self.shard(hash).by_hash.get(hash).cloned())
     }
 
     async fn revoke(&self, hash: &TokenHash, owner: &KeyId) -> Result<Revocation, StoreError> {
-        let mut tokens = lock(&self.tokens);
+        let mut tokens = self.shard(hash);
         Ok(match tokens.by_hash.get(hash) {
             None => Revocation::NotFound,
             Some(record) if &record.key_id != owner => Revocation::NotOwner,
@@ -211,14 +230,19 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn expired_tokens_are_swept_once_enough_new_ones_arrive() {
+    async fn expired_tokens_are_swept_a_few_at_each_put_until_none_is_left() {
         let store = MemoryTokenStore::new();
         for n in 0..1024 {
             store.put(&record(n, 0, 10)).await.unwrap();
         }
         assert_eq!(store.len(), 1024);
         store.put(&record(5000, 100, 700)).await.unwrap();
-        assert_eq!(store.len(), 1, "only the live token is left");
+        assert_eq!(store.len(), 1024 - MemoryTokenStore::SWEEP_PER_PUT + 1);
+        for n in 5001..9000 {
+            store.put(&record(n, 100, 700)).await.unwrap();
+        }
+        assert_eq!(store.len(), 4000, "only the live tokens are left");
+        assert!(store.get(&TokenHash::of("0")).await.unwrap().is_none());
     }
 
     #[tokio::test]
