@@ -16,7 +16,7 @@ use tokengate_shared::{
     AccessToken, ClientKey, KeyAdmin, KeyId, KeyReader, KeyStatus, ReadEach, StoreError,
     SystemCode, TokenAndKeys, TokenHash, TokenLookup, TokenRecord, TokenStore, clock,
 };
-use tokengate_tests::fixtures::client_key;
+use tokengate_tests::fixtures::{LogCapture, client_key};
 
 const API_KEY: &str = "6f1a0c1e-1b1f-4d6b-9a57-0c8f3f1d2e3a";
 const OTHER_KEY: &str = "3f2b8a9e-5c1d-4e7f-8a6b-9c0d1e2f3a4b";
@@ -341,4 +341,19 @@ fn the_tokengate_style_refuses_xpath_and_the_keys_of_other_styles() {
         "{}",
         problems(issuer)
     );
+}
+
+#[tokio::test]
+async fn the_token_and_its_hash_never_reach_the_decision_log() {
+    let (logs, _guard) = LogCapture::start();
+    let stack = Stack::new(TOKENGATE).await;
+    let token = stack.issue(OTHER_KEY, 599).await;
+    assert!(stack.decide(API_KEY, &token).await.is_allow());
+    stack.set_status(OTHER_KEY, KeyStatus::Disabled).await;
+    assert!(!stack.decide(API_KEY, &token).await.is_allow());
+    let logged = logs.text();
+    assert!(logged.contains("token_key_inactive"), "{logged}");
+    for needle in [token.clone(), TokenHash::of(&token).to_hex()] {
+        assert!(!logged.contains(&needle), "{needle} leaked into: {logged}");
+    }
 }

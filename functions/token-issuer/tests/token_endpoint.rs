@@ -902,6 +902,20 @@ async fn neither_secrets_nor_tokens_reach_the_logs() {
                 .build(),
         )
         .await;
+    // The standard routes, the credentials in the body: issued, refused, revoked.
+    let posted = endpoint
+        .send(TestRequest::standard().posted("").build())
+        .await;
+    let posted_token = posted.body["access_token"].as_str().unwrap().to_owned();
+    let wrong_post = TestRequest::standard()
+        .without("Authorization")
+        .body(&format!(
+            "grant_type=client_credentials&client_id={KEY}&client_secret=a-posted-wrong-secret"
+        ));
+    endpoint.send(wrong_post.build()).await;
+    endpoint
+        .send(TestRequest::revoke(&posted_token).posted("").build())
+        .await;
 
     let logged = logs.text();
     assert!(
@@ -909,12 +923,16 @@ async fn neither_secrets_nor_tokens_reach_the_logs() {
         "the log has its lines: {logged}"
     );
     assert!(logged.contains("authentication_failed"));
+    assert!(logged.contains("token_revoked"));
     for needle in [
         SECRET,
         token.as_str(),
+        posted_token.as_str(),
         "a-wrong-secret",
         "another-secret",
+        "a-posted-wrong-secret",
         &TokenHash::of(&token).to_hex(),
+        &TokenHash::of(&posted_token).to_hex(),
     ] {
         assert!(!logged.contains(needle), "{needle} leaked into: {logged}");
     }
