@@ -254,11 +254,9 @@ impl Authorizer {
     /// Decides one request. Never fails: every problem is a [`Decision::Deny`].
     pub async fn decide(&self, request: &AuthRequest) -> Decision {
         if let Some(pre_inputs) = self.pre_inputs()
-            && let ValidationStyle::Tokengate { required_scopes } = &pre_inputs.style
+            && matches!(pre_inputs.style, ValidationStyle::Tokengate { .. })
         {
-            return self
-                .decide_tokengate(request, pre_inputs, required_scopes)
-                .await;
+            return self.decide_tokengate(request, pre_inputs).await;
         }
         let default_source = ApiKeySource::default();
         let source = self.pre_inputs().map_or(&default_source, |p| &p.api_key);
@@ -293,12 +291,7 @@ impl Authorizer {
     /// on the very next request. The cache keeps only what never changes: the key a token
     /// was issued to (so that it joins the same read) and the headers injected from the
     /// token's claims.
-    async fn decide_tokengate(
-        &self,
-        request: &AuthRequest,
-        pre_inputs: &PreInputs,
-        required_scopes: &[String],
-    ) -> Decision {
+    async fn decide_tokengate(&self, request: &AuthRequest, pre_inputs: &PreInputs) -> Decision {
         let deny = |principal_id: Option<String>, denial: Denial| Decision::Deny {
             principal_id,
             denial,
@@ -359,7 +352,7 @@ impl Authorizer {
             },
         };
         match self
-            .check_own_token(found, &ids, hit, pre_inputs, required_scopes, cache_key)
+            .check_own_token(found, &ids, hit, pre_inputs, cache_key)
             .await
         {
             Ok(validated) => Decision::Allow {
@@ -380,7 +373,6 @@ impl Authorizer {
         read: &[KeyId],
         hit: Option<Arc<Validated>>,
         pre_inputs: &PreInputs,
-        required_scopes: &[String],
         cache_key: [u8; 32],
     ) -> Result<Arc<Validated>, Denial> {
         let Some(record) = found.token.as_ref() else {
@@ -403,16 +395,13 @@ impl Authorizer {
         let claims = record
             .active_claims(owner, now)
             .ok_or_else(|| inactive_reason(record, owner, now))?;
-        let style = ValidationStyle::Tokengate {
-            required_scopes: required_scopes.to_vec(),
-        };
         let checked = Claims {
             active: true,
             exp: Some(claims.exp),
             scopes: claims.scope.split(' ').map(str::to_owned).collect(),
             ..Claims::default()
         };
-        checked.check(&style, None, now)?;
+        checked.check(&pre_inputs.style, None, now)?;
         if let Some(hit) = hit {
             return Ok(hit);
         }
