@@ -354,7 +354,12 @@ impl Authorizer {
         match self
             .check_own_token(found, &ids, hit, pre_inputs, cache_key)
             .await
-        {
+            .inspect_err(|_| {
+                // A denied token's cached headers go; a later Allow computes them again.
+                if let Some(cache) = &self.validations {
+                    cache.invalidate(&cache_key);
+                }
+            }) {
             Ok(validated) => Decision::Allow {
                 principal_id,
                 headers: validated.headers.clone(),

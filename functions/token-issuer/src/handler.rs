@@ -19,8 +19,6 @@ use crate::service::{Introspection, TokenService};
 pub const INN_REACH_TOKEN_PATH: &str = "/innreach/v2/oauth2/token";
 /// The generic RFC 6749 token route.
 pub const TOKEN_PATH: &str = "/oauth2/token";
-/// The token routes: INN-Reach's path and the conventional one.
-pub const TOKEN_PATHS: [&str; 2] = [INN_REACH_TOKEN_PATH, TOKEN_PATH];
 /// The RFC 7662 introspection route.
 pub const INTROSPECTION_PATH: &str = "/oauth2/introspect";
 /// The RFC 7009 revocation route.
