@@ -1,6 +1,7 @@
 //! The `tokengate` command: DynamoDB tables and client keys, on whatever endpoint the AWS
 //! SDK's environment points at.
 
+pub mod admin;
 pub mod api;
 pub mod config;
 pub mod keys;
@@ -88,7 +89,17 @@ fn describe_store_error(err: &StoreError) -> String {
             "table '{table}' does not exist at {endpoint}; create it with `tokengate tables create`"
         ),
         StoreError::Unreachable { detail } => {
-            format!("cannot reach DynamoDB at {endpoint}: {detail}")
+            // The SDK's account of a missing credential chain runs to a line per provider.
+            let cause = detail.lines().next().unwrap_or_default();
+            let cause = cause
+                .trim_end_matches("Attempted:")
+                .trim_end_matches(['.', ' ']);
+            format!(
+                "cannot reach DynamoDB at {endpoint}: {cause}. For a local DynamoDB \
+                 (moto_server, DynamoDB Local) set AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:PORT \
+                 and dummy AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_REGION; for AWS, \
+                 credentials and AWS_REGION"
+            )
         }
         other => other.to_string(),
     }

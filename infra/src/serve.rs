@@ -69,6 +69,10 @@ pub struct ServeOptions {
     /// integration timeout answers.
     #[arg(long, default_value = "29s", value_parser = humantime::parse_duration)]
     pub upstream_timeout: std::time::Duration,
+    /// The admin port on 127.0.0.1: `GET /health` and `GET /metrics` (Prometheus text);
+    /// 0 picks a free one.
+    #[arg(long, default_value_t = 3001)]
+    pub admin_port: u16,
 }
 
 /// The largest request body accepted.
@@ -115,7 +119,8 @@ pub async fn serve(
     keys_table: String,
     tokens_table: String,
 ) -> Result<(), CliError> {
-    lambda_http::tracing::init_default_subscriber();
+    init_log();
+    let metrics = crate::admin::install_recorder()?;
     type Stores = (Arc<dyn KeyAdmin>, Arc<dyn TokenStore>, Arc<dyn TokenLookup>);
     let (keys, tokens, lookup): Stores = match options.store {
         StoreKind::Memory => {
@@ -152,14 +157,16 @@ pub async fn serve(
     );
     keys.create(&demo_key).await?;
 
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", options.port))
-        .await
-        .map_err(|e| {
-            CliError::Usage(format!("cannot listen on 127.0.0.1:{}: {e}", options.port))
-        })?;
-    let address = listener
-        .local_addr()
-        .map_err(|e| CliError::Usage(e.to_string()))?;
+    let (listener, address) = listen(options.port, "--port").await?;
+    let (admin_listener, admin_address) = listen(options.admin_port, "--admin-port").await?;
+    let admin = crate::admin::router(crate::admin::Admin {
+        metrics,
+        keys: keys.clone(),
+        store: match options.store {
+            StoreKind::Memory => "memory",
+            StoreKind::Dynamodb => "dynamodb",
+        },
+    });
 
     let config_text = match &options.config {
         Some(path) => std::fs::read_to_string(path).map_err(|e| {
@@ -202,9 +209,42 @@ pub async fn serve(
             .map_err(|e| CliError::Usage(format!("cannot build the HTTP client: {e}")))?,
     });
 
-    print_walkthrough(address, &demo_key, &demo_secret, &options);
+    print_walkthrough(address, admin_address, &demo_key, &demo_secret, &options);
     let router = axum::Router::new().fallback(route).with_state(app);
-    accept_loop(listener, router, options.header_timeout).await
+    tokio::select! {
+        served = accept_loop(listener, router, options.header_timeout) => served,
+        served = accept_loop(admin_listener, admin, options.header_timeout) => served,
+    }
+}
+
+/// A listener on 127.0.0.1:`port`, and its address.
+async fn listen(
+    port: u16,
+    option: &str,
+) -> Result<(tokio::net::TcpListener, SocketAddr), CliError> {
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .map_err(|e| {
+            CliError::Usage(format!(
+                "cannot listen on 127.0.0.1:{port}: {e} (choose another with {option}; 0 picks a free one)"
+            ))
+        })?;
+    let address = listener
+        .local_addr()
+        .map_err(|e| CliError::Usage(e.to_string()))?;
+    Ok((listener, address))
+}
+
+/// Log lines for a terminal: a timestamp each, at `RUST_LOG`'s level (`info` by default).
+fn init_log() {
+    let level = std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|l| l.parse::<tracing::level_filters::LevelFilter>().ok())
+        .unwrap_or(tracing::level_filters::LevelFilter::INFO);
+    let _ = tracing_subscriber::fmt()
+        .with_target(false)
+        .with_max_level(level)
+        .try_init();
 }
 
 /// Serves HTTP/1.1 connections with a header-read (and idle keep-alive) timeout, which
@@ -240,6 +280,7 @@ async fn accept_loop(
 
 fn print_walkthrough(
     address: SocketAddr,
+    admin: SocketAddr,
     key: &ClientKey,
     secret: &Secret,
     options: &ServeOptions,
@@ -256,16 +297,25 @@ fn print_walkthrough(
   OAuth 2.0       POST {base}/oauth2/token, /oauth2/introspect, /oauth2/revoke
                   GET  {base}/.well-known/oauth-authorization-server
   everything else goes through the authorizer, then to {upstream}
+  admin           GET  http://{admin}/health, http://{admin}/metrics  (Prometheus)
   demo key        {key_id}
   demo secret     {secret}   (valid for X-From-Code d2ir1)
 
-1. Get a token:
-   curl -s -X POST '{base}/innreach/v2/oauth2/token?grant_type=client_credentials&scope=innreach_tp' \\
+Try it (paste these into a shell, in order):
+
+1. Get a token into $TOKEN:
+   TOKEN=$(curl -s -X POST '{base}/innreach/v2/oauth2/token?grant_type=client_credentials&scope=innreach_tp' \\
      -H 'Authorization: Basic {basic}' -H 'Accept: application/json' -H 'Content-Type: application/json' \\
-     -H 'X-From-Code: d2ir1' -H 'X-To-Code: abcde' -H 'X-Request-Creation-Time: 1544466568'
+     -H 'X-From-Code: d2ir1' -H 'X-To-Code: abcde' -H 'X-Request-Creation-Time: 1544466568' \\
+     | sed -E 's/.*\"access_token\":\"([^\"]+)\".*/\\1/'); echo \"TOKEN=$TOKEN\"
 
 2. Call the API with it (the echo shows the injected headers, and no Authorization):
-   curl -s {base}/patrons/42 -H 'x-api-key: {key_id}' -H 'Authorization: Bearer TOKEN'
+   curl -s {base}/patrons/42 -H 'x-api-key: {key_id}' -H \"Authorization: Bearer $TOKEN\"; echo
+
+3. Call it without a token: denied, and the answer names why:
+   curl -s {base}/patrons/42 -H 'x-api-key: {key_id}'; echo
+
+Stop the server with Ctrl-C.
 ",
         key_id = key.id,
         secret = secret.expose(),
@@ -278,6 +328,7 @@ fn base64_basic(key: &str, secret: &str) -> String {
 }
 
 async fn route(State(app): State<Arc<App>>, request: Request<Body>) -> Response<Body> {
+    let started = std::time::Instant::now();
     let (parts, body) = request.into_parts();
     if parts.headers.len() > MAX_HEADERS {
         return json_answer(
@@ -294,20 +345,45 @@ async fn route(State(app): State<Arc<App>>, request: Request<Body>) -> Response<
     };
     let path = parts.uri.path().to_owned();
     let is_token_route = token_issuer::handler::ROUTES.contains(&path.as_str());
-    let response = if is_token_route {
+    let (response, method, outcome) = if is_token_route {
         token_route(&app, parts, body).await
     } else {
         api_route(&app, parts, body).await
     };
-    info!(reason = "request", method = %response.1, path = %path, status = response.0.status().as_u16(), decision = %response.2);
-    response.0
+    let upstream_failure = response
+        .extensions()
+        .get::<UpstreamFailure>()
+        .map_or("", |f| f.0.as_str());
+    info!(
+        reason = "request",
+        method = %method,
+        path = %path,
+        status = response.status().as_u16(),
+        latency_ms = format_args!("{:.2}", started.elapsed().as_secs_f64() * 1000.0),
+        decision = %outcome.decision,
+        decision_reason = outcome.reason,
+        upstream_failure,
+    );
+    response
 }
+
+/// What a request's log line says of how it was decided.
+struct Outcome {
+    /// `allow`, `deny:<error name>`, or `token_endpoint`.
+    decision: String,
+    /// The authorizer's finer reason id, empty for the token endpoint.
+    reason: &'static str,
+}
+
+/// Why the upstream gave no answer, kept on the 502/504 response for the request's log line.
+#[derive(Debug, Clone)]
+struct UpstreamFailure(String);
 
 async fn token_route(
     app: &App,
     parts: axum::http::request::Parts,
     body: Bytes,
-) -> (Response<Body>, Method, String) {
+) -> (Response<Body>, Method, Outcome) {
     let method = parts.method.clone();
     let body = if body.is_empty() {
         lambda_http::Body::Empty
@@ -326,7 +402,10 @@ async fn token_route(
     (
         Response::from_parts(parts, Body::from(bytes)),
         method,
-        "token_endpoint".into(),
+        Outcome {
+            decision: "token_endpoint".into(),
+            reason: "",
+        },
     )
 }
 
@@ -372,7 +451,7 @@ async fn api_route(
     app: &App,
     parts: axum::http::request::Parts,
     body: Bytes,
-) -> (Response<Body>, Method, String) {
+) -> (Response<Body>, Method, Outcome) {
     let method = parts.method.clone();
     let event = authorizer_event(&parts);
     let (decision, _) = authorizer::handler::decide(&app.authorizer, &event).await;
@@ -389,7 +468,10 @@ async fn api_route(
             return (
                 json_answer(StatusCode::UNAUTHORIZED, &body),
                 method,
-                format!("deny:{error}"),
+                Outcome {
+                    decision: format!("deny:{error}"),
+                    reason: denial.reason.id(),
+                },
             );
         }
     };
@@ -398,7 +480,11 @@ async fn api_route(
         None => echo(&parts, &headers, body.len()),
         Some(upstream) => forward(app, upstream, &parts, headers, body).await,
     };
-    (response, method, "allow".into())
+    let outcome = Outcome {
+        decision: "allow".into(),
+        reason: "allowed",
+    };
+    (response, method, outcome)
 }
 
 /// The headers the backend receives: the client's, less hop-by-hop ones, any header that
@@ -506,21 +592,28 @@ async fn forward(
 /// cause goes to the log only.
 fn upstream_failure(upstream: &reqwest::Url, err: &reqwest::Error) -> Response<Body> {
     let at = loggable(upstream);
-    if err.is_timeout() {
-        tracing::warn!(reason = "upstream_timeout", upstream = %at);
-        return json_answer(
-            StatusCode::GATEWAY_TIMEOUT,
-            &json!({"error": "upstream_timeout", "error_description": "The upstream did not answer in time."}),
-        );
-    }
-    tracing::warn!(reason = "upstream_unreachable", upstream = %at, error = %innermost_cause(err));
-    json_answer(
-        StatusCode::BAD_GATEWAY,
-        &json!({"error": "bad_gateway", "error_description": "The upstream did not answer."}),
-    )
+    let (mut response, failure) = if err.is_timeout() {
+        (
+            json_answer(
+                StatusCode::GATEWAY_TIMEOUT,
+                &json!({"error": "upstream_timeout", "error_description": "The upstream did not answer in time."}),
+            ),
+            format!("{at}: no answer in time"),
+        )
+    } else {
+        (
+            json_answer(
+                StatusCode::BAD_GATEWAY,
+                &json!({"error": "bad_gateway", "error_description": "The upstream did not answer."}),
+            ),
+            format!("{at}: {}", innermost_cause(err)),
+        )
+    };
+    response.extensions_mut().insert(UpstreamFailure(failure));
+    response
 }
 
-fn json_answer(status: StatusCode, body: &Value) -> Response<Body> {
+pub(crate) fn json_answer(status: StatusCode, body: &Value) -> Response<Body> {
     let mut response = Response::new(Body::from(body.to_string()));
     *response.status_mut() = status;
     response.headers_mut().insert(

@@ -14,6 +14,7 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 struct Server {
     _process: ProcessGroup,
     base: String,
+    admin: String,
     key: String,
     secret: String,
     http: reqwest::Client,
@@ -23,7 +24,7 @@ impl Server {
     fn start(args: &[&str], env: &[(String, String)]) -> Self {
         let mut command = Command::new(env!("CARGO_BIN_EXE_tokengate"));
         command
-            .args(["serve", "--port", "0"])
+            .args(["serve", "--port", "0", "--admin-port", "0"])
             .args(args)
             .envs(env.iter().cloned())
             .stdin(Stdio::null())
@@ -32,7 +33,7 @@ impl Server {
         let mut process = ProcessGroup::spawn(&mut command).expect("tokengate serve starts");
         let stdout = process.child().stdout.take().expect("stdout is piped");
         let mut lines = BufReader::new(stdout).lines().map_while(Result::ok);
-        let (mut base, mut key, mut secret) = (None, None, None);
+        let (mut base, mut key, mut secret, mut admin) = (None, None, None, None);
         for line in lines.by_ref() {
             let after = |prefix: &str| {
                 line.split(prefix)
@@ -40,6 +41,12 @@ impl Server {
                     .map(|r| r.split_whitespace().next().unwrap_or("").to_owned())
             };
             base = base.or(after("listening on "));
+            admin = admin.or(after("admin           GET  ").map(|health| {
+                health
+                    .trim_end_matches(',')
+                    .trim_end_matches("/health")
+                    .to_owned()
+            }));
             key = key.or(after("demo key"));
             secret = secret.or(after("demo secret"));
             if secret.is_some() {
@@ -50,6 +57,7 @@ impl Server {
         Self {
             _process: process,
             base: base.expect("the address is printed"),
+            admin: admin.expect("the admin address is printed"),
             key: key.expect("the demo key is printed"),
             secret: secret.expect("the demo secret is printed"),
             http: reqwest::Client::new(),
@@ -440,6 +448,8 @@ async fn the_readme_run_command_starts_the_whole_stack() {
             "serve",
             "--port",
             "0",
+            "--admin-port",
+            "0",
         ])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -688,4 +698,233 @@ async fn the_metadata_document_names_this_servers_own_endpoints_and_a_generic_cl
     assert_eq!(status, 200, "{echo}");
     assert_eq!(echo["headers"]["x-client-id"], server.key.as_str());
     assert!(echo["headers"].get("x-from-code").is_none(), "{echo}");
+}
+
+/// The commands of serve's printed walkthrough, as a user pastes them: each indented block
+/// after "Try it", its `\` continuations joined.
+fn walkthrough_commands(banner: &[String]) -> Vec<String> {
+    let mut commands = Vec::new();
+    let mut current = String::new();
+    let walkthrough = banner.iter().skip_while(|l| !l.starts_with("Try it"));
+    for line in walkthrough.filter(|l| l.starts_with("   ")) {
+        match line.trim().strip_suffix('\\') {
+            Some(continued) => current.push_str(continued),
+            None => {
+                current.push_str(line.trim());
+                commands.push(std::mem::take(&mut current));
+            }
+        }
+    }
+    commands
+}
+
+#[test]
+fn the_printed_walkthrough_runs_as_pasted_from_a_token_to_an_allow_and_a_named_denial() {
+    assert!(
+        Command::new("curl").arg("--version").output().is_ok(),
+        "the walkthrough uses curl: install it (apt-get install curl)"
+    );
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tokengate"));
+    command
+        .args(["serve", "--port", "0", "--admin-port", "0"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    let mut process = ProcessGroup::spawn(&mut command).expect("tokengate serve starts");
+    let stdout = process.child().stdout.take().expect("stdout is piped");
+    let banner: Vec<String> = BufReader::new(stdout)
+        .lines()
+        .map_while(Result::ok)
+        .take_while(|line| !line.starts_with("Stop the server"))
+        .collect();
+    let commands = walkthrough_commands(&banner);
+    assert_eq!(commands.len(), 3, "{banner:#?}");
+
+    let output = Command::new("bash")
+        .args(["-c", &commands.join("\n")])
+        .output()
+        .expect("bash runs the walkthrough");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(
+        lines.len(),
+        3,
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let token = lines[0]
+        .strip_prefix("TOKEN=")
+        .expect("the token is echoed");
+    assert!(
+        token.len() == 32 && token.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{token}"
+    );
+    let allowed: Value = serde_json::from_str(lines[1]).expect("the echo answers JSON");
+    assert_eq!(allowed["path"], "/patrons/42", "{allowed}");
+    assert!(allowed["headers"]["x-client-id"].is_string(), "{allowed}");
+    assert!(
+        allowed["headers"].get("authorization").is_none(),
+        "{allowed}"
+    );
+    let denied: Value = serde_json::from_str(lines[2]).expect("the denial is JSON");
+    assert_eq!(
+        denied["error"], "AuthorizationHeaderNotPresentInRequest",
+        "{denied}"
+    );
+}
+
+#[test]
+fn serve_on_dynamodb_that_cannot_be_reached_says_so_in_one_line_naming_the_endpoint_variable() {
+    let closed = ClosedPort::new();
+    for (env, cause) in [
+        (
+            vec![
+                ("AWS_ENDPOINT_URL_DYNAMODB", closed.url()),
+                ("AWS_ACCESS_KEY_ID", "test".into()),
+                ("AWS_SECRET_ACCESS_KEY", "test".into()),
+                ("AWS_REGION", "us-east-1".into()),
+            ],
+            "Connection refused",
+        ),
+        (vec![], "no credentials"),
+    ] {
+        let output = Command::new(env!("CARGO_BIN_EXE_tokengate"))
+            .args([
+                "serve",
+                "--store",
+                "dynamodb",
+                "--port",
+                "0",
+                "--admin-port",
+                "0",
+            ])
+            .env_clear()
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("HOME", std::env::temp_dir())
+            .envs(env)
+            .stdin(Stdio::null())
+            .output()
+            .expect("tokengate runs");
+        assert!(!output.status.success());
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(
+            stderr.starts_with("error: cannot reach DynamoDB at ")
+                && stderr.contains(cause)
+                && stderr.contains("AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:PORT"),
+            "{stderr}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_admin_port_reports_health_and_counts_the_requests_sent_in_prometheus_text() {
+    let server = Server::start(&[], &[]);
+    let http = &server.http;
+    let health = http
+        .get(format!("{}/health", server.admin))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    let health: Value = health.json().await.unwrap();
+    assert_eq!(
+        health,
+        json!({"status": "ok", "store": {"kind": "memory", "reachable": true}})
+    );
+
+    let token = server.token().await;
+    let bearer = format!("Bearer {token}");
+    for _ in 0..3 {
+        let (status, _) = server
+            .get(
+                "/patrons/42",
+                &[("x-api-key", &server.key), ("Authorization", &bearer)],
+            )
+            .await;
+        assert_eq!(status, 200);
+    }
+    let (status, _) = server
+        .get("/patrons/42", &[("x-api-key", "no-such-key")])
+        .await;
+    assert_eq!(status, 401);
+
+    let metrics = http
+        .get(format!("{}/metrics", server.admin))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(metrics.status(), 200);
+    assert!(
+        metrics.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain"),
+    );
+    let text = metrics.text().await.unwrap();
+    let sample = |series: &str| {
+        text.lines()
+            .find_map(|line| line.strip_prefix(series)?.trim().parse::<f64>().ok())
+            .unwrap_or_else(|| panic!("{series} missing:\n{text}"))
+    };
+    assert_eq!(
+        sample(r#"Decisions{result="Allow",error="None"}"#),
+        3.0,
+        "{text}"
+    );
+    assert_eq!(
+        sample(r#"Decisions{result="Deny",error="ApiKeyNotValid"}"#),
+        1.0,
+        "{text}"
+    );
+    assert_eq!(sample("TokensIssued"), 1.0, "{text}");
+    assert!(text.contains("# TYPE Decisions counter"), "{text}");
+
+    let unknown = http
+        .get(format!("{}/nothing", server.admin))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 404);
+    let unknown: Value = unknown.json().await.unwrap();
+    assert_eq!(unknown["error"], "not_found");
+}
+
+#[tokio::test]
+async fn the_admin_health_is_503_naming_the_problem_when_dynamodb_is_unreachable() {
+    let moto = Moto::start();
+    let (keys_table, tokens_table) = moto.fresh_tables().await;
+    let mut env = moto.env();
+    env.push(("KEYS_TABLE".into(), keys_table));
+    env.push(("TOKENS_TABLE".into(), tokens_table));
+    let server = Server::start(&["--store", "dynamodb"], &env);
+    let health: Value = server
+        .http
+        .get(format!("{}/health", server.admin))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(health["store"]["reachable"], true, "{health}");
+
+    drop(moto);
+    let response = server
+        .http
+        .get(format!("{}/health", server.admin))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 503);
+    let health: Value = response.json().await.unwrap();
+    assert_eq!(health["status"], "unavailable", "{health}");
+    assert_eq!(health["store"]["kind"], "dynamodb", "{health}");
+    assert_eq!(health["store"]["reachable"], false, "{health}");
+    assert!(
+        health["store"]["detail"]
+            .as_str()
+            .is_some_and(|d| !d.is_empty()),
+        "{health}"
+    );
 }

@@ -8,9 +8,11 @@ pub mod code;
 pub mod key;
 pub mod random;
 pub mod secret;
+pub mod startup;
 pub mod store;
 pub mod tls;
 pub mod token;
+pub mod transport;
 
 pub use code::SystemCode;
 pub use key::{ClientKey, FailedAttempts, KeyId, KeyStatus};

@@ -6,6 +6,20 @@
 pub mod dynamodb;
 pub mod memory;
 
+/// Time for one DynamoDB call to answer, in milliseconds, by `operation` (`GetItem`,
+/// `BatchGetItem`, `PutItem`, `UpdateItem`, `DeleteItem`): recorded by the DynamoDB stores
+/// through the `metrics` facade.
+pub const STORE_LATENCY: &str = "StoreLatency";
+
+/// Names the stores' metrics and their units to the recorder, once at start.
+pub fn describe_metrics() {
+    metrics::describe_histogram!(
+        STORE_LATENCY,
+        metrics::Unit::Milliseconds,
+        "Time for one DynamoDB call to answer"
+    );
+}
+
 use async_trait::async_trait;
 
 use crate::key::{ClientKey, KeyId, KeyStatus};

@@ -1,79 +1,69 @@
-//! The root certificates every HTTPS client of a function trusts, loaded once per cold
-//! start and shared by the AWS SDK's client and the authorizer's reqwest client.
+//! The one TLS client configuration of a function, built once per cold start and shared by
+//! every HTTPS client it has: the AWS SDK's transport ([`crate::transport`]) and the
+//! authorizer's client for validation endpoints.
 //!
-//! By default they are Mozilla's roots compiled into the binary (`webpki-root-certs`): no
-//! file is read. Reading the system's store instead costs a cold start hundreds of file
-//! opens under `/etc/ssl/certs`, once per client. `SSL_CERT_FILE` names a PEM bundle to
-//! trust instead, for a private CA: one file, read once.
+//! By default it trusts Mozilla's roots compiled into the binary as trust anchors
+//! (`webpki-roots`): no file is read and no certificate is parsed. Reading the system's
+//! store instead costs a cold start hundreds of file opens under `/etc/ssl/certs` and a parse
+//! of each certificate, once per client. `SSL_CERT_FILE` names a PEM bundle to trust instead,
+//! for a private CA: one file, read and parsed once.
 
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
-use base64::Engine as _;
-use rustls_pki_types::CertificateDer;
-use rustls_pki_types::pem::PemObject;
+use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::PemObject;
+use rustls::{ClientConfig, RootCertStore};
 
-/// The trusted roots, and where they came from.
-#[derive(Debug)]
-pub struct Roots {
-    /// Each root certificate, DER.
-    pub der: Vec<CertificateDer<'static>>,
-    /// The same as one PEM bundle, for clients that take PEM.
-    pub pem: Vec<u8>,
-    /// `compiled-in Mozilla roots` or the bundle's path, for the cold-start log.
-    pub source: String,
-}
-
-static ROOTS: LazyLock<Result<Roots, String>> = LazyLock::new(|| {
-    match std::env::var("SSL_CERT_FILE")
+static CONFIG: LazyLock<Result<ClientConfig, String>> = LazyLock::new(|| {
+    let roots = match std::env::var("SSL_CERT_FILE")
         .ok()
         .filter(|v| !v.is_empty())
     {
-        Some(path) => from_file(&path),
-        None => Ok(compiled_in()),
-    }
+        Some(path) => from_file(&path)?,
+        None => compiled_in(),
+    };
+    build(roots)
 });
 
-/// The roots, loaded on first use.
+/// The configuration, built on first use. Cloning it is cheap: its parts are shared.
 ///
 /// # Errors
-/// When `SSL_CERT_FILE` names a file that cannot be read or holds no certificate.
-pub fn roots() -> Result<&'static Roots, String> {
-    ROOTS.as_ref().map_err(Clone::clone)
+/// When `SSL_CERT_FILE` names a file that cannot be read or holds no usable certificate.
+pub fn client_config() -> Result<ClientConfig, String> {
+    CONFIG.clone()
 }
 
-fn compiled_in() -> Roots {
-    let der = webpki_root_certs::TLS_SERVER_ROOT_CERTS.to_vec();
-    let mut pem = Vec::with_capacity(der.len() * 2_000);
-    for cert in &der {
-        let body = base64::engine::general_purpose::STANDARD.encode(cert.as_ref());
-        pem.extend_from_slice(b"-----BEGIN CERTIFICATE-----\n");
-        for line in body.as_bytes().chunks(64) {
-            pem.extend_from_slice(line);
-            pem.push(b'\n');
-        }
-        pem.extend_from_slice(b"-----END CERTIFICATE-----\n");
-    }
-    Roots {
-        der,
-        pem,
-        source: "compiled-in Mozilla roots".into(),
+fn compiled_in() -> RootCertStore {
+    RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
     }
 }
 
-fn from_file(path: &str) -> Result<Roots, String> {
+fn from_file(path: &str) -> Result<RootCertStore, String> {
     let pem =
         std::fs::read(path).map_err(|e| format!("SSL_CERT_FILE {path} cannot be read: {e}"))?;
     let der = CertificateDer::pem_slice_iter(&pem)
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| format!("SSL_CERT_FILE {path} is not a PEM bundle: {e}"))?;
-    if der.is_empty() {
-        return Err(format!("SSL_CERT_FILE {path} holds no certificate"));
+    let mut roots = RootCertStore::empty();
+    let (_, unusable) = roots.add_parsable_certificates(der);
+    if roots.is_empty() {
+        return Err(format!(
+            "SSL_CERT_FILE {path} holds no usable certificate ({unusable} could not be parsed)"
+        ));
     }
-    Ok(Roots {
-        der,
-        pem,
-        source: path.to_owned(),
-    })
+    Ok(roots)
+}
+
+/// TLS 1.2 and 1.3 with aws-lc-rs, the one crypto provider in the binary, named here so
+/// that no process-wide default has to be installed.
+fn build(roots: RootCertStore) -> Result<ClientConfig, String> {
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    Ok(ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("TLS configuration: {e}"))?
+        .with_root_certificates(roots)
+        .with_no_client_auth())
 }
 
 #[cfg(test)]
@@ -81,13 +71,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_compiled_in_roots_round_trip_through_their_pem_bundle() {
+    fn the_compiled_in_roots_are_mozillas_and_make_a_configuration() {
         let roots = compiled_in();
-        assert!(roots.der.len() > 100, "{}", roots.der.len());
-        let parsed = CertificateDer::pem_slice_iter(&roots.pem)
-            .collect::<Result<Vec<_>, _>>()
-            .unwrap();
-        assert_eq!(parsed, roots.der);
+        assert!(roots.len() > 100, "{}", roots.len());
+        let config = build(roots).unwrap();
+        assert!(config.alpn_protocols.is_empty(), "HTTP/1.1 only");
     }
 
     #[test]
@@ -97,7 +85,7 @@ mod tests {
         let empty = std::env::temp_dir().join(format!("empty-{}.pem", std::process::id()));
         std::fs::write(&empty, b"no certificates here\n").unwrap();
         let problem = from_file(empty.to_str().unwrap()).unwrap_err();
-        assert!(problem.ends_with("holds no certificate"), "{problem}");
+        assert!(problem.contains("holds no usable certificate"), "{problem}");
         let _ = std::fs::remove_file(empty);
     }
 }

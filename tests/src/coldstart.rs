@@ -37,6 +37,7 @@ struct Invocation {
     answered_at: Option<Instant>,
     answer: Option<Bytes>,
     error: Option<String>,
+    at_init: Option<Box<dyn FnOnce() + Send>>,
 }
 
 #[derive(Clone)]
@@ -57,10 +58,13 @@ impl Api {
 const REQUEST_ID: &str = "8476a536-e9f4-11e8-9739-2dfe598c3fcd";
 
 async fn next(State(api): State<Api>) -> Response {
-    let event = api.with(|i| {
+    let (event, at_init) = api.with(|i| {
         i.next_at.get_or_insert_with(Instant::now);
-        i.event.take()
+        (i.event.take(), i.at_init.take())
     });
+    if let Some(at_init) = at_init {
+        at_init();
+    }
     let Some(event) = event else {
         // The one event is served: the function waits here until it is stopped.
         std::future::pending::<()>().await;
@@ -124,20 +128,24 @@ fn peak_rss_kib(pid: u32) -> Option<u64> {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
-/// Spawns `binary` as Lambda would, with `env` on top of the Lambda variables, serves it
-/// `event`, and measures its cold start. The process is stopped afterwards.
+/// Spawns `binary` with `args` as Lambda would, with `env` on top of the Lambda variables,
+/// serves it `event`, and measures its cold start. `at_init` runs when the function first
+/// asks for an event. The process is stopped afterwards.
 ///
 /// # Errors
 /// When the function reports an error, exits, or does not answer within `limit`.
 pub async fn measure(
     binary: &Path,
+    args: &[String],
     env: &[(String, String)],
     event: &[u8],
     limit: Duration,
+    at_init: impl FnOnce() + Send + 'static,
 ) -> Result<ColdStart, String> {
     let api = Api {
         invocation: Arc::new(Mutex::new(Invocation {
             event: Some(event.to_vec()),
+            at_init: Some(Box::new(at_init)),
             ..Invocation::default()
         })),
         done: Arc::new(Notify::new()),
@@ -163,6 +171,7 @@ pub async fn measure(
 
     let mut command = Command::new(binary);
     command
+        .args(args)
         .env_clear()
         .env("AWS_LAMBDA_RUNTIME_API", address.to_string())
         .env("AWS_LAMBDA_FUNCTION_NAME", "coldstart")

@@ -195,6 +195,10 @@ pub fn dynamodb_client_with(
         .behavior_version(BehaviorVersion::latest())
         .timeout_config(limits.timeout_config())
         .retry_config(limits.retry_config())
+        .http_client(
+            tokengate_shared::store::dynamodb::sdk_http_client(limits)
+                .expect("the compiled-in roots make a TLS configuration"),
+        )
         .endpoint_url(endpoint)
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new(
@@ -432,6 +436,15 @@ impl Moto {
 pub struct LambdaEmulator {
     _process: ProcessGroup,
     port: u16,
+    log: Option<PathBuf>,
+}
+
+impl Drop for LambdaEmulator {
+    fn drop(&mut self) {
+        if let Some(log) = &self.log {
+            let _ = std::fs::remove_file(log);
+        }
+    }
 }
 
 impl LambdaEmulator {
@@ -451,6 +464,26 @@ impl LambdaEmulator {
     /// The same, on a port chosen beforehand (when a function's configuration must name
     /// the emulator's own address).
     pub fn start_on(port: u16, env: &[(String, String)]) -> Self {
+        Self::spawn(port, env, None)
+    }
+
+    /// The same, with the emulator's output (the functions' logs among it) kept for
+    /// [`Self::log`].
+    pub fn start_logged(env: &[(String, String)]) -> Self {
+        let log = std::env::temp_dir().join(format!("{}.log", unique_name("cargo-lambda-watch")));
+        Self::spawn(free_port(), env, Some(log))
+    }
+
+    /// What the emulator and its functions have printed so far (for [`Self::start_logged`]).
+    ///
+    /// # Panics
+    /// When the emulator was not started logged.
+    pub fn log(&self) -> String {
+        let log = self.log.as_ref().expect("started with start_logged");
+        std::fs::read_to_string(log).unwrap_or_default()
+    }
+
+    fn spawn(port: u16, env: &[(String, String)], log: Option<PathBuf>) -> Self {
         let venv_bin = workspace_root().join(".venv/bin");
         let path = std::env::var("PATH").unwrap_or_default();
         let env_vars: Vec<String> = env.iter().map(|(k, v)| format!("{k}={v}")).collect();
@@ -470,11 +503,16 @@ impl LambdaEmulator {
             .env("PATH", format!("{}:{path}", venv_bin.display()))
             .env("CARGO_LAMBDA_COMPILER", "cargo")
             .stdin(Stdio::null());
+        if let Some(log) = &log {
+            let file = std::fs::File::create(log).expect("a log file in the temporary folder");
+            command.stdout(file);
+        }
         let process = ProcessGroup::spawn(&mut command)
             .unwrap_or_else(|e| panic!("cargo lambda watch did not start ({e}): {INSTALL_HINT}"));
         let emulator = Self {
             _process: process,
             port,
+            log,
         };
         emulator.wait_until_listening(Duration::from_secs(60));
         emulator

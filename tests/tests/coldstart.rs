@@ -1,6 +1,6 @@
-//! A seconds-long smoke of the cold-start benchmark: one round of each function, debug
-//! builds, through the same Runtime API harness that `infra/scripts/coldstart` runs in
-//! release for the README's figures.
+//! A seconds-long smoke of the cold-start benchmark: one round of each function and of the
+//! Python comparison, debug builds, through the same Runtime API harness that
+//! `infra/scripts/coldstart` runs in release for the README's figures.
 
 use std::path::Path;
 use std::process::Command;
@@ -23,9 +23,18 @@ fn one_cold_start_round_of_each_function_answers_and_prints_the_ratios() {
         "{stdout}\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    for row in ["| hello-lambda |", "| authorizer |", "| token-issuer |"] {
+    for row in [
+        "| hello-lambda |",
+        "| authorizer |",
+        "| token-issuer |",
+        "| python-authorizer |",
+    ] {
         assert!(stdout.contains(row), "{row} missing:\n{stdout}");
     }
     assert!(stdout.contains("authorizer: init "), "{stdout}");
     assert!(stdout.contains("token-issuer: init "), "{stdout}");
+    assert!(
+        stdout.contains("python-authorizer: first answer "),
+        "{stdout}"
+    );
 }

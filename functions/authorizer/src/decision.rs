@@ -253,6 +253,12 @@ impl Authorizer {
 
     /// Decides one request. Never fails: every problem is a [`Decision::Deny`].
     pub async fn decide(&self, request: &AuthRequest) -> Decision {
+        let decision = self.decide_uncounted(request).await;
+        crate::metrics::decision(&decision);
+        decision
+    }
+
+    async fn decide_uncounted(&self, request: &AuthRequest) -> Decision {
         if let Some(pre_inputs) = self.pre_inputs()
             && matches!(pre_inputs.style, ValidationStyle::Tokengate { .. })
         {
@@ -324,6 +330,9 @@ impl Authorizer {
         };
         let cache_key = cache_key(authorization, TOKENGATE_CACHE, "\0default");
         let hit = self.validations.as_ref().and_then(|c| c.get(&cache_key));
+        if self.validations.is_some() {
+            crate::metrics::cache(hit.is_some());
+        }
         let mut ids = Vec::with_capacity(2);
         if let PresentedKey::Key(id) = &presented {
             ids.push(id.clone());
@@ -503,7 +512,11 @@ impl Authorizer {
             .filter(|r| pre_inputs.region_injections.contains_key(*r))
             .unwrap_or("\0default");
         let cache_key = cache_key(authorization, endpoint.as_str(), injection_set);
-        if let Some(hit) = self.validations.as_ref().and_then(|c| c.get(&cache_key)) {
+        let hit = self.validations.as_ref().and_then(|c| c.get(&cache_key));
+        if self.validations.is_some() {
+            crate::metrics::cache(hit.is_some());
+        }
+        if let Some(hit) = hit {
             return match hit.claims.check(&pre_inputs.style, region, now) {
                 Ok(()) => Ok((hit, true)),
                 Err(mut denial) => {
@@ -540,7 +553,10 @@ impl Authorizer {
         let response;
         let accepted = match (call, &self.jwt) {
             (Some(call), _) => {
-                response = self.endpoint.call(endpoint, call).await.map_err(|e| {
+                let started = std::time::Instant::now();
+                let answer = self.endpoint.call(endpoint, call).await;
+                crate::metrics::validation_call(started.elapsed(), answer.is_ok());
+                response = answer.map_err(|e| {
                     Denial::with_detail(Reason::EndpointUnreachable, format!("{at}: {e}"))
                 })?;
                 check::accept(&pre_inputs.style, &response, now).map_err(with_endpoint)?

@@ -131,15 +131,17 @@ impl HttpValidationEndpoint {
     /// redirects.
     pub fn new(pre_inputs: Option<&PreInputs>) -> Result<Self, reqwest::Error> {
         let timeouts = pre_inputs.map(|p| p.timeouts).unwrap_or_default();
-        // The roots the SDK's client trusts too, loaded once; an unusable SSL_CERT_FILE
-        // leaves none, so every HTTPS call fails and names it in the log.
-        let roots = tokengate_shared::tls::roots()
-            .map(|r| r.der.iter())
-            .into_iter()
-            .flatten()
-            .filter_map(|der| reqwest::Certificate::from_der(der).ok());
-        let mut builder = reqwest::Client::builder()
-            .tls_certs_only(roots)
+        // The TLS configuration the SDK's transport uses too, built once; an unusable
+        // SSL_CERT_FILE leaves no roots, so every HTTPS call fails and names it in the log.
+        let builder = match tokengate_shared::tls::client_config() {
+            Ok(tls) => reqwest::Client::builder().tls_backend_preconfigured(tls),
+            Err(problem) => {
+                tracing::error!(reason = "tls_roots_unusable", detail = %problem);
+                reqwest::Client::builder().tls_certs_only([])
+            }
+        };
+        let mut builder = builder
+            .http1_only()
             .connect_timeout(timeouts.connect)
             .timeout(timeouts.total)
             .redirect(reqwest::redirect::Policy::none())

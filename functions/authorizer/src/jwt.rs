@@ -205,6 +205,7 @@ impl KeySource {
             state.jwks_uri.clone()
         };
         let fetched = self.fetch(endpoint, jwks_uri).await;
+        crate::metrics::jwks_refresh(fetched.is_ok());
         let now = Instant::now();
         let mut state = self.state.write().unwrap_or_else(|e| e.into_inner());
         state.last_fetch = Some(now);

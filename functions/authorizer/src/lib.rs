@@ -7,7 +7,8 @@
 //!   [`injection`] (headers from the answer, and the rules for header names), or over
 //!   [`jwt`] (JWT access tokens verified locally against the issuer's JWKS);
 //! - [`apigw`]: API Gateway's events in and answers out;
-//! - [`handler`]: the whole function, one log line per decision.
+//! - [`handler`]: the whole function, one log line per decision;
+//! - [`metrics`]: what operators graph and alarm on, through the `metrics` facade.
 
 pub mod apigw;
 pub mod check;
@@ -17,6 +18,7 @@ pub mod error;
 pub mod handler;
 pub mod injection;
 pub mod jwt;
+pub mod metrics;
 pub mod pre_inputs;
 pub mod settings;
 pub mod xpath;

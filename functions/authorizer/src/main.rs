@@ -1,15 +1,31 @@
+use std::process::ExitCode;
 use std::sync::Arc;
 
 use authorizer::endpoint::HttpValidationEndpoint;
 use authorizer::settings::AuthorizerSettings;
 use authorizer::{Authorizer, handler};
 use lambda_runtime::{Error, service_fn};
+use tokengate_shared::startup;
 use tokengate_shared::store::dynamodb::{self, DynamoKeyStore, DynamoTokenLookup};
 use tracing::error;
 
 #[tokio::main]
-async fn main() -> Result<(), Error> {
+async fn main() -> ExitCode {
     lambda_runtime::tracing::init_default_subscriber();
+    match run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => startup::failed("authorizer", &*e).await,
+    }
+}
+
+async fn run() -> Result<(), Error> {
+    let metrics = metrics_cloudwatch_embedded::Builder::new()
+        .cloudwatch_namespace("tokengate")
+        .with_dimension("FunctionName", function_name())
+        .lambda_cold_start_metric("ColdStart")
+        .with_lambda_request_id("RequestId")
+        .init()?;
+    authorizer::metrics::describe();
     let settings = AuthorizerSettings::from_env()?;
     if let Err(invalid) = &settings.pre_inputs {
         // Logged once; every request is then denied with the named configuration error.
@@ -17,12 +33,19 @@ async fn main() -> Result<(), Error> {
     }
     let endpoint = HttpValidationEndpoint::new(settings.pre_inputs.as_ref().ok())?;
     let client = dynamodb::lambda_client()?;
-    let keys = DynamoKeyStore::new(client.clone(), &settings.keys_table);
-    let mut authorizer = Authorizer::new(settings.pre_inputs, Arc::new(keys), Arc::new(endpoint));
+    let keys = Arc::new(DynamoKeyStore::new(client.clone(), &settings.keys_table));
+    let mut authorizer = Authorizer::new(settings.pre_inputs, keys.clone(), Arc::new(endpoint));
     if let Some(tokens_table) = settings.tokens_table {
         let lookup = DynamoTokenLookup::new(client, settings.keys_table, tokens_table);
         authorizer = authorizer.with_token_lookup(Arc::new(lookup));
     }
-    authorizer.warm_up().await;
-    lambda_runtime::run(service_fn(|event| handler::handle(&authorizer, event))).await
+    tokio::join!(authorizer.warm_up(), keys.warm_up());
+    let handler = service_fn(|event| handler::handle(&authorizer, event));
+    metrics_cloudwatch_embedded::lambda::service::run(metrics, handler).await
+}
+
+/// The metrics' one fixed dimension: Lambda's name for this function, so that two stacks'
+/// metrics stay apart.
+fn function_name() -> String {
+    std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|_| "authorizer".into())
 }

@@ -12,6 +12,7 @@ use tracing::info;
 
 use crate::error::{TokenEndpointError, json_response};
 use crate::metadata;
+use crate::metrics::{self, Operation};
 use crate::request::{Contract, TokenOperation, TokenRequest};
 use crate::service::{Introspection, TokenService};
 
@@ -47,19 +48,29 @@ pub async fn handle(
     service: &TokenService,
     request: Request,
 ) -> Result<Response<Body>, Infallible> {
-    let outcome = match route(&request) {
-        Ok(Route::Token(contract)) => issue(service, &request, contract)
-            .await
-            .map_err(|e| e.under(contract)),
-        Ok(Route::Introspection) => introspect(service, &request)
-            .await
-            .map_err(|e| e.under(Contract::Standard)),
-        Ok(Route::Revocation) => revoke(service, &request)
-            .await
-            .map_err(|e| e.under(Contract::Standard)),
-        Ok(Route::Metadata) => Ok(metadata(service, &request)),
-        Err(err) => Err(err),
+    let (operation, outcome) = match route(&request) {
+        Ok(Route::Token(contract)) => (
+            Operation::Token,
+            issue(service, &request, contract)
+                .await
+                .map_err(|e| e.under(contract)),
+        ),
+        Ok(Route::Introspection) => (
+            Operation::Introspect,
+            introspect(service, &request)
+                .await
+                .map_err(|e| e.under(Contract::Standard)),
+        ),
+        Ok(Route::Revocation) => (
+            Operation::Revoke,
+            revoke(service, &request)
+                .await
+                .map_err(|e| e.under(Contract::Standard)),
+        ),
+        Ok(Route::Metadata) => (Operation::Other, Ok(metadata(service, &request))),
+        Err(err) => (Operation::Other, Err(err)),
     };
+    metrics::outcome(operation, &outcome);
     Ok(outcome.unwrap_or_else(TokenEndpointError::into_response))
 }
 

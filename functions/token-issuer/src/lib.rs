@@ -9,6 +9,7 @@ pub mod config;
 pub mod error;
 pub mod handler;
 pub mod metadata;
+pub mod metrics;
 pub mod request;
 pub mod service;
 

@@ -149,7 +149,7 @@ impl StoreLimits {
 pub async fn client_from_env() -> Result<Client, InvalidStoreLimit> {
     let limits = StoreLimits::from_env()?;
     let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .http_client(https_client()?)
+        .http_client(sdk_http_client(&limits)?)
         .timeout_config(limits.timeout_config())
         .retry_config(limits.retry_config())
         .load()
@@ -189,7 +189,7 @@ pub fn lambda_client_with(
         .credentials_provider(
             aws_config::environment::EnvironmentVariableCredentialsProvider::new(),
         )
-        .http_client(https_client()?)
+        .http_client(sdk_http_client(&limits)?)
         .timeout_config(limits.timeout_config())
         .retry_config(limits.retry_config());
     if let Some(endpoint) = var("AWS_ENDPOINT_URL_DYNAMODB").or_else(|| var("AWS_ENDPOINT_URL")) {
@@ -198,27 +198,20 @@ pub fn lambda_client_with(
     Ok(Client::from_conf(config.build()))
 }
 
-/// The SDK's HTTPS client over [`crate::tls::roots`], the same roots the authorizer's own
-/// client trusts, instead of the SDK's own load of the system store.
-fn https_client() -> Result<aws_sdk_dynamodb::config::SharedHttpClient, InvalidStoreLimit> {
-    use aws_smithy_http_client::tls::{self, TlsContext, TrustStore, rustls_provider::CryptoMode};
-    let unusable = |problem: String| InvalidStoreLimit {
-        variable: "SSL_CERT_FILE",
-        problem: problem.trim_start_matches("SSL_CERT_FILE ").to_owned(),
-    };
-    let roots = crate::tls::roots().map_err(unusable)?;
-    let context = TlsContext::builder()
-        .with_trust_store(
-            TrustStore::empty()
-                .with_native_roots(false)
-                .with_pem_certificate(roots.pem.clone()),
-        )
-        .build()
-        .map_err(|e| unusable(e.to_string()))?;
-    Ok(aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
-        .tls_context(context)
-        .build_https())
+/// The SDK's HTTP client: [`crate::transport::SdkTransport`] within these limits' connect
+/// timeout, over the same TLS configuration as the authorizer's own client.
+///
+/// # Errors
+/// An `SSL_CERT_FILE` that is not usable.
+pub fn sdk_http_client(
+    limits: &StoreLimits,
+) -> Result<aws_sdk_dynamodb::config::SharedHttpClient, InvalidStoreLimit> {
+    crate::transport::SdkTransport::new(limits.connect)
+        .map(crate::transport::SdkTransport::shared)
+        .map_err(|problem| InvalidStoreLimit {
+            variable: "SSL_CERT_FILE",
+            problem: problem.trim_start_matches("SSL_CERT_FILE ").to_owned(),
+        })
 }
 
 /// The DynamoDB endpoint the SDK will use, for messages: the override if one is set.
@@ -268,6 +261,15 @@ where
         innermost = source;
     }
     innermost.to_string()
+}
+
+/// `call`, its time recorded as [`super::STORE_LATENCY`] for `operation`.
+async fn timed<T>(operation: &'static str, call: impl std::future::Future<Output = T>) -> T {
+    let started = std::time::Instant::now();
+    let answer = call.await;
+    metrics::histogram!(super::STORE_LATENCY, "operation" => operation)
+        .record(started.elapsed().as_secs_f64() * 1000.0);
+    answer
 }
 
 fn is_condition_failure<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
@@ -443,6 +445,32 @@ impl DynamoKeyStore {
         }
     }
 
+    /// Opens the connection to DynamoDB during the cold start, so that the first request
+    /// does not pay for the TCP and TLS handshakes: one eventually consistent read of a key
+    /// id that cannot exist (it has a space), which the function's IAM already allows.
+    /// Bounded by the connect timeout; a failure is only logged, since requests retry.
+    pub async fn warm_up(&self) {
+        let within = (self.client.config().timeout_config())
+            .and_then(TimeoutConfig::connect_timeout)
+            .unwrap_or(StoreLimits::default().connect);
+        let read = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(KEY_ID, s("tokengate warm-up"))
+            .send();
+        match tokio::time::timeout(within, read).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => {
+                let problem = classify(&self.table, e);
+                tracing::warn!(reason = "store_warm_up_failed", table = %self.table, detail = %problem);
+            }
+            Err(_) => {
+                tracing::warn!(reason = "store_warm_up_failed", table = %self.table, detail = "no answer within the connect timeout");
+            }
+        }
+    }
+
     fn decode(&self, item: &Item) -> Result<ClientKey, StoreError> {
         ClientKey::try_from(item).map_err(|detail| StoreError::Corrupt {
             table: self.table.clone(),
@@ -483,15 +511,17 @@ impl DynamoKeyStore {
 impl KeyReader for DynamoKeyStore {
     #[instrument(skip(self), fields(table = %self.table))]
     async fn get(&self, id: &KeyId) -> Result<Option<ClientKey>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key(KEY_ID, s(id.as_str()))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| classify(&self.table, e))?;
+        let out = timed(
+            "GetItem",
+            self.client
+                .get_item()
+                .table_name(&self.table)
+                .key(KEY_ID, s(id.as_str()))
+                .consistent_read(true)
+                .send(),
+        )
+        .await
+        .map_err(|e| classify(&self.table, e))?;
         out.item().map(|item| self.decode(item)).transpose()
     }
 }
@@ -525,23 +555,25 @@ impl FailureLog for DynamoKeyStore {
             ),
         ];
         for (update, condition) in writes {
-            let result = self
-                .client
-                .update_item()
-                .table_name(&self.table)
-                .key(KEY_ID, s(id.as_str()))
-                .update_expression(update)
-                .condition_expression(condition)
-                .expression_attribute_names("#failures", FAILURES)
-                .expression_attribute_names("#since", FAILURES_SINCE)
-                .set_expression_attribute_values(Some(
-                    [(":one".to_owned(), n(1)), (":cutoff".to_owned(), n(cutoff))]
-                        .into_iter()
-                        .chain(update.contains(":now").then(|| (":now".to_owned(), n(now))))
-                        .collect(),
-                ))
-                .send()
-                .await;
+            let result = timed(
+                "UpdateItem",
+                self.client
+                    .update_item()
+                    .table_name(&self.table)
+                    .key(KEY_ID, s(id.as_str()))
+                    .update_expression(update)
+                    .condition_expression(condition)
+                    .expression_attribute_names("#failures", FAILURES)
+                    .expression_attribute_names("#since", FAILURES_SINCE)
+                    .set_expression_attribute_values(Some(
+                        [(":one".to_owned(), n(1)), (":cutoff".to_owned(), n(cutoff))]
+                            .into_iter()
+                            .chain(update.contains(":now").then(|| (":now".to_owned(), n(now))))
+                            .collect(),
+                    ))
+                    .send(),
+            )
+            .await;
             match result {
                 Ok(_) => return Ok(()),
                 Err(err) if is_condition_failure(&err) => {}
@@ -674,28 +706,33 @@ impl DynamoTokenStore {
 impl TokenStore for DynamoTokenStore {
     #[instrument(skip(self, record), fields(table = %self.table, token = ?record.hash))]
     async fn put(&self, record: &TokenRecord) -> Result<(), StoreError> {
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(Item::from(record)))
-            .condition_expression("attribute_not_exists(token_hash)")
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| classify(&self.table, e))
+        timed(
+            "PutItem",
+            self.client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(Item::from(record)))
+                .condition_expression("attribute_not_exists(token_hash)")
+                .send(),
+        )
+        .await
+        .map(|_| ())
+        .map_err(|e| classify(&self.table, e))
     }
 
     #[instrument(skip(self), fields(table = %self.table))]
     async fn get(&self, hash: &TokenHash) -> Result<Option<TokenRecord>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key(TOKEN_HASH, s(hash.to_hex()))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| classify(&self.table, e))?;
+        let out = timed(
+            "GetItem",
+            self.client
+                .get_item()
+                .table_name(&self.table)
+                .key(TOKEN_HASH, s(hash.to_hex()))
+                .consistent_read(true)
+                .send(),
+        )
+        .await
+        .map_err(|e| classify(&self.table, e))?;
         out.item()
             .map(TokenRecord::try_from)
             .transpose()
@@ -707,16 +744,18 @@ impl TokenStore for DynamoTokenStore {
 
     #[instrument(skip(self), fields(table = %self.table, token = ?hash))]
     async fn revoke(&self, hash: &TokenHash, owner: &KeyId) -> Result<Revocation, StoreError> {
-        let result = self
-            .client
-            .delete_item()
-            .table_name(&self.table)
-            .key(TOKEN_HASH, s(hash.to_hex()))
-            .condition_expression("attribute_not_exists(token_hash) OR key_id = :owner")
-            .expression_attribute_values(":owner", s(owner.as_str()))
-            .return_values(ReturnValue::AllOld)
-            .send()
-            .await;
+        let result = timed(
+            "DeleteItem",
+            self.client
+                .delete_item()
+                .table_name(&self.table)
+                .key(TOKEN_HASH, s(hash.to_hex()))
+                .condition_expression("attribute_not_exists(token_hash) OR key_id = :owner")
+                .expression_attribute_values(":owner", s(owner.as_str()))
+                .return_values(ReturnValue::AllOld)
+                .send(),
+        )
+        .await;
         match result {
             Ok(out) if out.attributes().is_some_and(|a| !a.is_empty()) => Ok(Revocation::Revoked),
             Ok(_) => Ok(Revocation::NotFound),
@@ -791,13 +830,15 @@ impl TokenLookup for DynamoTokenLookup {
         let mut found = TokenAndKeys::default();
         // DynamoDB may leave keys unprocessed under throttling: ask again for those only.
         while !requested.is_empty() {
-            let out = self
-                .client
-                .batch_get_item()
-                .set_request_items(Some(requested))
-                .send()
-                .await
-                .map_err(|e| classify(&self.tokens_table, e))?;
+            let out = timed(
+                "BatchGetItem",
+                self.client
+                    .batch_get_item()
+                    .set_request_items(Some(requested))
+                    .send(),
+            )
+            .await
+            .map_err(|e| classify(&self.tokens_table, e))?;
             for (table, items) in out.responses().into_iter().flatten() {
                 for item in items {
                     if table == &self.tokens_table {

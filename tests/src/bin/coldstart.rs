@@ -71,10 +71,19 @@ async fn userinfo_endpoint(busy: Arc<AtomicU64>) -> String {
 struct Function {
     name: &'static str,
     binary: PathBuf,
+    args: Vec<String>,
     env: Vec<(String, String)>,
     event: Vec<u8>,
     accepts: fn(&Value) -> bool,
-    runs: Vec<(ColdStart, Duration)>,
+    runs: Vec<Run>,
+}
+
+/// One cold start, and the time its peers (DynamoDB, the validation endpoint) spent serving
+/// it before it asked for its first event and in all.
+struct Run {
+    cold: ColdStart,
+    peers_in_init: Duration,
+    peers: Duration,
 }
 
 fn event_file(path: &str) -> Vec<u8> {
@@ -106,6 +115,8 @@ async fn main() {
             std::process::exit(2);
         }
     };
+    let python = workspace_root().join(".venv/bin/python3");
+    let python_authorizer = workspace_root().join("tests/coldstart/python_authorizer.py");
     for name in ["hello-lambda", "authorizer", "token-issuer"] {
         if !args.bin_dir.join(name).is_file() {
             eprintln!(
@@ -118,7 +129,7 @@ async fn main() {
     let moto = Moto::start();
     let (keys_table, tokens_table) = moto.fresh_tables().await;
     moto.provision_fixture_key(&keys_table).await;
-    let dynamodb = DynamoCounter::start(moto.endpoint()).await;
+    let dynamodb = Arc::new(DynamoCounter::start(moto.endpoint()).await);
     let idp_busy = Arc::new(AtomicU64::new(0));
     let idp = userinfo_endpoint(idp_busy.clone()).await;
 
@@ -132,11 +143,15 @@ async fn main() {
     });
     let mut authorizer_env = tables.clone();
     authorizer_env.push(("AUTHORIZER_CONFIG".into(), pre_inputs.to_string()));
+    let mut python_env = authorizer_env.clone();
+    python_env.push(("PYTHONDONTWRITEBYTECODE".into(), "1".into()));
+    let allows = |answer: &Value| answer["policyDocument"]["Statement"][0]["Effect"] == "Allow";
 
     let mut functions = [
         Function {
             name: "hello-lambda",
             binary: args.bin_dir.join("hello-lambda"),
+            args: Vec::new(),
             env: Vec::new(),
             event: br#"{"hello": "world"}"#.to_vec(),
             accepts: |answer| answer["hello"] == "world",
@@ -145,17 +160,28 @@ async fn main() {
         Function {
             name: "authorizer",
             binary: args.bin_dir.join("authorizer"),
+            args: Vec::new(),
             env: authorizer_env,
             event: event_file("functions/authorizer/events/rest-api-request.json"),
-            accepts: |answer| answer["policyDocument"]["Statement"][0]["Effect"] == "Allow",
+            accepts: allows,
             runs: Vec::new(),
         },
         Function {
             name: "token-issuer",
             binary: args.bin_dir.join("token-issuer"),
+            args: Vec::new(),
             env: tables,
             event: event_file("functions/token-issuer/events/token-request-rest-api.json"),
             accepts: |answer| answer["statusCode"] == 200,
+            runs: Vec::new(),
+        },
+        Function {
+            name: "python-authorizer",
+            binary: python,
+            args: vec![python_authorizer.display().to_string()],
+            env: python_env,
+            event: event_file("functions/authorizer/events/rest-api-request.json"),
+            accepts: allows,
             runs: Vec::new(),
         },
     ];
@@ -174,62 +200,91 @@ async fn main() {
         for function in &mut functions {
             dynamodb.take_upstream_time();
             idp_busy.store(0, Ordering::SeqCst);
-            let run = measure(
+            let in_init = Arc::new(AtomicU64::new(0));
+            let at_init = {
+                let (dynamodb, idp_busy, in_init) =
+                    (dynamodb.clone(), idp_busy.clone(), in_init.clone());
+                move || {
+                    let peers = dynamodb.take_upstream_time()
+                        + Duration::from_nanos(idp_busy.swap(0, Ordering::SeqCst));
+                    in_init.store(peers.as_nanos() as u64, Ordering::SeqCst);
+                }
+            };
+            let cold = measure(
                 &function.binary,
+                &function.args,
                 &function.env,
                 &function.event,
                 Duration::from_secs(30),
+                at_init,
             )
             .await
             .unwrap_or_else(|problem| panic!("round {round}: {problem}"));
             assert!(
-                (function.accepts)(&run.answer),
+                (function.accepts)(&cold.answer),
                 "round {round}: {} answered {}",
                 function.name,
-                run.answer
+                cold.answer
             );
-            let peers = dynamodb.take_upstream_time()
+            let peers_in_init = Duration::from_nanos(in_init.load(Ordering::SeqCst));
+            let peers = peers_in_init
+                + dynamodb.take_upstream_time()
                 + Duration::from_nanos(idp_busy.load(Ordering::SeqCst));
-            function.runs.push((run, peers));
+            function.runs.push(Run {
+                cold,
+                peers_in_init,
+                peers,
+            });
         }
     }
 
-    let column = |f: &Function, pick: fn(&(ColdStart, Duration)) -> Duration| {
-        f.runs.iter().map(pick).collect::<Vec<_>>()
-    };
-    let own = |r: &(ColdStart, Duration)| r.0.first_answer.saturating_sub(r.1);
+    let column =
+        |f: &Function, pick: fn(&Run) -> Duration| f.runs.iter().map(pick).collect::<Vec<_>>();
+    let own_init = |r: &Run| r.cold.init.saturating_sub(r.peers_in_init);
+    let own = |r: &Run| r.cold.first_answer.saturating_sub(r.peers);
     println!(
-        "| function | init, ms | first answer, ms | first answer − peers, ms | peers, ms | peak RSS, MiB | binary |"
+        "| function | init, ms | init − peers, ms | first answer, ms | first answer − peers, ms | peers, ms | peak RSS, MiB | binary |"
     );
-    println!("|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|");
     for function in &functions {
-        let mut rss: Vec<u64> = function.runs.iter().map(|r| r.0.peak_rss_kib).collect();
+        let mut rss: Vec<u64> = function.runs.iter().map(|r| r.cold.peak_rss_kib).collect();
         rss.sort_unstable();
+        let binary = if function.args.is_empty() {
+            size_mb(&function.binary)
+        } else {
+            "—".to_owned()
+        };
         println!(
-            "| {} | {} | {} | {} | {} | {:.1} ({:.1}–{:.1}) | {} |",
+            "| {} | {} | {} | {} | {} | {} | {:.1} ({:.1}–{:.1}) | {binary} |",
             function.name,
-            spread(&column(function, |r| r.0.init)),
-            spread(&column(function, |r| r.0.first_answer)),
+            spread(&column(function, |r| r.cold.init)),
+            spread(&column(function, own_init)),
+            spread(&column(function, |r| r.cold.first_answer)),
             spread(&column(function, own)),
-            ms(median(&column(function, |r| r.1))),
+            ms(median(&column(function, |r| r.peers))),
             rss[rss.len() / 2] as f64 / 1024.0,
             rss[0] as f64 / 1024.0,
             rss[rss.len() - 1] as f64 / 1024.0,
-            size_mb(&function.binary),
         );
     }
+    let ratio = |f: &Function, pick: fn(&Run) -> Duration| median(&column(f, pick)).as_secs_f64();
     let baseline = &functions[0];
-    let base_init = median(&column(baseline, |r| r.0.init)).as_secs_f64();
-    let base_own = median(&column(baseline, own)).as_secs_f64();
     println!();
     for function in &functions[1..] {
-        let init = median(&column(function, |r| r.0.init)).as_secs_f64();
-        let own = median(&column(function, own)).as_secs_f64();
         println!(
-            "{}: init {:.2}× hello-lambda's, first answer less the peers' time {:.2}× hello-lambda's",
+            "{}: init less the peers' time {:.2}× hello-lambda's, first answer less the peers' time {:.2}× hello-lambda's",
             function.name,
-            init / base_init,
-            own / base_own,
+            ratio(function, own_init) / ratio(baseline, own_init),
+            ratio(function, own) / ratio(baseline, own),
+        );
+    }
+    let ours = functions.iter().find(|f| f.name == "authorizer");
+    let python = functions.iter().find(|f| f.name == "python-authorizer");
+    if let (Some(ours), Some(python)) = (ours, python) {
+        println!(
+            "python-authorizer: first answer {:.1}× the authorizer's, init {:.1}×",
+            ratio(python, |r| r.cold.first_answer) / ratio(ours, |r| r.cold.first_answer),
+            ratio(python, |r| r.cold.init) / ratio(ours, |r| r.cold.init),
         );
     }
 }

@@ -1,0 +1,85 @@
+//! The authorizer's metrics, through the `metrics` facade: in Lambda, Embedded Metric Format
+//! lines in the function's log (namespace `tokengate`); in `tokengate serve`, Prometheus text
+//! on its admin port. Dimensions are bounded: a result and an error name, never a key id, a
+//! token or an endpoint.
+
+use std::time::Duration;
+
+use metrics::{Unit, counter, describe_counter, describe_histogram, histogram};
+
+use crate::decision::Decision;
+use crate::error::Reason;
+
+/// Decisions, by `result` (`Allow`, `Deny`) and `error` (the denial's name, `None` for
+/// an Allow).
+pub const DECISIONS: &str = "Decisions";
+/// Validations answered from the cache.
+pub const CACHE_HITS: &str = "CacheHits";
+/// Validations the cache could not answer (counted only when the cache is on).
+pub const CACHE_MISSES: &str = "CacheMisses";
+/// Time for the validation endpoint to answer, in milliseconds.
+pub const VALIDATION_LATENCY: &str = "ValidationLatency";
+/// Calls to the validation endpoint that got no usable answer: refused, timed out, too big.
+pub const VALIDATION_ENDPOINT_ERRORS: &str = "ValidationEndpointErrors";
+/// JWKS fetches, by `result` (`ok`, `error`).
+pub const JWKS_REFRESHES: &str = "JwksRefreshes";
+/// Key store reads that failed or timed out (each also a `Decisions` denial).
+pub const KEY_STORE_ERRORS: &str = "KeyStoreErrors";
+
+/// Names the metrics and their units to the recorder, once at start.
+pub fn describe() {
+    describe_counter!(
+        DECISIONS,
+        Unit::Count,
+        "Authorizer decisions, by result and error"
+    );
+    describe_counter!(
+        CACHE_HITS,
+        Unit::Count,
+        "Validations answered from the cache"
+    );
+    describe_counter!(
+        CACHE_MISSES,
+        Unit::Count,
+        "Validations the cache could not answer"
+    );
+    describe_histogram!(
+        VALIDATION_LATENCY,
+        Unit::Milliseconds,
+        "Time for the validation endpoint to answer"
+    );
+    describe_counter!(
+        VALIDATION_ENDPOINT_ERRORS,
+        Unit::Count,
+        "Validation calls with no usable answer"
+    );
+    describe_counter!(JWKS_REFRESHES, Unit::Count, "JWKS fetches, by result");
+    describe_counter!(KEY_STORE_ERRORS, Unit::Count, "Key store reads that failed");
+    tokengate_shared::store::describe_metrics();
+}
+
+pub(crate) fn decision(decision: &Decision) {
+    let (result, error) = match decision.reason() {
+        None => ("Allow", "None"),
+        Some(reason) => ("Deny", reason.error().name()),
+    };
+    counter!(DECISIONS, "result" => result, "error" => error).increment(1);
+    if decision.reason() == Some(Reason::KeyStoreUnavailable) {
+        counter!(KEY_STORE_ERRORS).increment(1);
+    }
+}
+
+pub(crate) fn cache(hit: bool) {
+    counter!(if hit { CACHE_HITS } else { CACHE_MISSES }).increment(1);
+}
+
+pub(crate) fn validation_call(took: Duration, answered: bool) {
+    histogram!(VALIDATION_LATENCY).record(took.as_secs_f64() * 1000.0);
+    if !answered {
+        counter!(VALIDATION_ENDPOINT_ERRORS).increment(1);
+    }
+}
+
+pub(crate) fn jwks_refresh(ok: bool) {
+    counter!(JWKS_REFRESHES, "result" => if ok { "ok" } else { "error" }).increment(1);
+}
