@@ -284,3 +284,64 @@ fn sam_validate_lint_accepts_the_template() {
     assert!(out.status.success(), "sam validate --lint: {said}");
     assert!(said.contains("is a valid SAM Template"), "{said}");
 }
+
+#[test]
+fn every_alarm_watches_its_metric_and_notifies_the_optional_topic() {
+    let template = template();
+    let emf = [
+        ("DenialSpikeAlarm", "Denials", "AuthorizerFunction"),
+        (
+            "ValidationEndpointErrorsAlarm",
+            "ValidationEndpointErrors",
+            "AuthorizerFunction",
+        ),
+        (
+            "TokenThrottlesAlarm",
+            "ThrottledAttempts",
+            "TokenIssuerFunction",
+        ),
+        (
+            "AuthenticationFailuresAlarm",
+            "AuthenticationFailures",
+            "TokenIssuerFunction",
+        ),
+    ];
+    for (alarm, metric, function) in emf {
+        let properties = &resource(&template, alarm)["Properties"];
+        assert_eq!(properties["Namespace"], "tokengate", "{alarm}");
+        assert_eq!(properties["MetricName"], metric, "{alarm}");
+        // The one dimension the functions' EMF carries: Lambda's name for the function.
+        let dimensions = properties["Dimensions"].as_sequence().unwrap();
+        assert_eq!(dimensions.len(), 1, "{alarm}");
+        assert_eq!(dimensions[0]["Name"], "FunctionName", "{alarm}");
+        assert_eq!(
+            serde_yaml_ng::to_string(&dimensions[0]["Value"])
+                .unwrap()
+                .trim(),
+            format!("!Ref {function}"),
+            "{alarm}"
+        );
+    }
+    let errors = &resource(&template, "AuthorizerErrorsAlarm")["Properties"];
+    assert_eq!(errors["Namespace"], "AWS/Lambda");
+    assert_eq!(errors["MetricName"], "Errors");
+    let throttles =
+        serde_yaml_ng::to_string(&resource(&template, "DynamoDbThrottlesAlarm")["Properties"])
+            .unwrap();
+    for metric in ["ReadThrottleEvents", "WriteThrottleEvents"] {
+        assert!(throttles.contains(metric), "{throttles}");
+    }
+    for alarm in emf
+        .iter()
+        .map(|(alarm, _, _)| *alarm)
+        .chain(["AuthorizerErrorsAlarm", "DynamoDbThrottlesAlarm"])
+    {
+        let actions =
+            serde_yaml_ng::to_string(&resource(&template, alarm)["Properties"]["AlarmActions"])
+                .unwrap();
+        assert!(
+            actions.contains("AlarmNotifies") && actions.contains("AlarmTopicArn"),
+            "{alarm}: {actions}"
+        );
+    }
+}

@@ -13,6 +13,8 @@ use crate::error::Reason;
 /// Decisions, by `result` (`Allow`, `Deny`) and `error` (the denial's name, `None` for
 /// an Allow).
 pub const DECISIONS: &str = "Decisions";
+/// Denials of any error: `Decisions`' Deny total, as one series to alarm on.
+pub const DENIALS: &str = "Denials";
 /// Validations answered from the cache.
 pub const CACHE_HITS: &str = "CacheHits";
 /// Validations the cache could not answer (counted only when the cache is on).
@@ -64,6 +66,9 @@ pub(crate) fn decision(decision: &Decision) {
         Some(reason) => ("Deny", reason.error().name()),
     };
     counter!(DECISIONS, "result" => result, "error" => error).increment(1);
+    if decision.reason().is_some() {
+        counter!(DENIALS).increment(1);
+    }
     if decision.reason() == Some(Reason::KeyStoreUnavailable) {
         counter!(KEY_STORE_ERRORS).increment(1);
     }
