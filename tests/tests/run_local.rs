@@ -50,3 +50,35 @@ async fn run_local_starts_dynamodb_and_the_token_issuer_and_prints_a_working_dem
     assert_eq!(body["token_type"], "Bearer");
     assert_eq!(body["expires_in"], 599);
 }
+
+#[test]
+fn run_local_try_ends_with_the_authorizer_allowing_the_fixture_with_the_injected_headers() {
+    let port = free_port();
+    let output = Command::new(workspace_root().join("infra/scripts/run-local"))
+        .args(["--port", &port.to_string(), "--try"])
+        .stdin(Stdio::null())
+        .output()
+        .expect("run-local --try runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let answer = stdout
+        .split_once("Authorizer answer:")
+        .map(|(_, answer)| answer)
+        .unwrap_or_else(|| panic!("no answer printed:\n{stdout}"));
+    let answer: Value = serde_json::from_str(answer.trim()).expect("the answer is JSON");
+    assert_eq!(
+        answer["policyDocument"]["Statement"][0]["Effect"], "Allow",
+        "{answer}"
+    );
+    let context = &answer["context"];
+    assert_eq!(context["inject_x_from_code"], "d2ir1", "{answer}");
+    assert_eq!(context["inject_x_to_code"], "abcde", "{answer}");
+    assert_eq!(
+        context["inject_x_client_id"], answer["principalId"],
+        "{answer}"
+    );
+}
