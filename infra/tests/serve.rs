@@ -15,6 +15,8 @@ struct Server {
     _process: ProcessGroup,
     base: String,
     admin: String,
+    /// What serve printed after its banner: its log.
+    log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
     key: String,
     secret: String,
     http: reqwest::Client,
@@ -53,8 +55,11 @@ impl Server {
                 break;
             }
         }
-        std::thread::spawn(move || lines.for_each(drop));
+        let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let kept = log.clone();
+        std::thread::spawn(move || lines.for_each(|line| kept.lock().unwrap().push(line)));
         Self {
+            log,
             _process: process,
             base: base.expect("the address is printed"),
             admin: admin.expect("the admin address is printed"),
@@ -81,6 +86,24 @@ impl Server {
         assert_eq!(response.status(), 200);
         assert_eq!(response.headers()["cache-control"], "no-store");
         response.json().await.unwrap()
+    }
+
+    /// The request log line for `path`, once it is written.
+    fn request_line(&self, path: &str) -> String {
+        let needle = format!("path={path} ");
+        for _ in 0..100 {
+            let found = (self.log.lock().unwrap().iter())
+                .find(|l| l.contains("reason=\"request\"") && l.contains(&needle))
+                .cloned();
+            if let Some(line) = found {
+                return line;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        panic!(
+            "no request line for {path}: {:#?}",
+            self.log.lock().unwrap()
+        );
     }
 
     async fn get(&self, path: &str, headers: &[(&str, &str)]) -> (u16, Value) {
@@ -927,4 +950,47 @@ async fn the_admin_health_is_503_naming_the_problem_when_dynamodb_is_unreachable
             .is_some_and(|d| !d.is_empty()),
         "{health}"
     );
+}
+
+#[tokio::test]
+async fn each_request_line_has_a_timestamp_the_latency_the_decision_and_an_upstream_failure() {
+    let closed = ClosedPort::new();
+    let server = Server::start(&["--upstream", &closed.url()], &[]);
+    let bearer = format!("Bearer {}", server.token().await);
+    let (status, _) = server
+        .get(
+            "/to-nowhere",
+            &[("x-api-key", &server.key), ("Authorization", &bearer)],
+        )
+        .await;
+    assert_eq!(status, 502);
+    let (status, _) = server.get("/denied", &[("x-api-key", &server.key)]).await;
+    assert_eq!(status, 401);
+
+    let failed = server.request_line("/to-nowhere");
+    let timestamp = failed.split_whitespace().next().unwrap();
+    assert!(
+        timestamp.len() >= 20 && timestamp.starts_with("20") && timestamp.ends_with('Z'),
+        "an RFC 3339 timestamp first: {failed}"
+    );
+    for field in [
+        "status=502",
+        "latency_ms=",
+        "decision=allow",
+        "decision_reason=\"allowed\"",
+        "upstream_failure=",
+        "Connection refused",
+    ] {
+        assert!(failed.contains(field), "{field} missing: {failed}");
+    }
+    let denied = server.request_line("/denied");
+    for field in [
+        "status=401",
+        "latency_ms=",
+        "decision=deny:AuthorizationHeaderNotPresentInRequest",
+        "decision_reason=\"authorization_header_missing\"",
+        "upstream_failure=\"\"",
+    ] {
+        assert!(denied.contains(field), "{field} missing: {denied}");
+    }
 }
