@@ -1,4 +1,5 @@
-//! A function that cannot start says why in one line, and tells Lambda.
+//! What both Lambda functions do first: their metrics collector, and, when they cannot
+//! start, one line saying why, told to Lambda too.
 //!
 //! Returning the error from `main` would print its `Debug` form (`Error: Missing(…)`) and
 //! leave the pending invocation to time out: Lambda, and `cargo lambda watch`, only learn of
@@ -9,6 +10,25 @@ use std::time::Duration;
 
 /// The `errorType` reported to Lambda for a function that cannot start.
 pub const INIT_ERROR_TYPE: &str = "Runtime.tokengate.ConfigurationError";
+
+/// The functions' EMF collector: namespace `tokengate`, with the one dimension every metric
+/// carries, `FunctionName` (Lambda's name for the function, `function` outside Lambda), so
+/// that two stacks' metrics stay apart; a `ColdStart` count; each document tagged with the
+/// invocation's request id. The Lambda runtime flushes it after each invocation.
+///
+/// # Errors
+/// When a metrics recorder is already installed.
+pub fn metrics(
+    function: &str,
+) -> Result<&'static metrics_cloudwatch_embedded::Collector, metrics_cloudwatch_embedded::Error> {
+    let name = std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|_| function.to_owned());
+    metrics_cloudwatch_embedded::Builder::new()
+        .cloudwatch_namespace("tokengate")
+        .with_dimension("FunctionName", name)
+        .lambda_cold_start_metric("ColdStart")
+        .with_lambda_request_id("RequestId")
+        .init()
+}
 
 /// Prints `function: cannot start: <error>` on one line to stderr (the function's log),
 /// reports it to the Runtime API when there is one, and gives the exit code to return.

@@ -19,12 +19,7 @@ async fn main() -> ExitCode {
 }
 
 async fn run() -> Result<(), Error> {
-    let metrics = metrics_cloudwatch_embedded::Builder::new()
-        .cloudwatch_namespace("tokengate")
-        .with_dimension("FunctionName", function_name())
-        .lambda_cold_start_metric("ColdStart")
-        .with_lambda_request_id("RequestId")
-        .init()?;
+    let metrics = startup::metrics("authorizer")?;
     authorizer::metrics::describe();
     let settings = AuthorizerSettings::from_env()?;
     if let Err(invalid) = &settings.pre_inputs {
@@ -42,10 +37,4 @@ async fn run() -> Result<(), Error> {
     tokio::join!(authorizer.warm_up(), keys.warm_up());
     let handler = service_fn(|event| handler::handle(&authorizer, event));
     metrics_cloudwatch_embedded::lambda::service::run(metrics, handler).await
-}
-
-/// The metrics' one fixed dimension: Lambda's name for this function, so that two stacks'
-/// metrics stay apart.
-fn function_name() -> String {
-    std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|_| "authorizer".into())
 }

@@ -16,12 +16,7 @@ async fn main() -> ExitCode {
 }
 
 async fn run() -> Result<(), Error> {
-    let metrics = metrics_cloudwatch_embedded::Builder::new()
-        .cloudwatch_namespace("tokengate")
-        .with_dimension("FunctionName", function_name())
-        .lambda_cold_start_metric("ColdStart")
-        .with_lambda_request_id("RequestId")
-        .init()?;
+    let metrics = startup::metrics("token-issuer")?;
     token_issuer::metrics::describe();
     let config = TokenIssuerConfig::from_env()?;
     let client = dynamodb::lambda_client()?;
@@ -36,10 +31,4 @@ async fn run() -> Result<(), Error> {
     .with_issuer(config.issuer);
     let handler = service_fn(|request| handler::handle(&service, request));
     metrics_cloudwatch_embedded::lambda::service::run_http(metrics, handler).await
-}
-
-/// The metrics' one fixed dimension: Lambda's name for this function, so that two stacks'
-/// metrics stay apart.
-fn function_name() -> String {
-    std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|_| "token-issuer".into())
 }
