@@ -1,7 +1,9 @@
 //! tokengate's domain, shared by both Lambda functions and the `tokengate` CLI.
 //!
 //! Nothing here knows about Lambda events: client keys and their secrets, access tokens,
-//! and the stores that keep them (DynamoDB for deployments, in-memory for the local server).
+//! and the stores that keep them (DynamoDB for deployments, in-memory for the local server);
+//! the one TLS configuration and the SDK's transport ([`tls`], [`transport`]); and what both
+//! functions do first ([`startup`]: their metrics collector, and a one-line init error).
 
 pub mod clock;
 pub mod code;
