@@ -9,7 +9,9 @@ use tokengate_shared::startup;
 use tokengate_shared::store::dynamodb::{self, DynamoKeyStore, DynamoTokenLookup};
 use tracing::error;
 
-#[tokio::main]
+// Lambda hands a function one event at a time: one thread runs it, with no worker
+// threads to start at init nor their memory to keep.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     lambda_runtime::tracing::init_default_subscriber();
     match run().await {

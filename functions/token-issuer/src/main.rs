@@ -6,7 +6,9 @@ use token_issuer::{TokenIssuerConfig, TokenService, handler};
 use tokengate_shared::startup;
 use tokengate_shared::store::dynamodb::{self, DynamoKeyStore, DynamoTokenStore};
 
-#[tokio::main]
+// Lambda hands a function one event at a time: one thread runs it, with no worker
+// threads to start at init nor their memory to keep.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     lambda_http::tracing::init_default_subscriber();
     match run().await {
