@@ -88,6 +88,12 @@ impl Server {
         response.json().await.unwrap()
     }
 
+    /// A GET on the admin port.
+    async fn admin_get(&self, path: &str) -> reqwest::Response {
+        let url = format!("{}{path}", self.admin);
+        self.http.get(url).send().await.unwrap()
+    }
+
     /// The request log line for `path`, once it is written.
     fn request_line(&self, path: &str) -> String {
         let needle = format!("path={path} ");
@@ -843,12 +849,7 @@ fn serve_on_dynamodb_that_cannot_be_reached_says_so_in_one_line_naming_the_endpo
 #[tokio::test]
 async fn the_admin_port_reports_health_and_counts_the_requests_sent_in_prometheus_text() {
     let server = Server::start(&[], &[]);
-    let http = &server.http;
-    let health = http
-        .get(format!("{}/health", server.admin))
-        .send()
-        .await
-        .unwrap();
+    let health = server.admin_get("/health").await;
     assert_eq!(health.status(), 200);
     let health: Value = health.json().await.unwrap();
     assert_eq!(
@@ -872,11 +873,7 @@ async fn the_admin_port_reports_health_and_counts_the_requests_sent_in_prometheu
         .await;
     assert_eq!(status, 401);
 
-    let metrics = http
-        .get(format!("{}/metrics", server.admin))
-        .send()
-        .await
-        .unwrap();
+    let metrics = server.admin_get("/metrics").await;
     assert_eq!(metrics.status(), 200);
     assert!(
         metrics.headers()["content-type"]
@@ -903,11 +900,7 @@ async fn the_admin_port_reports_health_and_counts_the_requests_sent_in_prometheu
     assert_eq!(sample("TokensIssued"), 1.0, "{text}");
     assert!(text.contains("# TYPE Decisions counter"), "{text}");
 
-    let unknown = http
-        .get(format!("{}/nothing", server.admin))
-        .send()
-        .await
-        .unwrap();
+    let unknown = server.admin_get("/nothing").await;
     assert_eq!(unknown.status(), 404);
     let unknown: Value = unknown.json().await.unwrap();
     assert_eq!(unknown["error"], "not_found");
@@ -921,24 +914,11 @@ async fn the_admin_health_is_503_naming_the_problem_when_dynamodb_is_unreachable
     env.push(("KEYS_TABLE".into(), keys_table));
     env.push(("TOKENS_TABLE".into(), tokens_table));
     let server = Server::start(&["--store", "dynamodb"], &env);
-    let health: Value = server
-        .http
-        .get(format!("{}/health", server.admin))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let health: Value = server.admin_get("/health").await.json().await.unwrap();
     assert_eq!(health["store"]["reachable"], true, "{health}");
 
     drop(moto);
-    let response = server
-        .http
-        .get(format!("{}/health", server.admin))
-        .send()
-        .await
-        .unwrap();
+    let response = server.admin_get("/health").await;
     assert_eq!(response.status(), 503);
     let health: Value = response.json().await.unwrap();
     assert_eq!(health["status"], "unavailable", "{health}");
