@@ -241,6 +241,14 @@ impl Authorizer {
         }
     }
 
+    /// The cache's entry for `key`, counted as a hit or a miss when the cache is on.
+    fn cached_validation(&self, key: &[u8; 32]) -> Option<Arc<Validated>> {
+        let cache = self.validations.as_ref()?;
+        let hit = cache.get(key);
+        crate::metrics::cache(hit.is_some());
+        hit
+    }
+
     /// The `context` key of every header any region may inject.
     pub fn context_keys(&self) -> &[String] {
         &self.context_keys
@@ -329,10 +337,7 @@ impl Authorizer {
             );
         };
         let cache_key = cache_key(authorization, TOKENGATE_CACHE, "\0default");
-        let hit = self.validations.as_ref().and_then(|c| c.get(&cache_key));
-        if self.validations.is_some() {
-            crate::metrics::cache(hit.is_some());
-        }
+        let hit = self.cached_validation(&cache_key);
         let mut ids = Vec::with_capacity(2);
         if let PresentedKey::Key(id) = &presented {
             ids.push(id.clone());
@@ -512,10 +517,7 @@ impl Authorizer {
             .filter(|r| pre_inputs.region_injections.contains_key(*r))
             .unwrap_or("\0default");
         let cache_key = cache_key(authorization, endpoint.as_str(), injection_set);
-        let hit = self.validations.as_ref().and_then(|c| c.get(&cache_key));
-        if self.validations.is_some() {
-            crate::metrics::cache(hit.is_some());
-        }
+        let hit = self.cached_validation(&cache_key);
         if let Some(hit) = hit {
             return match hit.claims.check(&pre_inputs.style, region, now) {
                 Ok(()) => Ok((hit, true)),
