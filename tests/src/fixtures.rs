@@ -1,5 +1,6 @@
 //! What every test crate builds its cases from: the event fixtures' key and secret, a
-//! key builder, HTTP Basic credentials, the INN-Reach token request, and a log capture.
+//! key builder, HTTP Basic credentials, the INN-Reach token request, the authorizer's REST
+//! event, pre-inputs in a file, and a log capture.
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
@@ -123,5 +124,34 @@ pub fn env<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String
         vars.iter()
             .find(|(k, _)| *k == name)
             .map(|(_, v)| (*v).to_owned())
+    }
+}
+
+/// The authorizer's REST API event fixture (`functions/authorizer/events/rest-api-request.json`).
+pub fn rest_api_event() -> serde_json::Value {
+    let fixture = crate::workspace_root().join("functions/authorizer/events/rest-api-request.json");
+    serde_json::from_str(&std::fs::read_to_string(fixture).expect("the fixture"))
+        .expect("the fixture is JSON")
+}
+
+/// The pre-inputs in a file named in `env` as `AUTHORIZER_CONFIG_FILE` (the emulator's
+/// `--env-vars` are comma-separated, and so is JSON), removed when dropped.
+#[derive(Debug)]
+pub struct PreInputsFile(std::path::PathBuf);
+
+impl PreInputsFile {
+    /// Writes `pre_inputs` and names the file in `env`.
+    pub fn write(env: &mut Vec<(String, String)>, pre_inputs: &serde_json::Value) -> Self {
+        let name = format!("{}.json", crate::unique_name("pre-inputs"));
+        let path = std::env::temp_dir().join(name);
+        std::fs::write(&path, pre_inputs.to_string()).expect("a file in the temporary folder");
+        env.push(("AUTHORIZER_CONFIG_FILE".into(), path.display().to_string()));
+        Self(path)
+    }
+}
+
+impl Drop for PreInputsFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
     }
 }

@@ -7,40 +7,19 @@
 use serde_json::{Value, json};
 use tokengate_shared::store::dynamodb::DynamoKeyStore;
 use tokengate_shared::{KeyAdmin, KeyId, KeyStatus};
-use tokengate_tests::fixtures::client_key;
+use tokengate_tests::fixtures::{PreInputsFile, client_key, rest_api_event};
 use tokengate_tests::{
     DynamoCounter, FIXTURE_KEY, FIXTURE_SECRET, LambdaEmulator, Moto, basic, free_port,
-    inn_reach_token_request, sdk_env, unique_name, workspace_root,
+    inn_reach_token_request, sdk_env, workspace_root,
 };
 
 /// The REST API event fixture with this `Authorization` value, in both header maps as API
 /// Gateway sends it (the authorizer reads every value).
 fn fixture_event_with_authorization(value: &str) -> Value {
-    let fixture = workspace_root().join("functions/authorizer/events/rest-api-request.json");
-    let mut event: Value =
-        serde_json::from_str(&std::fs::read_to_string(fixture).unwrap()).unwrap();
+    let mut event = rest_api_event();
     event["headers"]["Authorization"] = json!(value);
     event["multiValueHeaders"]["Authorization"] = json!([value]);
     event
-}
-
-/// The pre-inputs in a file named in `env` as `AUTHORIZER_CONFIG_FILE` (the emulator's
-/// `--env-vars` are comma-separated, and so is JSON), removed when dropped.
-struct PreInputsFile(std::path::PathBuf);
-
-impl PreInputsFile {
-    fn write(env: &mut Vec<(String, String)>, pre_inputs: &Value) -> Self {
-        let path = std::env::temp_dir().join(format!("{}.json", unique_name("pre-inputs")));
-        std::fs::write(&path, pre_inputs.to_string()).unwrap();
-        env.push(("AUTHORIZER_CONFIG_FILE".into(), path.display().to_string()));
-        Self(path)
-    }
-}
-
-impl Drop for PreInputsFile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
 }
 
 /// The authorizer's answer to `event`, invoked through the emulator's Invoke API.

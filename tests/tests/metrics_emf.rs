@@ -5,7 +5,8 @@
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use tokengate_tests::{ClosedPort, LambdaEmulator, Moto, unique_name, workspace_root};
+use tokengate_tests::fixtures::{PreInputsFile, rest_api_event};
+use tokengate_tests::{ClosedPort, LambdaEmulator, Moto};
 
 /// Every EMF document in `log`, each checked against the specification: a timestamp, a
 /// namespace, and each dimension and metric named present at the top level.
@@ -74,20 +75,13 @@ async fn each_decision_leaves_valid_emf_in_the_functions_json_log() {
     let closed = ClosedPort::new();
     let pre_inputs =
         json!({"token_validation_uri": {"defaultURI": format!("{}/userinfo", closed.url())}});
-    let pre_inputs_file = std::env::temp_dir().join(format!("{}.json", unique_name("emf")));
-    std::fs::write(&pre_inputs_file, pre_inputs.to_string()).unwrap();
-
     let mut env = moto.env();
     env.push(("KEYS_TABLE".into(), keys_table));
     env.push(("AWS_LAMBDA_LOG_FORMAT".into(), "JSON".into()));
-    env.push((
-        "AUTHORIZER_CONFIG_FILE".into(),
-        pre_inputs_file.display().to_string(),
-    ));
+    let _pre_inputs = PreInputsFile::write(&mut env, &pre_inputs);
     let emulator = LambdaEmulator::start_logged(&env);
     let http = reqwest::Client::new();
-    let fixture = workspace_root().join("functions/authorizer/events/rest-api-request.json");
-    let event: Value = serde_json::from_str(&std::fs::read_to_string(fixture).unwrap()).unwrap();
+    let event = rest_api_event();
 
     // An API key tokengate does not know: denied, ApiKeyNotValid.
     let mut unknown_key = event.clone();
@@ -137,5 +131,4 @@ async fn each_decision_leaves_valid_emf_in_the_functions_json_log() {
         .find(|m| m["Name"] == "ValidationLatency")
         .unwrap_or_else(|| panic!("ValidationLatency beside the error: {endpoint}"));
     assert_eq!(latency["Unit"], "Milliseconds", "{endpoint}");
-    let _ = std::fs::remove_file(pre_inputs_file);
 }
