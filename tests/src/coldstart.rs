@@ -1,7 +1,8 @@
 //! Cold starts measured the way Lambda has them: a small Lambda Runtime API server on
 //! loopback spawns a function binary with a Lambda-like environment, serves it one event,
 //! and records how long the binary took to ask for its first event (init), to post its
-//! answer (first answer), and its peak resident memory (`VmHWM`) at that moment.
+//! answer (first answer), and its peak resident memory (`VmHWM`), CPU time and page faults at
+//! that moment.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -26,6 +27,11 @@ pub struct ColdStart {
     pub first_answer: Duration,
     /// `VmHWM` when the answer arrived, in KiB.
     pub peak_rss_kib: u64,
+    /// CPU time of all the process's threads when the answer arrived: unlike the times
+    /// above, it leaves out the peers' service time and the machine's other work.
+    pub cpu: Duration,
+    /// Minor page faults when the answer arrived: the pages of the binary and heap touched.
+    pub page_faults: u64,
     /// What the function answered.
     pub answer: serde_json::Value,
 }
@@ -128,6 +134,20 @@ fn peak_rss_kib(pid: u32) -> Option<u64> {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
+/// CPU time so far of a live process's threads (`schedstat`, nanoseconds), and its minor
+/// page faults (`stat`'s tenth field).
+fn cpu_and_faults(pid: u32) -> Option<(Duration, u64)> {
+    let mut cpu = Duration::ZERO;
+    for task in std::fs::read_dir(format!("/proc/{pid}/task")).ok()? {
+        let schedstat = std::fs::read_to_string(task.ok()?.path().join("schedstat")).ok()?;
+        cpu += Duration::from_nanos(schedstat.split_whitespace().next()?.parse().ok()?);
+    }
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after_name = &stat[stat.rfind(')')? + 2..];
+    let minor_faults = after_name.split_whitespace().nth(7)?.parse().ok()?;
+    Some((cpu, minor_faults))
+}
+
 /// Spawns `binary` with `args` as Lambda would, with `env` on top of the Lambda variables,
 /// serves it `event`, and measures its cold start. `at_init` runs when the function first
 /// asks for an event. The process is stopped afterwards.
@@ -202,6 +222,7 @@ pub async fn measure(
     let pid = process.child().id();
     let answered = tokio::time::timeout(limit, api.done.notified()).await;
     let peak = peak_rss_kib(pid);
+    let usage = cpu_and_faults(pid);
     let exited = process.child().try_wait().ok().flatten();
     drop(process);
     server.abort();
@@ -215,10 +236,14 @@ pub async fn measure(
     let (Some(next_at), Some(answered_at), Some(answer)) = (next_at, answered_at, answer) else {
         return Err(format!("{}: no answer was posted", stderr_hint()));
     };
+    let (cpu, page_faults) =
+        usage.ok_or_else(|| format!("{}: no schedstat or stat in /proc", stderr_hint()))?;
     Ok(ColdStart {
         init: next_at - started,
         first_answer: answered_at - started,
         peak_rss_kib: peak.ok_or_else(|| format!("{}: no VmHWM", stderr_hint()))?,
+        cpu,
+        page_faults,
         answer: serde_json::from_slice(&answer)
             .map_err(|e| format!("{}: the answer is not JSON: {e}", stderr_hint()))?,
     })

@@ -2,9 +2,11 @@
 //! behind a Lambda Runtime API on loopback, N alternating rounds of `hello-lambda` (the
 //! smallest `lambda_runtime` function, the baseline), `authorizer` (forward style, its API
 //! key in DynamoDB) and `token-issuer` (a token for the fixture key), with the tables on
-//! moto. Prints medians, min–max and the ratios to the baseline.
+//! moto, and a Python authorizer doing the same work. Prints medians, min–max and the ratios
+//! to the baseline. `--only authorizer` measures one function beside the baseline (for a
+//! profiler, say).
 //!
-//! `infra/scripts/coldstart [ROUNDS]` builds the release binaries and runs it.
+//! `infra/scripts/coldstart [ROUNDS] [PROFILE]` builds the binaries and runs it.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -15,15 +17,28 @@ use serde_json::{Value, json};
 use tokengate_tests::coldstart::{ColdStart, measure, median};
 use tokengate_tests::{DynamoCounter, Moto, sdk_env, workspace_root};
 
+/// The functions measured, the baseline first.
+const FUNCTIONS: [&str; 4] = [
+    "hello-lambda",
+    "authorizer",
+    "token-issuer",
+    "python-authorizer",
+];
+
 struct Args {
     rounds: usize,
     bin_dir: PathBuf,
+    /// The functions to measure beside the `hello-lambda` baseline; empty means all.
+    only: Vec<String>,
 }
+
+const USAGE: &str = "usage: coldstart [--rounds N] [--bin-dir DIR] [--only NAME[,NAME…]]";
 
 fn args() -> Result<Args, String> {
     let mut args = Args {
         rounds: 15,
         bin_dir: workspace_root().join("target/release"),
+        only: Vec::new(),
     };
     let mut given = std::env::args().skip(1);
     while let Some(arg) = given.next() {
@@ -37,11 +52,18 @@ fn args() -> Result<Args, String> {
                     .ok_or("--rounds must be a whole number from 1 to 1000")?;
             }
             "--bin-dir" => args.bin_dir = PathBuf::from(value()?),
-            other => {
-                return Err(format!(
-                    "unknown argument {other}; usage: coldstart [--rounds N] [--bin-dir DIR]"
-                ));
+            "--only" => {
+                for name in value()?.split(',') {
+                    if !FUNCTIONS.contains(&name) {
+                        return Err(format!(
+                            "--only: no function named {name:?}; the functions are {}",
+                            FUNCTIONS.join(", ")
+                        ));
+                    }
+                    args.only.push(name.to_owned());
+                }
             }
+            other => return Err(format!("unknown argument {other}; {USAGE}")),
         }
     }
     Ok(args)
@@ -117,7 +139,10 @@ async fn main() {
     };
     let python = workspace_root().join(".venv/bin/python3");
     let python_authorizer = workspace_root().join("tests/coldstart/python_authorizer.py");
-    for name in ["hello-lambda", "authorizer", "token-issuer"] {
+    let measured = |name: &str| {
+        name == FUNCTIONS[0] || args.only.is_empty() || args.only.iter().any(|o| o == name)
+    };
+    for name in FUNCTIONS[..3].iter().filter(|name| measured(name)) {
         if !args.bin_dir.join(name).is_file() {
             eprintln!(
                 "error: {} is missing; build the binaries first (infra/scripts/coldstart does)",
@@ -147,7 +172,7 @@ async fn main() {
     python_env.push(("PYTHONDONTWRITEBYTECODE".into(), "1".into()));
     let allows = |answer: &Value| answer["policyDocument"]["Statement"][0]["Effect"] == "Allow";
 
-    let mut functions = [
+    let functions = [
         Function {
             name: "hello-lambda",
             binary: args.bin_dir.join("hello-lambda"),
@@ -185,6 +210,7 @@ async fn main() {
             runs: Vec::new(),
         },
     ];
+    let mut functions: Vec<Function> = functions.into_iter().filter(|f| measured(f.name)).collect();
 
     eprintln!(
         "coldstart: {} alternating rounds of {} from {}",
@@ -243,25 +269,29 @@ async fn main() {
     let own_init = |r: &Run| r.cold.init.saturating_sub(r.peers_in_init);
     let own = |r: &Run| r.cold.first_answer.saturating_sub(r.peers);
     println!(
-        "| function | init, ms | init − peers, ms | first answer, ms | first answer − peers, ms | peers, ms | peak RSS, MiB | binary |"
+        "| function | init, ms | init − peers, ms | first answer, ms | first answer − peers, ms | peers, ms | CPU, ms | page faults | peak RSS, MiB | binary |"
     );
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
     for function in &functions {
         let mut rss: Vec<u64> = function.runs.iter().map(|r| r.cold.peak_rss_kib).collect();
         rss.sort_unstable();
+        let mut faults: Vec<u64> = function.runs.iter().map(|r| r.cold.page_faults).collect();
+        faults.sort_unstable();
         let binary = if function.args.is_empty() {
             size_mb(&function.binary)
         } else {
             "—".to_owned()
         };
         println!(
-            "| {} | {} | {} | {} | {} | {} | {:.1} ({:.1}–{:.1}) | {binary} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {:.1} ({:.1}–{:.1}) | {binary} |",
             function.name,
             spread(&column(function, |r| r.cold.init)),
             spread(&column(function, own_init)),
             spread(&column(function, |r| r.cold.first_answer)),
             spread(&column(function, own)),
             ms(median(&column(function, |r| r.peers))),
+            spread(&column(function, |r| r.cold.cpu)),
+            faults[faults.len() / 2],
             rss[rss.len() / 2] as f64 / 1024.0,
             rss[0] as f64 / 1024.0,
             rss[rss.len() - 1] as f64 / 1024.0,
@@ -276,6 +306,11 @@ async fn main() {
             function.name,
             ratio(function, own_init) / ratio(baseline, own_init),
             ratio(function, own) / ratio(baseline, own),
+        );
+        println!(
+            "{}: CPU to the first answer {:.2}× hello-lambda's",
+            function.name,
+            ratio(function, |r| r.cold.cpu) / ratio(baseline, |r| r.cold.cpu),
         );
     }
     let ours = functions.iter().find(|f| f.name == "authorizer");
