@@ -197,6 +197,9 @@ pub async fn serve(
         injectable,
         upstream: options.upstream.clone(),
         client: reqwest::Client::builder()
+            .tls_backend_preconfigured(
+                tokengate_shared::tls::client_config().map_err(CliError::Usage)?,
+            )
             .no_proxy()
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(

@@ -55,10 +55,18 @@ fn from_file(path: &str) -> Result<RootCertStore, String> {
     Ok(roots)
 }
 
-/// TLS 1.2 and 1.3 with aws-lc-rs, the one crypto provider in the binary, named here so
-/// that no process-wide default has to be installed.
+/// A configuration that trusts no server: for a client that speaks plain HTTP only (the
+/// Lambda Runtime API), or stands in when the roots are unusable, so that every HTTPS call
+/// fails and says so.
+pub fn trusting_nothing() -> ClientConfig {
+    build(RootCertStore::empty()).expect("ring supports rustls's default protocol versions")
+}
+
+/// TLS 1.2 and 1.3 with ring, the one crypto provider in the binaries, named here so that
+/// no process-wide default has to be installed: reqwest is built without one of its own, and
+/// every client is given this configuration.
 fn build(roots: RootCertStore) -> Result<ClientConfig, String> {
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
     Ok(ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| format!("TLS configuration: {e}"))?
@@ -76,6 +84,18 @@ mod tests {
         assert!(roots.len() > 100, "{}", roots.len());
         let config = build(roots).unwrap();
         assert!(config.alpn_protocols.is_empty(), "HTTP/1.1 only");
+    }
+
+    #[test]
+    fn the_configuration_trusting_nothing_builds_on_ring_the_one_provider() {
+        let config = trusting_nothing();
+        assert!(config.alpn_protocols.is_empty(), "HTTP/1.1 only");
+        let ring = rustls::crypto::ring::default_provider();
+        assert_eq!(
+            config.crypto_provider().cipher_suites,
+            ring.cipher_suites,
+            "the one provider"
+        );
     }
 
     #[test]

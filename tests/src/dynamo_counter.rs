@@ -36,7 +36,11 @@ impl DynamoCounter {
         let upstream_time = Arc::new(Mutex::new(std::time::Duration::ZERO));
         let relay = Relay {
             upstream: upstream.trim_end_matches('/').to_owned(),
-            http: reqwest::Client::new(),
+            // Plain HTTP to moto; a client needs a TLS configuration all the same.
+            http: reqwest::Client::builder()
+                .tls_backend_preconfigured(tokengate_shared::tls::trusting_nothing())
+                .build()
+                .expect("a plain HTTP client builds"),
             operations: operations.clone(),
             upstream_time: upstream_time.clone(),
         };

@@ -137,7 +137,8 @@ impl HttpValidationEndpoint {
             Ok(tls) => reqwest::Client::builder().tls_backend_preconfigured(tls),
             Err(problem) => {
                 tracing::error!(reason = "tls_roots_unusable", detail = %problem);
-                reqwest::Client::builder().tls_certs_only([])
+                reqwest::Client::builder()
+                    .tls_backend_preconfigured(tokengate_shared::tls::trusting_nothing())
             }
         };
         let mut builder = builder

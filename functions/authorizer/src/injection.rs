@@ -177,18 +177,15 @@ pub struct Injected {
 
 /// One match is its value (strings as they are, objects and arrays as compact JSON);
 /// several are a compact JSON array; none, or `null`, injects nothing.
-fn json_value(query: &jsonpath_rust::parser::model::JpQuery, json: &Value) -> Option<String> {
-    let matches = jsonpath_rust::query::js_path_process(query, json).ok()?;
-    match matches.as_slice() {
+fn json_value(path: &crate::jsonpath::JsonPath, json: &Value) -> Option<String> {
+    match path.query(json).all().as_slice() {
         [] => None,
-        [single] => match single.clone().val() {
+        [single] => match single {
             Value::Null => None,
             Value::String(s) => Some(s.clone()),
             other => Some(other.to_string()),
         },
-        many => {
-            Some(Value::Array(many.iter().map(|m| m.clone().val().clone()).collect()).to_string())
-        }
+        many => Some(Value::Array(many.iter().map(|&m| m.clone()).collect()).to_string()),
     }
 }
 

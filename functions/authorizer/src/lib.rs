@@ -5,7 +5,8 @@
 //! - [`decision`]: the domain, [`Authorizer::decide`], in Mashery's order, over
 //!   [`endpoint`] (the validation call), [`check`] (what its answer means, per style) and
 //!   [`injection`] (headers from the answer, and the rules for header names), or over
-//!   [`jwt`] (JWT access tokens verified locally against the issuer's JWKS);
+//!   [`jwt`] (JWT access tokens verified locally against the issuer's JWKS, with
+//!   [`signature`]);
 //! - [`apigw`]: API Gateway's events in and answers out;
 //! - [`handler`]: the whole function, one log line per decision;
 //! - [`metrics`]: what operators graph and alarm on, through the `metrics` facade.
@@ -17,10 +18,12 @@ pub mod endpoint;
 pub mod error;
 pub mod handler;
 pub mod injection;
+pub mod jsonpath;
 pub mod jwt;
 pub mod metrics;
 pub mod pre_inputs;
 pub mod settings;
+pub mod signature;
 pub mod xpath;
 
 pub use decision::{AuthRequest, Authorizer, Decision};

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use authorizer::endpoint::HttpValidationEndpoint;
 use authorizer::settings::AuthorizerSettings;
 use authorizer::{Authorizer, handler};
-use lambda_runtime::{Error, service_fn};
+use lambda_runtime::{Error, LambdaEvent, service_fn};
 use tokengate_shared::startup;
 use tokengate_shared::store::dynamodb::{self, DynamoKeyStore, DynamoTokenLookup};
 use tracing::error;
@@ -13,7 +13,7 @@ use tracing::error;
 // threads to start at init nor their memory to keep.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
-    lambda_runtime::tracing::init_default_subscriber();
+    startup::init_logging();
     match run().await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => startup::failed("authorizer", &*e).await,
@@ -37,6 +37,10 @@ async fn run() -> Result<(), Error> {
         authorizer = authorizer.with_token_lookup(Arc::new(lookup));
     }
     tokio::join!(authorizer.warm_up(), keys.warm_up());
-    let handler = service_fn(|event| handler::handle(&authorizer, event));
-    metrics_cloudwatch_embedded::lambda::service::run(metrics, handler).await
+    let handler = service_fn(|event: LambdaEvent<_>| {
+        let request_id = event.context.request_id.clone();
+        let authorizer = &authorizer;
+        async move { startup::measured(metrics, &request_id, handler::handle(authorizer, event)).await }
+    });
+    lambda_runtime::run(handler).await
 }

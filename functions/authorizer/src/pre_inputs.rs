@@ -15,7 +15,6 @@ use std::time::Duration;
 
 use jsonwebtoken::Algorithm;
 
-use jsonpath_rust::parser::model::JpQuery;
 use reqwest::Url;
 use serde::de::{DeserializeOwned, IgnoredAny};
 use serde::{Deserialize, Deserializer};
@@ -202,7 +201,7 @@ impl fmt::Debug for ValidationStyle {
 #[derive(Debug, Clone)]
 pub enum ResponsePath {
     /// RFC 9535 JSONPath, for JSON responses (written with a leading `$`).
-    Json(JpQuery),
+    Json(crate::jsonpath::JsonPath),
     /// XPath 1.0, for XML responses (anything not starting with `$`).
     Xml(XPathExpr),
 }
@@ -211,7 +210,7 @@ impl ResponsePath {
     /// Compiles a path: JSONPath when it starts with `$`, XPath otherwise (Mashery's rule).
     pub fn compile(source: &str) -> Result<Self, String> {
         if source.starts_with('$') {
-            jsonpath_rust::parser::parse_json_path(source)
+            crate::jsonpath::JsonPath::parse(source)
                 .map(Self::Json)
                 .map_err(|e| format!("not a JSONPath (RFC 9535): {e}"))
         } else {

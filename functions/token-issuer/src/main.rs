@@ -1,7 +1,7 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use lambda_http::{Error, service_fn};
+use lambda_http::{Error, Request, RequestExt, service_fn};
 use token_issuer::{TokenIssuerConfig, TokenService, handler};
 use tokengate_shared::startup;
 use tokengate_shared::store::dynamodb::{self, DynamoKeyStore, DynamoTokenStore};
@@ -10,7 +10,7 @@ use tokengate_shared::store::dynamodb::{self, DynamoKeyStore, DynamoTokenStore};
 // threads to start at init nor their memory to keep.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
-    lambda_http::tracing::init_default_subscriber();
+    startup::init_logging();
     match run().await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => startup::failed("token-issuer", &*e).await,
@@ -31,6 +31,13 @@ async fn run() -> Result<(), Error> {
     )
     .with_throttle(config.throttle)
     .with_issuer(config.issuer);
-    let handler = service_fn(|request| handler::handle(&service, request));
-    metrics_cloudwatch_embedded::lambda::service::run_http(metrics, handler).await
+    let handler = service_fn(|request: Request| {
+        let request_id = request
+            .lambda_context_ref()
+            .map(|context| context.request_id.clone())
+            .unwrap_or_default();
+        let service = &service;
+        async move { startup::measured(metrics, &request_id, handler::handle(service, request)).await }
+    });
+    lambda_http::run(handler).await
 }
