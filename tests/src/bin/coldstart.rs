@@ -18,12 +18,10 @@ use tokengate_tests::coldstart::{ColdStart, measure, median};
 use tokengate_tests::{DynamoCounter, Moto, sdk_env, workspace_root};
 
 /// The functions measured, the baseline first.
-const FUNCTIONS: [&str; 4] = [
-    "hello-lambda",
-    "authorizer",
-    "token-issuer",
-    "python-authorizer",
-];
+const FUNCTIONS: [&str; 4] = ["hello-lambda", "authorizer", "token-issuer", PYTHON];
+
+/// The one that is a script, not a binary of the build.
+const PYTHON: &str = "python-authorizer";
 
 struct Args {
     rounds: usize,
@@ -142,7 +140,8 @@ async fn main() {
     let measured = |name: &str| {
         name == FUNCTIONS[0] || args.only.is_empty() || args.only.iter().any(|o| o == name)
     };
-    for name in FUNCTIONS[..3].iter().filter(|name| measured(name)) {
+    let binaries = FUNCTIONS.iter().filter(|name| **name != PYTHON);
+    for name in binaries.filter(|name| measured(name)) {
         if !args.bin_dir.join(name).is_file() {
             eprintln!(
                 "error: {} is missing; build the binaries first (infra/scripts/coldstart does)",
@@ -201,7 +200,7 @@ async fn main() {
             runs: Vec::new(),
         },
         Function {
-            name: "python-authorizer",
+            name: PYTHON,
             binary: python,
             args: vec![python_authorizer.display().to_string()],
             env: python_env,
@@ -314,7 +313,7 @@ async fn main() {
         );
     }
     let ours = functions.iter().find(|f| f.name == "authorizer");
-    let python = functions.iter().find(|f| f.name == "python-authorizer");
+    let python = functions.iter().find(|f| f.name == PYTHON);
     if let (Some(ours), Some(python)) = (ours, python) {
         println!(
             "python-authorizer: first answer {:.1}× the authorizer's, init {:.1}×",
