@@ -238,16 +238,17 @@ async fn listen(
     Ok((listener, address))
 }
 
-/// Log lines for a terminal: a timestamp each, at `RUST_LOG`'s level (`info` by default).
+/// Log lines for a terminal: a timestamp each, filtered by `RUST_LOG` as the functions do
+/// (`info` by default).
 fn init_log() {
-    let level = std::env::var("RUST_LOG")
-        .ok()
-        .and_then(|l| l.parse::<tracing::level_filters::LevelFilter>().ok())
-        .unwrap_or(tracing::level_filters::LevelFilter::INFO);
-    let _ = tracing_subscriber::fmt()
+    use tracing_subscriber::layer::SubscriberExt as _;
+    let filter =
+        tokengate_shared::startup::log_filter(None, std::env::var("RUST_LOG").ok().as_deref());
+    let logs = tracing_subscriber::fmt()
         .with_target(false)
-        .with_max_level(level)
-        .try_init();
+        .with_max_level(tracing::level_filters::LevelFilter::TRACE)
+        .finish();
+    let _ = tracing::subscriber::set_global_default(logs.with(filter));
 }
 
 /// Serves HTTP/1.1 connections with a header-read (and idle keep-alive) timeout, which

@@ -42,9 +42,11 @@ pub fn init_logging() {
     };
 }
 
-/// The filter [`init_logging`] installs. A directive that does not parse is left out, as
-/// the runtime's subscriber does.
-fn log_filter(lambda_level: Option<&str>, rust_log: Option<&str>) -> Targets {
+/// The filter [`init_logging`] installs, and `tokengate serve` with no Lambda level: the
+/// level is `lambda_level`, else `rust_log`'s last bare level, else `INFO`, with `rust_log`'s
+/// `target=level` directives on top. A directive that does not parse is left out, as the
+/// runtime's subscriber does.
+pub fn log_filter(lambda_level: Option<&str>, rust_log: Option<&str>) -> Targets {
     let level = |text: &str| match text.trim() {
         // Lambda's levels include FATAL, which tracing has not.
         fatal if fatal.eq_ignore_ascii_case("fatal") => Some(LevelFilter::ERROR),
