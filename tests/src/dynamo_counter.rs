@@ -1,6 +1,7 @@
 //! A reverse proxy in front of a DynamoDB endpoint that records each operation it relays
 //! (`X-Amz-Target`) and how long the endpoint took: the proof of how many round trips a
-//! function makes, and the peer's share of a cold start.
+//! function makes, and the peer's share of a cold start. Over HTTP, or over HTTPS as
+//! DynamoDB is ([`DynamoCounter::start_https`]).
 
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -8,9 +9,12 @@ use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, Response, StatusCode, Uri};
 
+use crate::loopback_tls::LoopbackTls;
+
 /// The proxy, stopped on drop.
 #[derive(Debug)]
 pub struct DynamoCounter {
+    scheme: &'static str,
     port: u16,
     operations: Arc<Mutex<Vec<String>>>,
     upstream_time: Arc<Mutex<std::time::Duration>>,
@@ -28,10 +32,21 @@ struct Relay {
 impl DynamoCounter {
     /// Starts the proxy on a free loopback port, relaying to `upstream` (moto's URL).
     pub async fn start(upstream: &str) -> Self {
+        Self::serve(upstream, None).await
+    }
+
+    /// The same, serving HTTPS with `tls`'s certificate: the clients trust
+    /// [`LoopbackTls::ca_file`].
+    pub async fn start_https(upstream: &str, tls: &LoopbackTls) -> Self {
+        Self::serve(upstream, Some(tls)).await
+    }
+
+    async fn serve(upstream: &str, tls: Option<&LoopbackTls>) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("a loopback port for the counter");
         let port = listener.local_addr().expect("a bound address").port();
+        let scheme = if tls.is_some() { "https" } else { "http" };
         let operations = Arc::new(Mutex::new(Vec::new()));
         let upstream_time = Arc::new(Mutex::new(std::time::Duration::ZERO));
         let relay = Relay {
@@ -45,10 +60,19 @@ impl DynamoCounter {
             upstream_time: upstream_time.clone(),
         };
         let router = axum::Router::new().fallback(forward).with_state(relay);
-        let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, router).await;
-        });
+        let task = match tls {
+            Some(tls) => {
+                let listener = tls.listener(listener);
+                tokio::spawn(async move {
+                    let _ = axum::serve(listener, router).await;
+                })
+            }
+            None => tokio::spawn(async move {
+                let _ = axum::serve(listener, router).await;
+            }),
+        };
         Self {
+            scheme,
             port,
             operations,
             upstream_time,
@@ -68,7 +92,7 @@ impl DynamoCounter {
 
     /// The endpoint to give the SDK (`AWS_ENDPOINT_URL_DYNAMODB`).
     pub fn endpoint(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        format!("{}://127.0.0.1:{}", self.scheme, self.port)
     }
 
     /// The operations relayed since the last call (`GetItem`, `BatchGetItem`, …), in order.

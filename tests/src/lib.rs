@@ -24,6 +24,7 @@ pub mod coldstart;
 pub mod dynamo_counter;
 pub mod fixtures;
 pub mod idp;
+pub mod loopback_tls;
 pub use dynamo_counter::DynamoCounter;
 pub use fixtures::{FIXTURE_KEY, FIXTURE_SECRET, basic, inn_reach_token_request};
 pub use idp::OidcProvider;

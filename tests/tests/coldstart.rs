@@ -1,13 +1,21 @@
 //! A seconds-long smoke of the cold-start benchmark: one round of each function and of the
 //! Python comparison, debug builds, through the same Runtime API harness that
-//! `infra/scripts/coldstart` runs in release for the README's figures.
+//! `infra/scripts/coldstart` runs in release for the README's figures; and the functions'
+//! DynamoDB warm-up, seen from the harness's DynamoDB.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::json;
+use tokengate_tests::coldstart::measure;
+use tokengate_tests::loopback_tls::LoopbackTls;
+use tokengate_tests::{DynamoCounter, Moto, sdk_env, workspace_root};
 
 #[test]
-fn one_cold_start_round_of_each_function_answers_and_prints_the_ratios() {
-    let output = coldstart(&[]);
+fn one_cold_start_round_of_each_function_with_dynamodb_over_https_answers_and_prints_the_ratios() {
+    let output = coldstart(&["--tls", "--no-warm-up"]);
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success(),
@@ -28,17 +36,22 @@ fn one_cold_start_round_of_each_function_answers_and_prints_the_ratios() {
         stdout.contains("python-authorizer: first answer "),
         "{stdout}"
     );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("DynamoDB over HTTPS, not opened during init (DYNAMODB_WARM_UP=false)"),
+        "{stderr}"
+    );
 }
 
 /// Runs the harness from the debug build's folder with `args` after `--rounds 1 --bin-dir`.
 fn coldstart(args: &[&str]) -> std::process::Output {
     let coldstart = Path::new(env!("CARGO_BIN_EXE_coldstart"));
-    let bin_dir = coldstart.parent().expect("the binaries' folder");
+    let bin_dir = bin_dir();
     let venv_bin = tokengate_tests::workspace_root().join(".venv/bin");
     let path = std::env::var("PATH").unwrap_or_default();
     Command::new(coldstart)
         .args(["--rounds", "1", "--bin-dir"])
-        .arg(bin_dir)
+        .arg(&bin_dir)
         .args(args)
         .env("PATH", format!("{}:{path}", venv_bin.display()))
         .output()
@@ -103,4 +116,71 @@ fn only_refuses_a_function_it_does_not_know_and_names_the_ones_it_does() {
         stderr.contains("hello-lambda, authorizer, token-issuer, python-authorizer"),
         "{stderr}"
     );
+}
+
+/// The debug build's folder, where the workspace's binaries are.
+fn bin_dir() -> PathBuf {
+    let coldstart = Path::new(env!("CARGO_BIN_EXE_coldstart"));
+    coldstart.parent().expect("the binaries' folder").to_owned()
+}
+
+#[tokio::test]
+async fn over_https_each_function_reads_dynamodb_during_init_unless_dynamodb_warm_up_is_false() {
+    let moto = Moto::start();
+    let (keys_table, tokens_table) = moto.fresh_tables().await;
+    moto.provision_fixture_key(&keys_table).await;
+    let tls = LoopbackTls::generate();
+    let dynamodb = Arc::new(DynamoCounter::start_https(moto.endpoint(), &tls).await);
+    let mut env = sdk_env(&dynamodb.endpoint());
+    env.push(("KEYS_TABLE".into(), keys_table));
+    env.push(("TOKENS_TABLE".into(), tokens_table));
+    env.push(("SSL_CERT_FILE".into(), tls.ca_file().display().to_string()));
+    // No validation endpoint listens there: the authorizer denies, after its key check.
+    let pre_inputs = json!({"token_validation_uri": {"defaultURI": "http://127.0.0.1:9/userinfo"}});
+    let functions = [
+        (
+            "authorizer",
+            "functions/authorizer/events/rest-api-request.json",
+            Some(("AUTHORIZER_CONFIG", pre_inputs.to_string())),
+        ),
+        (
+            "token-issuer",
+            "functions/token-issuer/events/token-request-rest-api.json",
+            None,
+        ),
+    ];
+    for (name, event, config) in functions {
+        let event = std::fs::read(workspace_root().join(event)).expect("the event fixture");
+        for warm_up in [None, Some("false")] {
+            let mut env = env.clone();
+            env.extend(config.clone().map(|(k, v)| (k.to_owned(), v)));
+            env.extend(warm_up.map(|v| ("DYNAMODB_WARM_UP".to_owned(), v.to_owned())));
+            dynamodb.take();
+            let during_init = Arc::new(Mutex::new(Vec::new()));
+            let at_init = {
+                let (dynamodb, during_init) = (dynamodb.clone(), during_init.clone());
+                move || *during_init.lock().unwrap() = dynamodb.take()
+            };
+            let cold = measure(
+                &bin_dir().join(name),
+                &[],
+                &env,
+                &event,
+                Duration::from_secs(30),
+                at_init,
+            )
+            .await
+            .unwrap_or_else(|problem| panic!("{name}, DYNAMODB_WARM_UP={warm_up:?}: {problem}"));
+            let during_init = during_init.lock().unwrap().clone();
+            let at_first_request = dynamodb.take();
+            let expected_at_init: &[&str] = if warm_up.is_none() { &["GetItem"] } else { &[] };
+            assert_eq!(during_init, expected_at_init, "{name}, {warm_up:?}");
+            assert_eq!(
+                at_first_request.first().map(String::as_str),
+                Some("GetItem"),
+                "{name}, {warm_up:?}: the key is read over HTTPS at the first request: {}",
+                cold.answer
+            );
+        }
+    }
 }

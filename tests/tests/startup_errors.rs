@@ -31,6 +31,15 @@ fn a_function_that_cannot_start_prints_one_human_line_naming_the_variable() {
             vec![("KEYS_TABLE", "keys"), ("TOKENS_TABLE", "tokens")],
             "token-issuer: cannot start: AWS_REGION must be set (Lambda sets it; set it to run the function elsewhere)",
         ),
+        (
+            "authorizer",
+            vec![
+                ("KEYS_TABLE", "keys"),
+                ("AWS_REGION", "us-east-1"),
+                ("DYNAMODB_WARM_UP", "later"),
+            ],
+            "authorizer: cannot start: DYNAMODB_WARM_UP must be true or false",
+        ),
     ] {
         let output = Command::new(binary(function))
             .env_clear()

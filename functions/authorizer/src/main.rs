@@ -6,7 +6,7 @@ use authorizer::settings::AuthorizerSettings;
 use authorizer::{Authorizer, handler};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use tokengate_shared::startup;
-use tokengate_shared::store::dynamodb::{self, DynamoKeyStore, DynamoTokenLookup};
+use tokengate_shared::store::dynamodb::{self, DynamoKeyStore, DynamoTokenLookup, StoreLimits};
 use tracing::error;
 
 // Lambda hands a function one event at a time: one thread runs it, with no worker
@@ -30,13 +30,18 @@ async fn run() -> Result<(), Error> {
     }
     let endpoint = HttpValidationEndpoint::new(settings.pre_inputs.as_ref().ok())?;
     let client = dynamodb::lambda_client()?;
+    let warm_up_store = StoreLimits::from_env()?.warm_up;
     let keys = Arc::new(DynamoKeyStore::new(client.clone(), &settings.keys_table));
     let mut authorizer = Authorizer::new(settings.pre_inputs, keys.clone(), Arc::new(endpoint));
     if let Some(tokens_table) = settings.tokens_table {
         let lookup = DynamoTokenLookup::new(client, settings.keys_table, tokens_table);
         authorizer = authorizer.with_token_lookup(Arc::new(lookup));
     }
-    tokio::join!(authorizer.warm_up(), keys.warm_up());
+    tokio::join!(authorizer.warm_up(), async {
+        if warm_up_store {
+            keys.warm_up().await;
+        }
+    });
     let handler = service_fn(|event: LambdaEvent<_>| {
         let request_id = event.context.request_id.clone();
         let authorizer = &authorizer;

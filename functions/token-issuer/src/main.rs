@@ -4,7 +4,7 @@ use std::sync::Arc;
 use lambda_http::{Error, Request, RequestExt, service_fn};
 use token_issuer::{TokenIssuerConfig, TokenService, handler};
 use tokengate_shared::startup;
-use tokengate_shared::store::dynamodb::{self, DynamoKeyStore, DynamoTokenStore};
+use tokengate_shared::store::dynamodb::{self, DynamoKeyStore, DynamoTokenStore, StoreLimits};
 
 // Lambda hands a function one event at a time: one thread runs it, with no worker
 // threads to start at init nor their memory to keep.
@@ -23,7 +23,9 @@ async fn run() -> Result<(), Error> {
     let config = TokenIssuerConfig::from_env()?;
     let client = dynamodb::lambda_client()?;
     let keys = Arc::new(DynamoKeyStore::new(client.clone(), config.keys_table));
-    keys.warm_up().await;
+    if StoreLimits::from_env()?.warm_up {
+        keys.warm_up().await;
+    }
     let service = TokenService::new(
         keys,
         Arc::new(DynamoTokenStore::new(client, config.tokens_table)),

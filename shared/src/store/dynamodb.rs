@@ -51,6 +51,9 @@ pub struct StoreLimits {
     pub operation: Duration,
     /// `DYNAMODB_MAX_ATTEMPTS`: attempts per call, the first included.
     pub max_attempts: u32,
+    /// `DYNAMODB_WARM_UP`: whether the functions open DynamoDB's connection during init
+    /// ([`DynamoKeyStore::warm_up`]); the CLI never does.
+    pub warm_up: bool,
 }
 
 impl Default for StoreLimits {
@@ -60,6 +63,7 @@ impl Default for StoreLimits {
             attempt: Duration::from_millis(1_000),
             operation: Duration::from_millis(2_500),
             max_attempts: 3,
+            warm_up: true,
         }
     }
 }
@@ -114,6 +118,17 @@ impl StoreLimits {
                 1..=10,
                 u64::from(defaults.max_attempts),
             )? as u32,
+            warm_up: match lookup("DYNAMODB_WARM_UP").as_deref().map(str::trim) {
+                None | Some("") => defaults.warm_up,
+                Some(flag) if flag.eq_ignore_ascii_case("true") => true,
+                Some(flag) if flag.eq_ignore_ascii_case("false") => false,
+                Some(_) => {
+                    return Err(InvalidStoreLimit {
+                        variable: "DYNAMODB_WARM_UP",
+                        problem: "must be true or false".into(),
+                    });
+                }
+            },
         };
         if limits.attempt > limits.operation {
             return Err(InvalidStoreLimit {
@@ -446,9 +461,11 @@ impl DynamoKeyStore {
     }
 
     /// Opens the connection to DynamoDB during the cold start, so that the first request
-    /// does not pay for the TCP and TLS handshakes: one eventually consistent read of a key
-    /// id that cannot exist (it has a space), which the function's IAM already allows.
-    /// Bounded by the connect timeout; a failure is only logged, since requests retry.
+    /// does not pay for the TCP and TLS handshakes, nor the SDK's first-request work: one
+    /// eventually consistent read of a key id that cannot exist (it has a space), which the
+    /// function's IAM already allows. Bounded by the connect timeout; a failure is only
+    /// logged, since requests retry. The functions call it unless
+    /// [`StoreLimits::warm_up`] is off.
     pub async fn warm_up(&self) {
         let within = (self.client.config().timeout_config())
             .and_then(TimeoutConfig::connect_timeout)
@@ -1066,6 +1083,14 @@ mod limits_tests {
         .unwrap();
         assert_eq!(limits.attempt, Duration::from_millis(300));
         assert_eq!(limits.max_attempts, 2);
+        assert!(limits.warm_up, "on unless turned off");
+        let off = StoreLimits::from_lookup(env(&[("DYNAMODB_WARM_UP", " FALSE ")])).unwrap();
+        assert!(!off.warm_up);
+        let unclear = StoreLimits::from_lookup(env(&[("DYNAMODB_WARM_UP", "no")])).unwrap_err();
+        assert_eq!(
+            unclear.to_string(),
+            "DYNAMODB_WARM_UP must be true or false"
+        );
         let wrong = StoreLimits::from_lookup(env(&[("DYNAMODB_OPERATION_TIMEOUT_MS", "soon")]));
         assert_eq!(wrong.unwrap_err().variable, "DYNAMODB_OPERATION_TIMEOUT_MS");
         let inverted = StoreLimits::from_lookup(env(&[

@@ -4,9 +4,11 @@
 //! key in DynamoDB) and `token-issuer` (a token for the fixture key), with the tables on
 //! moto, and a Python authorizer doing the same work. Prints medians, min–max and the ratios
 //! to the baseline. `--only authorizer` measures one function beside the baseline (for a
-//! profiler, say).
+//! profiler, say). `--tls` puts DynamoDB behind HTTPS, as it is in AWS, so that the TLS
+//! handshake is in the figures; `--no-warm-up` sets `DYNAMODB_WARM_UP=false`, so that the
+//! functions open DynamoDB's connection at their first request instead of during init.
 //!
-//! `infra/scripts/coldstart [ROUNDS] [PROFILE]` builds the binaries and runs it.
+//! `infra/scripts/coldstart [ROUNDS] [PROFILE] [OPTIONS]` builds the binaries and runs it.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -15,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use tokengate_tests::coldstart::{ColdStart, measure, median};
+use tokengate_tests::loopback_tls::LoopbackTls;
 use tokengate_tests::{DynamoCounter, Moto, sdk_env, workspace_root};
 
 /// The functions measured, the baseline first.
@@ -28,15 +31,22 @@ struct Args {
     bin_dir: PathBuf,
     /// The functions to measure beside the `hello-lambda` baseline; empty means all.
     only: Vec<String>,
+    /// DynamoDB over HTTPS, trusted through `SSL_CERT_FILE`.
+    tls: bool,
+    /// `DYNAMODB_WARM_UP=false` for both functions.
+    no_warm_up: bool,
 }
 
-const USAGE: &str = "usage: coldstart [--rounds N] [--bin-dir DIR] [--only NAME[,NAME…]]";
+const USAGE: &str =
+    "usage: coldstart [--rounds N] [--bin-dir DIR] [--only NAME[,NAME…]] [--tls] [--no-warm-up]";
 
 fn args() -> Result<Args, String> {
     let mut args = Args {
         rounds: 15,
         bin_dir: workspace_root().join("target/release"),
         only: Vec::new(),
+        tls: false,
+        no_warm_up: false,
     };
     let mut given = std::env::args().skip(1);
     while let Some(arg) = given.next() {
@@ -61,6 +71,8 @@ fn args() -> Result<Args, String> {
                     args.only.push(name.to_owned());
                 }
             }
+            "--tls" => args.tls = true,
+            "--no-warm-up" => args.no_warm_up = true,
             other => return Err(format!("unknown argument {other}; {USAGE}")),
         }
     }
@@ -153,13 +165,25 @@ async fn main() {
     let moto = Moto::start();
     let (keys_table, tokens_table) = moto.fresh_tables().await;
     moto.provision_fixture_key(&keys_table).await;
-    let dynamodb = Arc::new(DynamoCounter::start(moto.endpoint()).await);
+    let tls = args.tls.then(LoopbackTls::generate);
+    let dynamodb = Arc::new(match &tls {
+        Some(tls) => DynamoCounter::start_https(moto.endpoint(), tls).await,
+        None => DynamoCounter::start(moto.endpoint()).await,
+    });
     let idp_busy = Arc::new(AtomicU64::new(0));
     let idp = userinfo_endpoint(idp_busy.clone()).await;
 
     let mut tables = sdk_env(&dynamodb.endpoint());
     tables.push(("KEYS_TABLE".into(), keys_table));
     tables.push(("TOKENS_TABLE".into(), tokens_table));
+    if let Some(tls) = &tls {
+        tables.push(("SSL_CERT_FILE".into(), tls.ca_file().display().to_string()));
+        // boto3 reads its own variable.
+        tables.push(("AWS_CA_BUNDLE".into(), tls.ca_file().display().to_string()));
+    }
+    if args.no_warm_up {
+        tables.push(("DYNAMODB_WARM_UP".into(), "false".into()));
+    }
     let pre_inputs = json!({
         "token_validation_uri": {"defaultURI": format!("{idp}/userinfo")},
         "inject_headers": {"X-User-Id": "$.sub", "X-User-Email": "$.email"},
@@ -212,14 +236,20 @@ async fn main() {
     let mut functions: Vec<Function> = functions.into_iter().filter(|f| measured(f.name)).collect();
 
     eprintln!(
-        "coldstart: {} alternating rounds of {} from {}",
+        "coldstart: {} alternating rounds of {} from {}; DynamoDB over {}{}",
         args.rounds,
         functions
             .iter()
             .map(|f| f.name)
             .collect::<Vec<_>>()
             .join(", "),
-        args.bin_dir.display()
+        args.bin_dir.display(),
+        if args.tls { "HTTPS" } else { "HTTP" },
+        if args.no_warm_up {
+            ", not opened during init (DYNAMODB_WARM_UP=false)"
+        } else {
+            ""
+        },
     );
     for round in 1..=args.rounds {
         for function in &mut functions {
