@@ -11,7 +11,7 @@ use std::time::Duration;
 use serde_json::json;
 use tokengate_tests::coldstart::measure;
 use tokengate_tests::loopback_tls::LoopbackTls;
-use tokengate_tests::{DynamoCounter, Moto, sdk_env, workspace_root};
+use tokengate_tests::{ClosedPort, DynamoCounter, Moto, sdk_env, workspace_root};
 
 #[test]
 fn one_cold_start_round_of_each_function_with_dynamodb_over_https_answers_and_prints_the_ratios() {
@@ -136,7 +136,9 @@ async fn over_https_each_function_reads_dynamodb_during_init_unless_dynamodb_war
     env.push(("TOKENS_TABLE".into(), tokens_table));
     env.push(("SSL_CERT_FILE".into(), tls.ca_file().display().to_string()));
     // No validation endpoint listens there: the authorizer denies, after its key check.
-    let pre_inputs = json!({"token_validation_uri": {"defaultURI": "http://127.0.0.1:9/userinfo"}});
+    let closed = ClosedPort::new();
+    let pre_inputs =
+        json!({"token_validation_uri": {"defaultURI": format!("{}/userinfo", closed.url())}});
     let functions = [
         (
             "authorizer",
