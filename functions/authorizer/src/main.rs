@@ -29,8 +29,8 @@ async fn run() -> Result<(), Error> {
         error!(reason = "config_invalid", problems = invalid.problems.len(), detail = %invalid);
     }
     let endpoint = HttpValidationEndpoint::new(settings.pre_inputs.as_ref().ok())?;
-    let client = dynamodb::lambda_client()?;
-    let warm_up_store = StoreLimits::from_env()?.warm_up;
+    let limits = StoreLimits::from_env()?;
+    let client = dynamodb::lambda_client(&limits)?;
     let keys = Arc::new(DynamoKeyStore::new(client.clone(), &settings.keys_table));
     let mut authorizer = Authorizer::new(settings.pre_inputs, keys.clone(), Arc::new(endpoint));
     if let Some(tokens_table) = settings.tokens_table {
@@ -38,7 +38,7 @@ async fn run() -> Result<(), Error> {
         authorizer = authorizer.with_token_lookup(Arc::new(lookup));
     }
     tokio::join!(authorizer.warm_up(), async {
-        if warm_up_store {
+        if limits.warm_up {
             keys.warm_up().await;
         }
     });

@@ -21,9 +21,10 @@ async fn run() -> Result<(), Error> {
     let metrics = startup::metrics("token-issuer")?;
     token_issuer::metrics::describe();
     let config = TokenIssuerConfig::from_env()?;
-    let client = dynamodb::lambda_client()?;
+    let limits = StoreLimits::from_env()?;
+    let client = dynamodb::lambda_client(&limits)?;
     let keys = Arc::new(DynamoKeyStore::new(client.clone(), config.keys_table));
-    if StoreLimits::from_env()?.warm_up {
+    if limits.warm_up {
         keys.warm_up().await;
     }
     let service = TokenService::new(

@@ -177,20 +177,21 @@ pub async fn client_from_env() -> Result<Client, InvalidStoreLimit> {
 /// region `AWS_REGION`, the endpoint override the SDK's own `AWS_ENDPOINT_URL_DYNAMODB` /
 /// `AWS_ENDPOINT_URL`: no profile files, SSO, STS or instance metadata are consulted, so
 /// none of their code runs at cold start. The CLI and `serve` keep the SDK's full chain
-/// ([`client_from_env`]).
+/// ([`client_from_env`]). Its bounds are `limits` ([`StoreLimits::from_env`], read once:
+/// the functions act on its `warm_up` themselves).
 ///
 /// # Errors
-/// A store limit that is not usable, or no region.
-pub fn lambda_client() -> Result<Client, InvalidStoreLimit> {
-    lambda_client_with(|name| std::env::var(name).ok())
+/// An `SSL_CERT_FILE` that is not usable, or no region.
+pub fn lambda_client(limits: &StoreLimits) -> Result<Client, InvalidStoreLimit> {
+    lambda_client_with(limits, |name| std::env::var(name).ok())
 }
 
 /// [`lambda_client`] through `lookup`, a stand-in for the environment (credentials aside:
 /// the provider reads them from the process environment when a request is signed).
 pub fn lambda_client_with(
+    limits: &StoreLimits,
     lookup: impl Fn(&str) -> Option<String>,
 ) -> Result<Client, InvalidStoreLimit> {
-    let limits = StoreLimits::from_lookup(&lookup)?;
     let var = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
     let region = var("AWS_REGION")
         .or_else(|| var("AWS_DEFAULT_REGION"))
@@ -204,7 +205,7 @@ pub fn lambda_client_with(
         .credentials_provider(
             aws_config::environment::EnvironmentVariableCredentialsProvider::new(),
         )
-        .http_client(sdk_http_client(&limits)?)
+        .http_client(sdk_http_client(limits)?)
         .timeout_config(limits.timeout_config())
         .retry_config(limits.retry_config());
     if let Some(endpoint) = var("AWS_ENDPOINT_URL_DYNAMODB").or_else(|| var("AWS_ENDPOINT_URL")) {
@@ -1045,12 +1046,16 @@ mod limits_tests {
                     .map(|(_, v)| (*v).to_owned())
             }
         };
-        let missing = lambda_client_with(env(&[])).unwrap_err();
+        let limits = StoreLimits::default();
+        let missing = lambda_client_with(&limits, env(&[])).unwrap_err();
         assert_eq!(missing.variable, "AWS_REGION");
-        let client = lambda_client_with(env(&[
-            ("AWS_REGION", "eu-west-1"),
-            ("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:8000"),
-        ]))
+        let client = lambda_client_with(
+            &limits,
+            env(&[
+                ("AWS_REGION", "eu-west-1"),
+                ("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:8000"),
+            ]),
+        )
         .unwrap();
         // The endpoint override is exercised by every test that runs a function on moto.
         let config = client.config();
