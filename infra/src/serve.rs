@@ -6,14 +6,12 @@
 //! pre-inputs block it). Both handlers are the functions' own code: this module only
 //! adapts HTTP to their events and back.
 
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use authorizer::apigw::AuthorizerEvent;
-use authorizer::endpoint::{HttpValidationEndpoint, innermost_cause, loggable};
-use authorizer::injection::{HOP_BY_HOP, InjectedHeader, same_variable};
+use authorizer::endpoint::HttpValidationEndpoint;
 use authorizer::{Authorizer, Decision, PreInputs};
 use aws_lambda_events::apigw::{
     ApiGatewayCustomAuthorizerRequestTypeRequest,
@@ -22,17 +20,19 @@ use aws_lambda_events::apigw::{
 use aws_lambda_events::query_map::QueryMap;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Response, StatusCode};
+use axum::http::{HeaderValue, Method, Request, Response, StatusCode};
 use serde_json::{Value, json};
 use token_issuer::TokenService;
 use tokengate_shared::store::dynamodb::{DynamoKeyStore, DynamoTokenLookup, DynamoTokenStore};
 use tokengate_shared::store::memory::{MemoryKeyStore, MemoryTokenStore};
 use tokengate_shared::{
-    ClientKey, KeyAdmin, ReadEach, Secret, SystemCode, TokenLookup, TokenStore, clock,
+    ClientKey, IssuerTokens, KeyAdmin, KeyStatus, ReadEach, Secret, SystemCode, TokenLookup, clock,
 };
 use tracing::info;
 
 use crate::CliError;
+
+mod upstream;
 
 /// Where `serve` keeps keys and tokens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -73,6 +73,10 @@ pub struct ServeOptions {
     /// 0 picks a free one.
     #[arg(long, default_value_t = 3001)]
     pub admin_port: u16,
+    /// Create a demo key for the walkthrough in a DynamoDB store, disabled again when the
+    /// server stops. The memory store always has one: it goes with the process.
+    #[arg(long)]
+    pub demo_key: bool,
 }
 
 /// The largest request body accepted.
@@ -121,7 +125,11 @@ pub async fn serve(
 ) -> Result<(), CliError> {
     init_log();
     let metrics = crate::admin::install_recorder()?;
-    type Stores = (Arc<dyn KeyAdmin>, Arc<dyn TokenStore>, Arc<dyn TokenLookup>);
+    type Stores = (
+        Arc<dyn KeyAdmin>,
+        Arc<dyn IssuerTokens>,
+        Arc<dyn TokenLookup>,
+    );
     let (keys, tokens, lookup): Stores = match options.store {
         StoreKind::Memory => {
             let keys = Arc::new(MemoryKeyStore::new());
@@ -149,13 +157,12 @@ pub async fn serve(
         .map_err(|e| CliError::Usage(e.to_string()))?;
     let issuer = token_issuer::config::issuer_url(&|name| std::env::var(name).ok())
         .map_err(|e| CliError::Usage(e.to_string()))?;
-    let codes = [SystemCode::parse("d2ir1").map_err(|e| CliError::Usage(e.to_string()))?].into();
-    let (demo_key, demo_secret) = ClientKey::generate(
-        codes,
-        Some("tokengate serve demo key".into()),
-        clock::now_epoch_seconds(),
-    );
-    keys.create(&demo_key).await?;
+    let demo = match (options.store, options.demo_key) {
+        (StoreKind::Memory, _) | (StoreKind::Dynamodb, true) => {
+            Some(create_demo_key(&*keys).await?)
+        }
+        (StoreKind::Dynamodb, false) => None,
+    };
 
     let (listener, address) = listen(options.port, "--port").await?;
     let (admin_listener, admin_address) = listen(options.admin_port, "--admin-port").await?;
@@ -193,7 +200,8 @@ pub async fn serve(
         tokens: TokenService::new(keys.clone(), tokens, ttl_seconds)
             .with_throttle(throttle)
             .with_issuer(issuer.or_else(|| Some(format!("http://{address}")))),
-        authorizer: Authorizer::new(pre_inputs, keys, Arc::new(endpoint)).with_token_lookup(lookup),
+        authorizer: Authorizer::new(pre_inputs, keys.clone(), Arc::new(endpoint))
+            .with_token_lookup(lookup),
         injectable,
         upstream: options.upstream.clone(),
         client: reqwest::Client::builder()
@@ -212,12 +220,56 @@ pub async fn serve(
             .map_err(|e| CliError::Usage(format!("cannot build the HTTP client: {e}")))?,
     });
 
-    print_walkthrough(address, admin_address, &demo_key, &demo_secret, &options);
+    match &demo {
+        Some((key, secret)) => print_walkthrough(address, admin_address, key, secret, &options),
+        None => print_without_demo_key(address, admin_address),
+    }
     let router = axum::Router::new().fallback(route).with_state(app);
-    tokio::select! {
+    let served = tokio::select! {
         served = accept_loop(listener, router, options.header_timeout) => served,
         served = accept_loop(admin_listener, admin, options.header_timeout) => served,
+        () = stopped() => Ok(()),
+    };
+    // A demo key in a lasting store must not outlive the server that printed its secret.
+    if let (StoreKind::Dynamodb, Some((key, _))) = (options.store, &demo) {
+        keys.set_status(&key.id, KeyStatus::Disabled, clock::now_epoch_seconds())
+            .await?;
+        eprintln!("tokengate serve: demo key {} disabled", key.id);
     }
+    served
+}
+
+/// A new demo key, valid for `d2ir1`, in the store.
+async fn create_demo_key(keys: &dyn KeyAdmin) -> Result<(ClientKey, Secret), CliError> {
+    let codes = [SystemCode::parse("d2ir1").map_err(|e| CliError::Usage(e.to_string()))?].into();
+    let (key, secret) = ClientKey::generate(
+        codes,
+        Some("tokengate serve demo key".into()),
+        clock::now_epoch_seconds(),
+    );
+    keys.create(&key).await?;
+    Ok((key, secret))
+}
+
+/// Ctrl-C or SIGTERM.
+async fn stopped() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let Ok(mut term) = signal(SignalKind::terminate()) else {
+        let _ = tokio::signal::ctrl_c().await;
+        return;
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}
+
+fn print_without_demo_key(address: SocketAddr, admin: SocketAddr) {
+    println!(
+        "tokengate serve: listening on http://{address} (admin http://{admin})
+  no demo key: the store is DynamoDB. Create a key with `tokengate keys create --code d2ir1`,
+  or start with --demo-key for one that is disabled again when the server stops."
+    );
 }
 
 /// A listener on 127.0.0.1:`port`, and its address.
@@ -261,7 +313,7 @@ async fn accept_loop(
     use hyper_util::rt::{TokioIo, TokioTimer};
     use hyper_util::service::TowerToHyperService;
     loop {
-        let (stream, _) = match listener.accept().await {
+        let (stream, peer) = match listener.accept().await {
             Ok(accepted) => accepted,
             Err(e) => {
                 // Out of file descriptors and the like: back off, keep serving.
@@ -270,7 +322,8 @@ async fn accept_loop(
                 continue;
             }
         };
-        let service = TowerToHyperService::new(router.clone());
+        let service =
+            TowerToHyperService::new(router.clone().layer(axum::Extension(Peer(peer.ip()))));
         tokio::spawn(async move {
             let _ = hyper::server::conn::http1::Builder::new()
                 .timer(TokioTimer::new())
@@ -348,6 +401,13 @@ async fn route(State(app): State<Arc<App>>, request: Request<Body>) -> Response<
         );
     };
     let path = parts.uri.path().to_owned();
+    if upstream::has_dot_segment(&path) {
+        return json_answer(
+            StatusCode::BAD_REQUEST,
+            &json!({"error": "invalid_request",
+                "error_description": "The request path has a dot segment (. or ..), raw or percent-encoded."}),
+        );
+    }
     let is_token_route = token_issuer::handler::ROUTES.contains(&path.as_str());
     let (response, method, outcome) = if is_token_route {
         token_route(&app, parts, body).await
@@ -379,6 +439,10 @@ struct Outcome {
     reason: &'static str,
 }
 
+/// The address a connection came from: the source API Gateway would name.
+#[derive(Debug, Clone, Copy)]
+struct Peer(std::net::IpAddr);
+
 /// Why the upstream gave no answer, kept on the 502/504 response for the request's log line.
 #[derive(Debug, Clone)]
 struct UpstreamFailure(String);
@@ -394,7 +458,9 @@ async fn token_route(
     } else {
         lambda_http::Body::Binary(body.to_vec())
     };
+    let source = parts.extensions.get::<Peer>().map(|p| p.0.to_string());
     let request = lambda_http::Request::from_parts(parts, body);
+    let request = lambda_http::RequestExt::with_request_context(request, rest_context(source));
     let Ok(response) = token_issuer::handler::handle(&app.tokens, request).await;
     let (parts, body) = response.into_parts();
     let bytes = match body {
@@ -411,6 +477,13 @@ async fn token_route(
             reason: "",
         },
     )
+}
+
+/// A REST API's request context, as API Gateway gives token-issuer: the caller's address.
+fn rest_context(source: Option<String>) -> lambda_http::request::RequestContext {
+    let mut context = aws_lambda_events::apigw::ApiGatewayProxyRequestContext::default();
+    context.identity.source_ip = source;
+    lambda_http::request::RequestContext::ApiGatewayV1(context)
 }
 
 /// The REST API REQUEST event API Gateway would send the authorizer for this request:
@@ -479,142 +552,16 @@ async fn api_route(
             );
         }
     };
-    let headers = backend_headers(app, &parts.headers, headers, block_authorization);
+    let headers = upstream::backend_headers(app, &parts.headers, headers, block_authorization);
     let response = match &app.upstream {
-        None => echo(&parts, &headers, body.len()),
-        Some(upstream) => forward(app, upstream, &parts, headers, body).await,
+        None => upstream::echo(&parts, &headers, body.len()),
+        Some(upstream) => upstream::forward(app, upstream, &parts, headers, body).await,
     };
     let outcome = Outcome {
         decision: "allow".into(),
         reason: "allowed",
     };
     (response, method, outcome)
-}
-
-/// The headers the backend receives: the client's, less hop-by-hop ones, any header that
-/// a backend could read as one the pre-inputs may inject (a client must not be able to
-/// forge one, RFC 9700 §4.13: any case, `-` or `_`), and AWS's own `X-Amzn-*` but the trace
-/// id (backends trust them: `x-amzn-oidc-identity` is ALB's authenticated user), less
-/// `Authorization` when blocked; then the injected ones.
-fn backend_headers(
-    app: &App,
-    incoming: &HeaderMap,
-    injected: &[InjectedHeader],
-    block_authorization: bool,
-) -> HeaderMap {
-    let mut headers = HeaderMap::new();
-    for (name, value) in incoming {
-        let lower = name.as_str();
-        let dropped = HOP_BY_HOP.contains(&lower)
-            || lower == "host"
-            || lower == "content-length"
-            || app.injectable.iter().any(|h| same_variable(h, lower))
-            || (lower.starts_with("x-amzn-") && lower != "x-amzn-trace-id")
-            || (block_authorization && lower == "authorization");
-        if !dropped {
-            headers.append(name.clone(), value.clone());
-        }
-    }
-    for header in injected {
-        if let (Ok(name), Ok(value)) = (
-            HeaderName::from_bytes(header.header.as_bytes()),
-            HeaderValue::from_str(&header.value),
-        ) {
-            headers.insert(name, value);
-        }
-    }
-    headers
-}
-
-fn echo(
-    parts: &axum::http::request::Parts,
-    headers: &HeaderMap,
-    body_bytes: usize,
-) -> Response<Body> {
-    let shown: BTreeMap<String, String> = headers
-        .iter()
-        .map(|(k, v)| {
-            (
-                k.as_str().to_owned(),
-                String::from_utf8_lossy(v.as_bytes()).into_owned(),
-            )
-        })
-        .collect();
-    json_answer(
-        StatusCode::OK,
-        &json!({
-            "echo": "tokengate serve's built-in upstream",
-            "method": parts.method.as_str(),
-            "path": parts.uri.path(),
-            "query": parts.uri.query().unwrap_or(""),
-            "headers": shown,
-            "body_bytes": body_bytes,
-        }),
-    )
-}
-
-async fn forward(
-    app: &App,
-    upstream: &reqwest::Url,
-    parts: &axum::http::request::Parts,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response<Body> {
-    let mut url = upstream.clone();
-    let base = upstream.path().trim_end_matches('/');
-    url.set_path(&format!("{base}{}", parts.uri.path()));
-    url.set_query(parts.uri.query());
-    let sent = app
-        .client
-        .request(parts.method.clone(), url)
-        .headers(headers)
-        .body(body)
-        .send()
-        .await;
-    let response = match sent {
-        Ok(response) => response,
-        Err(e) => return upstream_failure(upstream, &e),
-    };
-    let status = response.status();
-    let mut out_headers = HeaderMap::new();
-    for (name, value) in response.headers() {
-        if !HOP_BY_HOP.contains(&name.as_str()) && name != "content-length" {
-            out_headers.append(name.clone(), value.clone());
-        }
-    }
-    let bytes = match response.bytes().await {
-        Ok(bytes) => bytes,
-        Err(e) => return upstream_failure(upstream, &e),
-    };
-    let mut answer = Response::new(Body::from(bytes));
-    *answer.status_mut() = status;
-    *answer.headers_mut() = out_headers;
-    answer
-}
-
-/// A 504 for an upstream that did not answer in time, a 502 for one that failed; the
-/// cause goes to the log only.
-fn upstream_failure(upstream: &reqwest::Url, err: &reqwest::Error) -> Response<Body> {
-    let at = loggable(upstream);
-    let (mut response, failure) = if err.is_timeout() {
-        (
-            json_answer(
-                StatusCode::GATEWAY_TIMEOUT,
-                &json!({"error": "upstream_timeout", "error_description": "The upstream did not answer in time."}),
-            ),
-            format!("{at}: no answer in time"),
-        )
-    } else {
-        (
-            json_answer(
-                StatusCode::BAD_GATEWAY,
-                &json!({"error": "bad_gateway", "error_description": "The upstream did not answer."}),
-            ),
-            format!("{at}: {}", innermost_cause(err)),
-        )
-    };
-    response.extensions_mut().insert(UpstreamFailure(failure));
-    response
 }
 
 pub(crate) fn json_answer(status: StatusCode, body: &Value) -> Response<Body> {

@@ -298,7 +298,7 @@ fn an_invalid_key_id_is_refused_before_any_request() {
 
 #[tokio::test]
 async fn keys_show_tells_how_many_authentications_failed_and_since_when() {
-    use tokengate_shared::FailureLog;
+    use tokengate_shared::{FailureLimit, FailureLog};
     let cli = Cli::ready();
     let (key, _) = cli.create_key(&["d2ir1"]);
     assert!(
@@ -309,7 +309,14 @@ async fn keys_show_tells_how_many_authentications_failed_and_since_when() {
     let id = KeyId::parse(&key).unwrap();
     for _ in 0..2 {
         cli.store()
-            .record_failure(&id, 1_700_000_000, 300)
+            .reserve_failure(
+                &id,
+                1_700_000_000,
+                FailureLimit {
+                    max: 10,
+                    window: 300,
+                },
+            )
             .await
             .unwrap();
     }

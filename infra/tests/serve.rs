@@ -633,7 +633,7 @@ async fn the_jwt_example_enforces_oidc_provider_tokens_end_to_end() {
 }
 
 #[tokio::test]
-async fn brute_force_throttling_follows_the_token_settings_as_in_lambda() {
+async fn brute_force_throttling_follows_the_token_settings_and_spares_the_right_secret() {
     let server = Server::start(
         &[],
         &[
@@ -646,19 +646,21 @@ async fn brute_force_throttling_follows_the_token_settings_as_in_lambda() {
         let wrong = inn_reach_token_request(&server.http, &url, &basic(&server.key, "wrong"));
         assert_eq!(wrong.send().await.unwrap().status(), 401);
     }
-    let right = inn_reach_token_request(&server.http, &url, &basic(&server.key, &server.secret))
+    let third = inn_reach_token_request(&server.http, &url, &basic(&server.key, "wrong"))
         .send()
         .await
         .unwrap();
-    assert_eq!(right.status(), 429);
-    let retry_after: u64 = right.headers()["retry-after"]
+    assert_eq!(third.status(), 429);
+    let retry_after: u64 = third.headers()["retry-after"]
         .to_str()
         .unwrap()
         .parse()
         .unwrap();
     assert!((1..=60).contains(&retry_after), "{retry_after}");
-    let body: Value = right.json().await.unwrap();
+    let body: Value = third.json().await.unwrap();
     assert_eq!(body["error"], "temporarily_unavailable");
+    let right = inn_reach_token_request(&server.http, &url, &basic(&server.key, &server.secret));
+    assert_eq!(right.send().await.unwrap().status(), 200);
 }
 
 #[tokio::test]

@@ -121,21 +121,47 @@ impl FailedAttempts {
         (self.count >= max && now < closes).then(|| closes - now)
     }
 
-    /// The attempts after one more failure at `now`: counted in the open window, or the
-    /// first of a new one.
-    pub fn after_failure(&self, now: u64, window: u64) -> Self {
-        if self.count > 0 && now < self.since.saturating_add(window) {
-            Self {
+    /// One more failure at `now`, within `limit`: the attempts counted in the open window
+    /// (or as the first of a new one), or, when the window already holds `limit.max`, the
+    /// seconds until it closes.
+    pub fn reserve(&self, now: u64, limit: FailureLimit) -> Result<Self, u64> {
+        if let Some(retry_after) = self.throttled_for(now, limit.max, limit.window) {
+            return Err(retry_after);
+        }
+        if self.count > 0 && now < self.since.saturating_add(limit.window) {
+            Ok(Self {
                 count: self.count + 1,
                 since: self.since,
-            }
+            })
         } else {
-            Self {
+            Ok(Self {
                 count: 1,
                 since: now,
-            }
+            })
         }
     }
+}
+
+/// At most `max` failed authentications in a window of `window` seconds, opened by the
+/// first: `TOKEN_MAX_FAILURES` and `TOKEN_FAILURE_WINDOW_SECONDS`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FailureLimit {
+    /// Failures allowed in one window.
+    pub max: u64,
+    /// The window's length, in seconds.
+    pub window: u64,
+}
+
+/// What reserving one failed attempt found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reservation {
+    /// Counted: the window had room (or nothing was there to count).
+    Counted,
+    /// The window is full: no more failures until it closes.
+    Throttled {
+        /// Seconds until the window closes.
+        retry_after: u64,
+    },
 }
 
 impl ClientKey {
@@ -175,11 +201,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn failures_throttle_a_key_only_while_their_window_is_open() {
+    fn failures_are_reserved_only_while_their_window_has_room() {
+        let limit = FailureLimit {
+            max: 10,
+            window: 300,
+        };
         let mut attempts = FailedAttempts::default();
         for at in 100..110 {
-            assert_eq!(attempts.throttled_for(at, 10, 300), None);
-            attempts = attempts.after_failure(at, 300);
+            attempts = attempts.reserve(at, limit).unwrap();
         }
         assert_eq!(
             attempts,
@@ -188,15 +217,14 @@ mod tests {
                 since: 100
             }
         );
-        assert_eq!(attempts.throttled_for(110, 10, 300), Some(290));
-        assert_eq!(attempts.throttled_for(399, 10, 300), Some(1));
-        assert_eq!(attempts.throttled_for(400, 10, 300), None);
+        assert_eq!(attempts.reserve(110, limit), Err(290));
+        assert_eq!(attempts.reserve(399, limit), Err(1));
         assert_eq!(
-            attempts.after_failure(400, 300),
-            FailedAttempts {
+            attempts.reserve(400, limit),
+            Ok(FailedAttempts {
                 count: 1,
                 since: 400
-            },
+            }),
             "a failure after the window opens a new one"
         );
     }

@@ -17,10 +17,10 @@ pub mod token;
 pub mod transport;
 
 pub use code::SystemCode;
-pub use key::{ClientKey, FailedAttempts, KeyId, KeyStatus};
+pub use key::{ClientKey, FailedAttempts, FailureLimit, KeyId, KeyStatus, Reservation};
 pub use secret::{Secret, SecretHash};
 pub use store::{
-    FailureLog, IssuerKeys, KeyAdmin, KeyReader, ReadEach, Revocation, StoreError, TokenAndKeys,
-    TokenLookup, TokenStore,
+    FailureLog, IssuerKeys, IssuerTokens, KeyAdmin, KeyReader, ReadEach, Revocation,
+    SourceFailureLog, StoreError, TokenAndKeys, TokenLookup, TokenStore,
 };
 pub use token::{AccessToken, ActiveToken, TokenHash, TokenRecord};

@@ -22,7 +22,7 @@ pub fn describe_metrics() {
 
 use async_trait::async_trait;
 
-use crate::key::{ClientKey, KeyId, KeyStatus};
+use crate::key::{ClientKey, FailureLimit, KeyId, KeyStatus, Reservation};
 use crate::secret::SecretHash;
 use crate::token::{TokenHash, TokenRecord};
 
@@ -83,15 +83,41 @@ pub trait KeyReader: Send + Sync {
 /// Failed authentications, counted in each key's own record: written only on a failure.
 #[async_trait]
 pub trait FailureLog: Send + Sync {
-    /// Counts one failed authentication of `id` at `now`, in a window of `window` seconds
-    /// opened by the first failure. A key that no longer exists counts nothing.
-    async fn record_failure(&self, id: &KeyId, now: u64, window: u64) -> Result<(), StoreError>;
+    /// Reserves one failed authentication of key `id` at `now` within `limit`, before the
+    /// caller is answered: one conditional write, so that concurrent failures are counted
+    /// exactly and never overrun the limit. A key that does not exist counts nothing and
+    /// is [`Reservation::Counted`].
+    async fn reserve_failure(
+        &self,
+        id: &KeyId,
+        now: u64,
+        limit: FailureLimit,
+    ) -> Result<Reservation, StoreError>;
+}
+
+/// Failed authentications by source address (the caller's IP as API Gateway saw it): kept
+/// beside the issued tokens, each counter expiring with its window.
+#[async_trait]
+pub trait SourceFailureLog: Send + Sync {
+    /// Reserves one failed authentication from `source` at `now` within `limit`, as
+    /// [`FailureLog::reserve_failure`] does for a key.
+    async fn reserve_source_failure(
+        &self,
+        source: &str,
+        now: u64,
+        limit: FailureLimit,
+    ) -> Result<Reservation, StoreError>;
 }
 
 /// What issuing and introspection need of the keys: one read, and a write on a failure.
 pub trait IssuerKeys: KeyReader + FailureLog {}
 
 impl<T: KeyReader + FailureLog + ?Sized> IssuerKeys for T {}
+
+/// What issuing needs of the tokens: the token store, and the failure counters by source.
+pub trait IssuerTokens: TokenStore + SourceFailureLog {}
+
+impl<T: TokenStore + SourceFailureLog + ?Sized> IssuerTokens for T {}
 
 /// Client keys, managed: what `tokengate keys` and the local server's demo key need. Every
 /// managed store serves issuing too.

@@ -11,9 +11,9 @@ use tokengate_shared::store::dynamodb::{
 };
 use tokengate_shared::store::memory::{MemoryKeyStore, MemoryTokenStore};
 use tokengate_shared::{
-    ClientKey, FailedAttempts, KeyAdmin, KeyId, KeyReader, KeyStatus, ReadEach, Revocation, Secret,
-    SecretHash, StoreError, SystemCode, TokenAndKeys, TokenHash, TokenLookup, TokenRecord,
-    TokenStore,
+    ClientKey, FailedAttempts, FailureLimit, IssuerTokens, KeyAdmin, KeyId, KeyReader, KeyStatus,
+    ReadEach, Reservation, Revocation, Secret, SecretHash, StoreError, SystemCode, TokenAndKeys,
+    TokenHash, TokenLookup, TokenRecord, TokenStore,
 };
 use tokengate_tests::{ClosedPort, Moto, dynamodb_client};
 
@@ -80,10 +80,22 @@ async fn key_store_contract(store: &dyn KeyAdmin) {
     assert_eq!(store.list().await.unwrap(), vec![second.clone()]);
 
     // Failed authentications: counted in the open window, a new one after it, written to
-    // the key's own record and nowhere else.
+    // the key's own record and nowhere else; a full window reserves nothing more.
+    let limit = FailureLimit {
+        max: 3,
+        window: 300,
+    };
     for at in [1_000, 1_001, 1_299] {
-        store.record_failure(&second.id, at, 300).await.unwrap();
+        let reserved = store.reserve_failure(&second.id, at, limit).await.unwrap();
+        assert_eq!(reserved, Reservation::Counted);
     }
+    assert_eq!(
+        store
+            .reserve_failure(&second.id, 1_299, limit)
+            .await
+            .unwrap(),
+        Reservation::Throttled { retry_after: 1 }
+    );
     let counted = store.get(&second.id).await.unwrap().unwrap();
     assert_eq!(
         counted.failures,
@@ -101,7 +113,11 @@ async fn key_store_contract(store: &dyn KeyAdmin) {
         second,
         "nothing else of the key changed"
     );
-    store.record_failure(&second.id, 1_300, 300).await.unwrap();
+    let reserved = store
+        .reserve_failure(&second.id, 1_300, limit)
+        .await
+        .unwrap();
+    assert_eq!(reserved, Reservation::Counted);
     assert_eq!(
         store.get(&second.id).await.unwrap().unwrap().failures,
         FailedAttempts {
@@ -110,7 +126,8 @@ async fn key_store_contract(store: &dyn KeyAdmin) {
         }
     );
     let gone = KeyId::generate();
-    store.record_failure(&gone, 1_300, 300).await.unwrap();
+    let reserved = store.reserve_failure(&gone, 1_300, limit).await.unwrap();
+    assert_eq!(reserved, Reservation::Counted, "nothing to count");
     assert_eq!(store.get(&gone).await.unwrap(), None, "no key is made up");
     assert_eq!(store.list().await.unwrap().len(), 1);
 
@@ -165,6 +182,72 @@ async fn token_store_contract(store: &dyn TokenStore) {
         store.revoke(&record.hash, &record.key_id).await.unwrap(),
         Revocation::NotFound
     );
+}
+
+/// Failures by source: each address its own counter, created by its first failure, and
+/// never more reservations counted than the limit, however many arrive at once.
+async fn source_failures_contract(store: &dyn IssuerTokens) {
+    let limit = FailureLimit {
+        max: 5,
+        window: 300,
+    };
+    let attempts = (0..20).map(|_| store.reserve_source_failure("203.0.113.7", 1_000, limit));
+    let reserved = futures_util::future::join_all(attempts).await;
+    let counted = reserved
+        .iter()
+        .filter(|r| matches!(r, Ok(Reservation::Counted)))
+        .count();
+    let throttled = reserved
+        .iter()
+        .filter(|r| matches!(r, Ok(Reservation::Throttled { retry_after: 300 })))
+        .count();
+    assert_eq!((counted, throttled), (5, 15), "{reserved:?}");
+    assert_eq!(
+        store
+            .reserve_source_failure("203.0.113.8", 1_000, limit)
+            .await
+            .unwrap(),
+        Reservation::Counted,
+        "another address has its own counter"
+    );
+    assert_eq!(
+        store
+            .reserve_source_failure("203.0.113.7", 1_300, limit)
+            .await
+            .unwrap(),
+        Reservation::Counted,
+        "a closed window opens a new one"
+    );
+}
+
+#[tokio::test]
+async fn the_dynamodb_token_store_counts_failures_by_source_exactly_with_a_ttl() {
+    let moto = Moto::start();
+    let (_, tokens) = moto.fresh_tables().await;
+    let store = DynamoTokenStore::new(moto.client(), &tokens);
+    source_failures_contract(&store).await;
+    let item = moto
+        .client()
+        .get_item()
+        .table_name(&tokens)
+        .key(
+            "token_hash",
+            aws_sdk_dynamodb::types::AttributeValue::S("source#203.0.113.8".into()),
+        )
+        .send()
+        .await
+        .unwrap();
+    let expires = item.item().and_then(|i| i.get(EXPIRES_AT)).cloned();
+    assert_eq!(
+        expires,
+        Some(aws_sdk_dynamodb::types::AttributeValue::N("1300".into())),
+        "the counter expires with its window"
+    );
+}
+
+#[tokio::test]
+async fn the_memory_token_store_counts_failures_by_source_exactly() {
+    source_failures_contract(&MemoryTokenStore::new()).await;
 }
 
 /// A token and keys in one call: what exists comes back, what does not is left out.

@@ -193,7 +193,7 @@ async fn a_stalled_store_answers_503_within_the_operation_timeout_for_tokens_and
 }
 
 #[tokio::test]
-async fn failures_counted_in_dynamodb_throttle_one_key_until_the_window_closes() {
+async fn failures_counted_in_dynamodb_throttle_wrong_secrets_and_never_the_right_one() {
     let moto = Moto::start();
     let (keys, tokens) = moto.fresh_tables().await;
     let service = service(moto.client(), &keys, &tokens).with_throttle(Throttle {
@@ -202,7 +202,6 @@ async fn failures_counted_in_dynamodb_throttle_one_key_until_the_window_closes()
     });
     let store = DynamoKeyStore::new(moto.client(), &keys);
     let (key, secret) = provision(&store, "d2ir1").await;
-    let (other, other_secret) = provision(&store, "d2ir1").await;
     let id = key.id.as_str();
     for _ in 0..3 {
         let (status, _) = send(&service, token_request(id, "wrong", "d2ir1")).await;
@@ -211,19 +210,43 @@ async fn failures_counted_in_dynamodb_throttle_one_key_until_the_window_closes()
     let stored = store.get(&key.id).await.unwrap().unwrap();
     assert_eq!(stored.failures.count, 3, "counted in the key's own record");
 
-    let response = handler::handle(&service, token_request(id, secret.expose(), "d2ir1"))
+    let response = handler::handle(&service, token_request(id, "wrong", "d2ir1"))
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(response.headers().contains_key("retry-after"));
-    let (status, _) = send(
-        &service,
-        token_request(other.id.as_str(), other_secret.expose(), "d2ir1"),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "another key is unaffected");
+    let (status, body) = send(&service, token_request(id, secret.expose(), "d2ir1")).await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "the right secret is never refused: {body}"
+    );
 
     tokio::time::sleep(std::time::Duration::from_millis(3_100)).await;
-    let (status, body) = send(&service, token_request(id, secret.expose(), "d2ir1")).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, _) = send(&service, token_request(id, "wrong", "d2ir1")).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "a new window");
+}
+
+#[tokio::test]
+async fn concurrent_wrong_secrets_never_overrun_the_limit_in_dynamodb() {
+    let moto = Moto::start();
+    let (keys, tokens) = moto.fresh_tables().await;
+    let service = service(moto.client(), &keys, &tokens);
+    let store = DynamoKeyStore::new(moto.client(), &keys);
+    let (key, _) = provision(&store, "d2ir1").await;
+    let answers = futures_util::future::join_all(
+        (0..40)
+            .map(|_| handler::handle(&service, token_request(key.id.as_str(), "wrong", "d2ir1"))),
+    )
+    .await;
+    let refused = answers
+        .iter()
+        .filter(|a| a.as_ref().unwrap().status() == StatusCode::UNAUTHORIZED)
+        .count();
+    assert_eq!(
+        refused, 10,
+        "TOKEN_MAX_FAILURES answered, the rest throttled"
+    );
+    let stored = store.get(&key.id).await.unwrap().unwrap();
+    assert_eq!(stored.failures.count, 10);
 }

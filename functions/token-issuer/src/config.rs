@@ -6,8 +6,8 @@ pub const DEFAULT_TTL_SECONDS: u64 = 599;
 pub const MAX_TTL_SECONDS: u64 = 86_400;
 
 /// Brute-force throttling (RFC 6749 §2.3.1): after `max_failures` failed authentications
-/// of one key within `window_seconds` of the first, the key is refused until the window
-/// closes, whatever secret it sends.
+/// of one key, or from one source address, within `window_seconds` of the first, further
+/// failures are answered 429 until the window closes. A right secret is never refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Throttle {
     /// `TOKEN_MAX_FAILURES`, default 10.
@@ -26,6 +26,14 @@ impl Default for Throttle {
 }
 
 impl Throttle {
+    /// The same, as the stores count it.
+    pub fn limit(self) -> tokengate_shared::FailureLimit {
+        tokengate_shared::FailureLimit {
+            max: self.max_failures,
+            window: self.window_seconds,
+        }
+    }
+
     /// `TOKEN_MAX_FAILURES` and `TOKEN_FAILURE_WINDOW_SECONDS` through `lookup`.
     pub fn from_lookup(lookup: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let defaults = Self::default();

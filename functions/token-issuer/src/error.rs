@@ -9,8 +9,8 @@ use tracing::{error, info, warn};
 
 use crate::request::Contract;
 
-/// Why credentials were refused. Only logged: every case answers the same 401 body, so a
-/// caller learns nothing about which keys exist.
+/// Why credentials were refused. Only logged: every case answers the same 401 body. Key
+/// ids are identifiers, not secrets (like user names): the secret is what authenticates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AuthFailure {
     /// The key id is not one the store could hold, or no key has it.
@@ -71,11 +71,14 @@ pub enum TokenEndpointError {
     /// The route exists but takes only the method given: 405.
     #[error("method not allowed")]
     MethodNotAllowed(&'static str),
-    /// Too many failed authentications of this key in the window: 429 with `Retry-After`.
+    /// A failed authentication past the limit of its key or its source address: 429 with
+    /// `Retry-After`. Only failures are throttled: a right secret is never refused.
     #[error("throttled for {retry_after} s")]
     Throttled {
         /// Seconds until the window closes.
         retry_after: u64,
+        /// The key id as sent (an identifier, never a secret), for the log.
+        key: String,
     },
     /// A store failed: 503, with detail in the log only.
     #[error("store unavailable: {0}")]
@@ -172,11 +175,11 @@ impl TokenEndpointError {
                     "This route accepts only POST."
                 },
             ),
-            Self::Throttled { retry_after } => {
-                warn!(reason = "throttled", retry_after);
+            Self::Throttled { retry_after, key } => {
+                warn!(reason = "throttled", key_id = %key, retry_after);
                 (
                     "temporarily_unavailable",
-                    "Too many failed authentications for this client key. Retry after the time Retry-After gives.",
+                    "Too many failed authentications for this client key or from this address. Retry after the time Retry-After gives.",
                 )
             }
             Self::Unavailable(err) => {
@@ -204,7 +207,7 @@ impl TokenEndpointError {
             Self::MethodNotAllowed(allow) => {
                 headers.insert(header::ALLOW, HeaderValue::from_static(allow));
             }
-            Self::Throttled { retry_after } => {
+            Self::Throttled { retry_after, .. } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
             }
             _ => {}

@@ -37,6 +37,10 @@ pub struct ClientCredentials {
     pub key: String,
     /// The secret as sent.
     pub secret: Secret,
+    /// The caller's address as API Gateway saw it (`requestContext.identity.sourceIp` on a
+    /// REST API, `requestContext.http.sourceIp` on an HTTP API): failures are counted
+    /// against it too. `None` where the event has none.
+    pub source: Option<String>,
 }
 
 impl fmt::Debug for ClientCredentials {
@@ -44,6 +48,7 @@ impl fmt::Debug for ClientCredentials {
         f.debug_struct("ClientCredentials")
             .field("key", &self.key)
             .field("secret", &self.secret)
+            .field("source", &self.source)
             .finish()
     }
 }
@@ -97,10 +102,12 @@ impl TokenRequest {
     /// checked before the credentials are looked up, so a malformed request is a 400
     /// whatever its credentials.
     pub fn parse(request: &Request, contract: Contract) -> Result<Self> {
-        match contract {
-            Contract::InnReach => Self::parse_inn_reach(request),
-            Contract::Standard => Self::parse_standard(request),
-        }
+        let mut parsed = match contract {
+            Contract::InnReach => Self::parse_inn_reach(request)?,
+            Contract::Standard => Self::parse_standard(request)?,
+        };
+        parsed.credentials.source = source_ip(request);
+        Ok(parsed)
     }
 
     fn parse_inn_reach(request: &Request) -> Result<Self> {
@@ -134,6 +141,7 @@ impl TokenRequest {
 
     fn parse_standard(request: &Request) -> Result<Self> {
         let headers = request.headers();
+        refuse_credentials_in_query(request)?;
         let params = standard_parameters(request, true)?;
         if headers.contains_key(ACCEPT) {
             accepts_json(headers)?;
@@ -166,8 +174,10 @@ impl TokenOperation {
     /// client's credentials by either method. A request with no credentials at all is
     /// asked for them (401, RFC 7662 §2.1, RFC 7009 §2.1).
     pub fn parse(request: &Request) -> Result<Self> {
+        refuse_credentials_in_query(request)?;
         let params = standard_parameters(request, false)?;
-        let credentials = client_credentials(request.headers(), &params)?;
+        let mut credentials = client_credentials(request.headers(), &params)?;
+        credentials.source = source_ip(request);
         let token = single_parameter(&params, "token")?.to_owned();
         Ok(Self { credentials, token })
     }
@@ -214,7 +224,36 @@ fn client_credentials(headers: &HeaderMap, params: &Params) -> Result<ClientCred
     Ok(ClientCredentials {
         key: single_parameter(params, "client_id")?.to_owned(),
         secret: Secret::from(single_parameter(params, "client_secret")?.to_owned()),
+        source: None,
     })
+}
+
+/// RFC 6749 §2.3.1: client credentials never travel in the request URI, where access logs
+/// and shell history keep them.
+fn refuse_credentials_in_query(request: &Request) -> Result<()> {
+    let query = request.uri().query().unwrap_or_default();
+    if form_urlencoded::parse(query.as_bytes())
+        .any(|(k, _)| k == "client_id" || k == "client_secret")
+    {
+        return Err(TokenEndpointError::invalid(
+            "client_id and client_secret belong in the form body (or use HTTP Basic), never in the URL's query string.",
+        ));
+    }
+    Ok(())
+}
+
+/// The caller's address as API Gateway saw it, when the event says: a REST API's
+/// `requestContext.identity.sourceIp`, an HTTP API's `requestContext.http.sourceIp`.
+fn source_ip(request: &Request) -> Option<String> {
+    use lambda_http::RequestExt as _;
+    use lambda_http::request::RequestContext;
+    let ip = match request.request_context_ref()? {
+        RequestContext::ApiGatewayV1(c) => c.identity.source_ip.as_deref(),
+        RequestContext::ApiGatewayV2(c) => c.http.source_ip.as_deref(),
+        _ => None,
+    }?;
+    // Only an address is a counter's key: nothing else the event might carry.
+    ip.parse::<std::net::IpAddr>().ok().map(|ip| ip.to_string())
 }
 
 /// RFC 6749 §2.3: a client MUST NOT use more than one authentication method per request.
@@ -348,6 +387,7 @@ fn basic_credentials(headers: &HeaderMap) -> Result<ClientCredentials> {
     Ok(ClientCredentials {
         key: utf8(&decoded[..colon])?,
         secret: Secret::from(utf8(&decoded[colon + 1..])?),
+        source: None,
     })
 }
 

@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use serde::Serialize;
 use tokengate_shared::{
-    AccessToken, ActiveToken, ClientKey, IssuerKeys, KeyId, KeyStatus, Revocation, SecretHash,
-    TokenHash, TokenRecord, TokenStore,
+    AccessToken, ActiveToken, ClientKey, IssuerKeys, IssuerTokens, KeyId, KeyStatus, Reservation,
+    Revocation, SecretHash, TokenHash, TokenRecord,
 };
 use tracing::error;
 
@@ -49,7 +49,7 @@ impl Introspection {
 /// look one up.
 pub struct TokenService {
     keys: Arc<dyn IssuerKeys>,
-    tokens: Arc<dyn TokenStore>,
+    tokens: Arc<dyn IssuerTokens>,
     ttl_seconds: u64,
     throttle: Throttle,
     issuer: Option<String>,
@@ -68,7 +68,7 @@ impl std::fmt::Debug for TokenService {
 impl TokenService {
     /// A service over the given stores, issuing tokens that live `ttl_seconds`, throttling
     /// by the default [`Throttle`].
-    pub fn new(keys: Arc<dyn IssuerKeys>, tokens: Arc<dyn TokenStore>, ttl_seconds: u64) -> Self {
+    pub fn new(keys: Arc<dyn IssuerKeys>, tokens: Arc<dyn IssuerTokens>, ttl_seconds: u64) -> Self {
         Self {
             keys,
             tokens,
@@ -170,51 +170,99 @@ impl TokenService {
         Ok(revocation)
     }
 
-    /// The key these credentials name, when the secret is its own and the key is active
-    /// and not throttled. A wrong secret is counted against the key (one conditional write);
-    /// a throttled key is refused before its secret is looked at.
+    /// The key these credentials name, when the secret is its own and the key is active.
+    /// A right secret is never refused for failures: secrets are 256 bits, and throttling
+    /// must not let a stranger lock a client out. A failure is reserved against the key
+    /// and the source address before it is answered (the writes run together, and a key
+    /// id that names no key costs the same write as one that does); once either holds
+    /// `TOKEN_MAX_FAILURES` in its window, failures are answered 429.
     async fn authenticate(
         &self,
         credentials: &ClientCredentials,
         now: u64,
     ) -> Result<ClientKey, TokenEndpointError> {
         let secret = credentials.secret.expose().as_bytes();
-        let unknown = || {
-            SecretHash::verify_decoy(secret);
-            TokenEndpointError::AuthenticationFailed(AuthFailure::UnknownKey)
-        };
         // An id no store could hold is unknown without asking the store.
-        let Ok(id) = KeyId::parse(&credentials.key) else {
-            return Err(unknown());
+        let id = KeyId::parse(&credentials.key).ok();
+        let key = match &id {
+            Some(id) => self.keys.get(id).await?,
+            None => None,
         };
-        let Some(key) = self.keys.get(&id).await? else {
-            return Err(unknown());
-        };
-        let Throttle {
-            max_failures,
-            window_seconds,
-        } = self.throttle;
-        if let Some(retry_after) = key
-            .failures
-            .throttled_for(now, max_failures, window_seconds)
-        {
-            return Err(TokenEndpointError::Throttled { retry_after });
-        }
-        if !key.secret_hash.verify(secret) {
-            // The count is protection, not the answer: a store that fails to take it is
-            // logged, and the caller still gets its 401.
-            if let Err(err) = self.keys.record_failure(&id, now, window_seconds).await {
-                error!(reason = "failure_not_recorded", key_id = %id, error = %err);
+        let failure = match &key {
+            Some(key) if key.secret_hash.verify(secret) => {
+                return match key.status {
+                    KeyStatus::Active => Ok(key.clone()),
+                    KeyStatus::Disabled => Err(TokenEndpointError::AuthenticationFailed(
+                        AuthFailure::DisabledKey,
+                    )),
+                };
             }
-            return Err(TokenEndpointError::AuthenticationFailed(
-                AuthFailure::WrongSecret,
-            ));
+            Some(_) => AuthFailure::WrongSecret,
+            None => {
+                SecretHash::verify_decoy(secret);
+                AuthFailure::UnknownKey
+            }
+        };
+        match self
+            .reserve_failure(credentials, id.as_ref(), key.as_ref(), now)
+            .await
+        {
+            Some(retry_after) => Err(TokenEndpointError::Throttled {
+                retry_after,
+                key: id.map_or_else(|| "(not a key id)".to_owned(), |id| id.to_string()),
+            }),
+            None => Err(TokenEndpointError::AuthenticationFailed(failure)),
         }
-        if key.status != KeyStatus::Active {
-            return Err(TokenEndpointError::AuthenticationFailed(
-                AuthFailure::DisabledKey,
-            ));
-        }
-        Ok(key)
+    }
+
+    /// Reserves one failure against the key (when it exists) and the source: the seconds
+    /// to wait when either is full. A store that fails to count is logged, and the caller
+    /// still gets its 401: the count is protection, not the answer.
+    async fn reserve_failure(
+        &self,
+        credentials: &ClientCredentials,
+        id: Option<&KeyId>,
+        key: Option<&ClientKey>,
+        now: u64,
+    ) -> Option<u64> {
+        let limit = self.throttle.limit();
+        let by_key = async {
+            match (id, key) {
+                (Some(_), Some(key))
+                    if let Some(retry_after) =
+                        key.failures.throttled_for(now, limit.max, limit.window) =>
+                {
+                    Ok(Reservation::Throttled { retry_after })
+                }
+                (Some(id), _) => self.keys.reserve_failure(id, now, limit).await,
+                (None, _) => Ok(Reservation::Counted),
+            }
+        };
+        let by_source = async {
+            match &credentials.source {
+                Some(source) => self.tokens.reserve_source_failure(source, now, limit).await,
+                None => Ok(Reservation::Counted),
+            }
+        };
+        let (by_key, by_source) = tokio::join!(by_key, by_source);
+        // A key id that names no key reserved nothing, whatever the write found.
+        let by_key = by_key.map(|r| {
+            if key.is_some() {
+                r
+            } else {
+                Reservation::Counted
+            }
+        });
+        [by_key, by_source]
+            .into_iter()
+            .filter_map(|reserved| match reserved {
+                Ok(Reservation::Throttled { retry_after }) => Some(retry_after),
+                Ok(Reservation::Counted) => None,
+                Err(err) => {
+                    error!(reason = "failure_not_recorded", key_id = ?id.map(KeyId::as_str), error = %err);
+                    None
+                }
+            })
+            .max()
     }
 }

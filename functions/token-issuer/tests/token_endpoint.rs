@@ -130,9 +130,17 @@ struct TestRequest {
     query: String,
     headers: Vec<(String, Vec<u8>)>,
     body: Vec<u8>,
+    /// The caller's address in the REST API request context, when set.
+    source: Option<String>,
 }
 
 impl TestRequest {
+    /// The same, as API Gateway would send it from `ip`.
+    fn from(mut self, ip: &str) -> Self {
+        self.source = Some(ip.to_owned());
+        self
+    }
+
     fn token() -> Self {
         Self {
             method: "POST",
@@ -150,6 +158,7 @@ impl TestRequest {
             .map(|(k, v)| (k.to_owned(), v.into_bytes()))
             .collect(),
             body: Vec::new(),
+            source: None,
         }
     }
 
@@ -168,6 +177,7 @@ impl TestRequest {
                 ),
             ],
             body: b"grant_type=client_credentials".to_vec(),
+            source: None,
         }
     }
 
@@ -196,6 +206,7 @@ impl TestRequest {
                 ),
             ],
             body: format!("token={token}").into_bytes(),
+            source: None,
         }
     }
 
@@ -254,7 +265,19 @@ impl TestRequest {
         } else {
             Body::Binary(self.body)
         };
-        request.body(body).unwrap()
+        let request = request.body(body).unwrap();
+        match self.source {
+            None => request,
+            Some(ip) => {
+                let mut context =
+                    lambda_http::aws_lambda_events::apigw::ApiGatewayProxyRequestContext::default();
+                context.identity.source_ip = Some(ip);
+                lambda_http::RequestExt::with_request_context(
+                    request,
+                    lambda_http::request::RequestContext::ApiGatewayV1(context),
+                )
+            }
+        }
     }
 }
 
@@ -845,9 +868,27 @@ impl KeyReader for Counting {
 
 #[async_trait]
 impl tokengate_shared::FailureLog for Counting {
-    async fn record_failure(&self, id: &KeyId, now: u64, window: u64) -> Result<(), StoreError> {
+    async fn reserve_failure(
+        &self,
+        id: &KeyId,
+        now: u64,
+        limit: tokengate_shared::FailureLimit,
+    ) -> Result<tokengate_shared::Reservation, StoreError> {
         self.writes.fetch_add(1, Ordering::SeqCst);
-        self.keys.record_failure(id, now, window).await
+        self.keys.reserve_failure(id, now, limit).await
+    }
+}
+
+#[async_trait]
+impl tokengate_shared::SourceFailureLog for Counting {
+    async fn reserve_source_failure(
+        &self,
+        source: &str,
+        now: u64,
+        limit: tokengate_shared::FailureLimit,
+    ) -> Result<tokengate_shared::Reservation, StoreError> {
+        self.writes.fetch_add(1, Ordering::SeqCst);
+        self.tokens.reserve_source_failure(source, now, limit).await
     }
 }
 
@@ -940,13 +981,15 @@ async fn neither_secrets_nor_tokens_reach_the_logs() {
 
 /// A wrong secret for `KEY`, sent to the token endpoint.
 fn wrong_secret() -> Request {
-    TestRequest::token()
-        .set("Authorization", basic(KEY, "a-wrong-secret"))
-        .build()
+    a_wrong_secret().build()
+}
+
+fn a_wrong_secret() -> TestRequest {
+    TestRequest::token().set("Authorization", basic(KEY, "a-wrong-secret"))
 }
 
 #[tokio::test]
-async fn ten_wrong_secrets_throttle_the_key_with_429_even_for_the_right_secret() {
+async fn past_ten_wrong_secrets_failures_get_429_and_the_right_secret_still_gets_its_token() {
     let endpoint = Endpoint::new().await;
     endpoint
         .add_key(OTHER_KEY, "other-secret", &["d2ir1"])
@@ -957,7 +1000,7 @@ async fn ten_wrong_secrets_throttle_the_key_with_429_even_for_the_right_secret()
             StatusCode::UNAUTHORIZED
         );
     }
-    let throttled = endpoint.send(TestRequest::token().build()).await;
+    let throttled = endpoint.send(wrong_secret()).await;
     assert_eq!(
         throttled.status,
         StatusCode::TOO_MANY_REQUESTS,
@@ -972,15 +1015,19 @@ async fn ten_wrong_secrets_throttle_the_key_with_429_even_for_the_right_secret()
         .unwrap();
     assert!((1..=300).contains(&retry_after), "{retry_after}");
     assert_eq!(throttled.headers["cache-control"], "no-store");
-    let introspection = endpoint
-        .send(TestRequest::introspect("0".repeat(32).as_str()).build())
-        .await;
-    assert_eq!(
-        introspection.status,
-        StatusCode::TOO_MANY_REQUESTS,
-        "introspection too"
-    );
 
+    let token = endpoint.send(TestRequest::token().build()).await;
+    assert_eq!(
+        token.status,
+        StatusCode::OK,
+        "the right secret: {}",
+        token.body
+    );
+    let token = token.body["access_token"].as_str().unwrap().to_owned();
+    let introspection = endpoint.send(TestRequest::introspect(&token).build()).await;
+    assert_eq!(introspection.body["active"], true, "introspection too");
+    let revocation = endpoint.send(TestRequest::revoke(&token).build()).await;
+    assert_eq!(revocation.status, StatusCode::OK, "and its own revocation");
     let other = endpoint
         .send(
             TestRequest::token()
@@ -989,6 +1036,81 @@ async fn ten_wrong_secrets_throttle_the_key_with_429_even_for_the_right_secret()
         )
         .await;
     assert_eq!(other.status, StatusCode::OK, "another key is unaffected");
+}
+
+#[tokio::test]
+async fn a_strangers_hundred_wrong_secrets_throttle_the_stranger_and_never_the_keys_owner() {
+    let endpoint = Endpoint::new().await;
+    let stranger = "198.51.100.66";
+    let mut answers = Vec::new();
+    for _ in 0..100 {
+        answers.push(
+            endpoint
+                .send(a_wrong_secret().from(stranger).build())
+                .await
+                .status,
+        );
+    }
+    assert_eq!(
+        answers
+            .iter()
+            .filter(|s| **s == StatusCode::UNAUTHORIZED)
+            .count(),
+        10,
+        "ten failures are answered, then the stranger is throttled"
+    );
+    assert!(
+        answers[10..]
+            .iter()
+            .all(|s| *s == StatusCode::TOO_MANY_REQUESTS)
+    );
+    // Another key, guessed from the same address: the address itself is throttled.
+    let elsewhere = TestRequest::token()
+        .set("Authorization", basic(OTHER_KEY, "a-guess"))
+        .from(stranger);
+    assert_eq!(
+        endpoint.send(elsewhere.build()).await.status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    for (request, what) in [
+        (TestRequest::token(), "token"),
+        (TestRequest::standard(), "token at /oauth2/token"),
+        (TestRequest::introspect("x"), "introspection"),
+        (TestRequest::revoke("x"), "revocation"),
+    ] {
+        let answer = endpoint.send(request.from("192.0.2.10").build()).await;
+        assert_eq!(answer.status, StatusCode::OK, "{what}: {}", answer.body);
+    }
+    let same_address = endpoint
+        .send(TestRequest::token().from(stranger).build())
+        .await;
+    assert_eq!(
+        same_address.status,
+        StatusCode::OK,
+        "even from the throttled address, the right secret is not refused"
+    );
+}
+
+#[tokio::test]
+async fn sixty_concurrent_wrong_secrets_are_counted_exactly_against_a_limit_of_ten() {
+    let endpoint = Endpoint::new().await;
+    let service = &endpoint.service;
+    let answers = futures_util::future::join_all(
+        (0..60).map(|_| async { handler::handle(service, wrong_secret()).await.unwrap() }),
+    )
+    .await;
+    let refused = answers
+        .iter()
+        .filter(|a| a.status() == StatusCode::UNAUTHORIZED)
+        .count();
+    assert_eq!(refused, 10, "only ten guesses are ever answered 401");
+    assert_eq!(
+        answers
+            .iter()
+            .filter(|a| a.status() == StatusCode::TOO_MANY_REQUESTS)
+            .count(),
+        50
+    );
 }
 
 #[tokio::test]
@@ -1001,7 +1123,7 @@ async fn fewer_failures_than_the_limit_leave_the_right_secret_working() {
 }
 
 #[tokio::test]
-async fn once_the_window_closes_the_right_secret_works_again() {
+async fn once_the_window_closes_wrong_secrets_are_answered_401_again() {
     let endpoint = Endpoint::new().await;
     let service = TokenService::new(endpoint.keys.clone(), endpoint.tokens.clone(), 599)
         .with_throttle(Throttle {
@@ -1012,21 +1134,17 @@ async fn once_the_window_closes_the_right_secret_works_again() {
         let answer = handler::handle(&service, wrong_secret()).await.unwrap();
         assert_eq!(answer.status(), StatusCode::UNAUTHORIZED);
     }
-    let throttled = handler::handle(&service, TestRequest::token().build())
-        .await
-        .unwrap();
+    let throttled = handler::handle(&service, wrong_secret()).await.unwrap();
     assert_eq!(throttled.status(), StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(throttled.headers()["retry-after"], "1");
     // Epoch seconds: the window that opened during second t closes at t + 1.
     tokio::time::sleep(std::time::Duration::from_millis(2_100)).await;
-    let again = handler::handle(&service, TestRequest::token().build())
-        .await
-        .unwrap();
-    assert_eq!(again.status(), StatusCode::OK);
+    let again = handler::handle(&service, wrong_secret()).await.unwrap();
+    assert_eq!(again.status(), StatusCode::UNAUTHORIZED);
 }
 
 #[tokio::test]
-async fn a_wrong_secret_costs_one_read_and_one_write_and_unknown_keys_count_nothing() {
+async fn a_wrong_secret_and_an_unknown_key_id_cost_the_same_one_read_and_one_write() {
     let store = Arc::new(Counting::default());
     store.keys.create(&fixture_key()).await.unwrap();
     let service = TokenService::new(store.clone(), store.clone(), 599);
@@ -1036,13 +1154,27 @@ async fn a_wrong_secret_costs_one_read_and_one_write_and_unknown_keys_count_noth
     assert_eq!(
         store.writes.load(Ordering::SeqCst),
         1,
-        "the failure, counted"
+        "the failure, reserved"
     );
     let unknown = TestRequest::token()
         .set("Authorization", basic(&KeyId::generate().to_string(), "x"))
         .build();
     handler::handle(&service, unknown).await.unwrap();
-    assert_eq!(store.writes.load(Ordering::SeqCst), 1, "nothing to count");
+    assert_eq!(store.key_reads.load(Ordering::SeqCst), 2, "reads");
+    assert_eq!(
+        store.writes.load(Ordering::SeqCst),
+        2,
+        "the same conditional write, which finds no key to count"
+    );
+    let right = handler::handle(&service, TestRequest::token().build())
+        .await
+        .unwrap();
+    assert_eq!(right.status(), StatusCode::OK);
+    assert_eq!(
+        store.writes.load(Ordering::SeqCst),
+        3,
+        "success writes its token and counts nothing"
+    );
 }
 
 #[tokio::test]
@@ -1304,7 +1436,7 @@ async fn revocation_costs_one_key_read_and_one_conditional_write() {
 }
 
 #[tokio::test]
-async fn a_throttled_key_is_refused_at_revocation_and_introspection_too() {
+async fn a_throttled_key_still_revokes_and_introspects_with_its_right_secret() {
     let keys = Arc::new(MemoryKeyStore::new());
     keys.create(&fixture_key()).await.unwrap();
     let service =
@@ -1313,11 +1445,15 @@ async fn a_throttled_key_is_refused_at_revocation_and_introspection_too() {
             window_seconds: 60,
         });
     let wrong = TestRequest::revoke("t").set("Authorization", basic(KEY, "wrong"));
-    handler::handle(&service, wrong.build()).await.unwrap();
+    handler::handle(&service, wrong.clone().build())
+        .await
+        .unwrap();
+    let again = handler::handle(&service, wrong.build()).await.unwrap();
+    assert_eq!(again.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(again.headers().contains_key("retry-after"));
     for request in [TestRequest::revoke("t"), TestRequest::introspect("t")] {
         let answer = handler::handle(&service, request.build()).await.unwrap();
-        assert_eq!(answer.status(), StatusCode::TOO_MANY_REQUESTS);
-        assert!(answer.headers().contains_key("retry-after"));
+        assert_eq!(answer.status(), StatusCode::OK);
     }
 }
 
@@ -1378,4 +1514,34 @@ async fn without_issuer_url_the_issuer_is_the_requests_host_and_stage() {
     let refused = endpoint.send(post.build()).await;
     assert_eq!(refused.status, StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(refused.headers["allow"], "GET");
+}
+
+#[tokio::test]
+async fn client_credentials_in_the_query_string_are_a_400_at_every_standard_route() {
+    let endpoint = Endpoint::new().await;
+    for request in [
+        TestRequest::standard()
+            .without("Authorization")
+            .query(&format!("client_id={KEY}&client_secret={SECRET}")),
+        TestRequest::standard()
+            .without("Authorization")
+            .body("")
+            .without("Content-Type")
+            .query(&format!(
+                "grant_type=client_credentials&client_id={KEY}&client_secret={SECRET}"
+            )),
+        TestRequest::standard().query("client_secret=x"),
+        TestRequest::introspect("t").query(&format!("client_secret={SECRET}")),
+        TestRequest::revoke("t").query(&format!("client_id={KEY}")),
+    ] {
+        let answer = endpoint.send(request.build()).await;
+        assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{}", answer.body);
+        assert_eq!(answer.body["error"], "invalid_request");
+        let description = answer.body["error_description"].as_str().unwrap();
+        assert!(
+            description.contains("never in the URL's query string"),
+            "{description}"
+        );
+        assert!(!description.contains(SECRET));
+    }
 }

@@ -20,13 +20,16 @@ use aws_sdk_dynamodb::types::{
 use tracing::instrument;
 
 use super::{
-    FailureLog, KeyAdmin, KeyReader, Revocation, StoreError, TokenAndKeys, TokenLookup, TokenStore,
-    in_listing_order, key_not_found,
+    FailureLog, KeyAdmin, KeyReader, Revocation, SourceFailureLog, StoreError, TokenAndKeys,
+    TokenLookup, TokenStore, in_listing_order, key_not_found,
 };
 use crate::code::SystemCode;
-use crate::key::{ClientKey, FailedAttempts, KeyId, KeyStatus};
+use crate::key::{ClientKey, FailedAttempts, FailureLimit, KeyId, KeyStatus, Reservation};
+
+mod counters;
 use crate::secret::SecretHash;
 use crate::token::{TokenHash, TokenRecord};
+pub use counters::SOURCE_PREFIX;
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -553,53 +556,18 @@ const TOKENS_REVOKED_AT: &str = "tokens_revoked_at";
 #[async_trait]
 impl FailureLog for DynamoKeyStore {
     #[instrument(skip(self), fields(table = %self.table))]
-    async fn record_failure(&self, id: &KeyId, now: u64, window: u64) -> Result<(), StoreError> {
-        let cutoff = now.saturating_sub(window);
-        // One more in the open window, else the first of a new one: each a conditional
-        // write, so that concurrent failures neither lose a count nor reopen a window. A
-        // race between the two is settled by trying the first again.
-        let writes = [
-            (
-                "ADD #failures :one",
-                "attribute_exists(key_id) AND #since > :cutoff",
-            ),
-            (
-                "SET #failures = :one, #since = :now",
-                "attribute_exists(key_id) AND (attribute_not_exists(#since) OR #since <= :cutoff)",
-            ),
-            (
-                "ADD #failures :one",
-                "attribute_exists(key_id) AND #since > :cutoff",
-            ),
-        ];
-        for (update, condition) in writes {
-            let result = timed(
-                "UpdateItem",
-                self.client
-                    .update_item()
-                    .table_name(&self.table)
-                    .key(KEY_ID, s(id.as_str()))
-                    .update_expression(update)
-                    .condition_expression(condition)
-                    .expression_attribute_names("#failures", FAILURES)
-                    .expression_attribute_names("#since", FAILURES_SINCE)
-                    .set_expression_attribute_values(Some(
-                        [(":one".to_owned(), n(1)), (":cutoff".to_owned(), n(cutoff))]
-                            .into_iter()
-                            .chain(update.contains(":now").then(|| (":now".to_owned(), n(now))))
-                            .collect(),
-                    ))
-                    .send(),
-            )
-            .await;
-            match result {
-                Ok(_) => return Ok(()),
-                Err(err) if is_condition_failure(&err) => {}
-                Err(err) => return Err(classify(&self.table, err)),
-            }
-        }
-        // Every condition failed: the key is gone, so there is nothing to count.
-        Ok(())
+    async fn reserve_failure(
+        &self,
+        id: &KeyId,
+        now: u64,
+        limit: FailureLimit,
+    ) -> Result<Reservation, StoreError> {
+        let counter = counters::Counter {
+            table: &self.table,
+            key: (KEY_ID, id.as_str().to_owned()),
+            created_by_failure: false,
+        };
+        counters::reserve(&self.client, counter, now, limit).await
     }
 }
 
@@ -783,6 +751,24 @@ impl TokenStore for DynamoTokenStore {
     }
 }
 
+#[async_trait]
+impl SourceFailureLog for DynamoTokenStore {
+    #[instrument(skip(self), fields(table = %self.table))]
+    async fn reserve_source_failure(
+        &self,
+        source: &str,
+        now: u64,
+        limit: FailureLimit,
+    ) -> Result<Reservation, StoreError> {
+        let counter = counters::Counter {
+            table: &self.table,
+            key: (TOKEN_HASH, format!("{SOURCE_PREFIX}{source}")),
+            created_by_failure: true,
+        };
+        counters::reserve(&self.client, counter, now, limit).await
+    }
+}
+
 /// A token and keys in one `BatchGetItem` across `TOKENS_TABLE` and `KEYS_TABLE`: the
 /// authorizer's `tokengate` style.
 #[derive(Debug, Clone)]
@@ -846,17 +832,26 @@ impl TokenLookup for DynamoTokenLookup {
                     detail: e.to_string(),
                 })?;
         let mut found = TokenAndKeys::default();
-        // DynamoDB may leave keys unprocessed under throttling: ask again for those only.
+        let bounds = Bounds::of(&self.client);
+        // DynamoDB may leave keys unprocessed under throttling: ask again for those only, a
+        // few times, with jittered backoff, inside the operation timeout.
+        let mut attempt = 0;
         while !requested.is_empty() {
-            let out = timed(
-                "BatchGetItem",
-                self.client
-                    .batch_get_item()
-                    .set_request_items(Some(requested))
-                    .send(),
-            )
-            .await
-            .map_err(|e| classify(&self.tokens_table, e))?;
+            bounds
+                .before(attempt)
+                .await
+                .map_err(|detail| StoreError::Unreachable {
+                    detail: format!("BatchGetItem left keys unprocessed: {detail}"),
+                })?;
+            attempt += 1;
+            let call = self
+                .client
+                .batch_get_item()
+                .set_request_items(Some(requested))
+                .send();
+            let out = timed("BatchGetItem", bounds.within(call))
+                .await?
+                .map_err(|e| classify(&self.tokens_table, e))?;
             for (table, items) in out.responses().into_iter().flatten() {
                 for item in items {
                     if table == &self.tokens_table {
@@ -874,6 +869,57 @@ impl TokenLookup for DynamoTokenLookup {
             requested = out.unprocessed_keys.unwrap_or_default();
         }
         Ok(found)
+    }
+}
+
+/// The bounds a loop of calls keeps: the client's attempts and operation timeout, for all
+/// of the calls together.
+struct Bounds {
+    deadline: tokio::time::Instant,
+    max_attempts: u32,
+}
+
+impl Bounds {
+    fn of(client: &Client) -> Self {
+        let config = client.config();
+        let operation = (config.timeout_config())
+            .and_then(TimeoutConfig::operation_timeout)
+            .unwrap_or(StoreLimits::default().operation);
+        Self {
+            deadline: tokio::time::Instant::now() + operation,
+            max_attempts: config.retry_config().map_or(
+                StoreLimits::default().max_attempts,
+                RetryConfig::max_attempts,
+            ),
+        }
+    }
+
+    /// Waits before attempt `attempt` (0 is the first, at once): a full-jitter backoff from
+    /// 50 ms doubling, or why there is no attempt left.
+    async fn before(&self, attempt: u32) -> Result<(), String> {
+        if attempt == 0 {
+            return Ok(());
+        }
+        if attempt >= self.max_attempts {
+            return Err(format!("{attempt} attempts made"));
+        }
+        let ceiling = 50u64 << attempt.min(6);
+        let [a, b] = crate::random::bytes::<2>();
+        let backoff = Duration::from_millis(u64::from(u16::from_le_bytes([a, b])) % ceiling);
+        if tokio::time::Instant::now() + backoff >= self.deadline {
+            return Err("the operation timeout ran out".into());
+        }
+        tokio::time::sleep(backoff).await;
+        Ok(())
+    }
+
+    /// `call`, cut off at the deadline.
+    async fn within<T>(&self, call: impl std::future::Future<Output = T>) -> Result<T, StoreError> {
+        tokio::time::timeout_at(self.deadline, call)
+            .await
+            .map_err(|_| StoreError::Unreachable {
+                detail: "no answer within the operation timeout".into(),
+            })
     }
 }
 

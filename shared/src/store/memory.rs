@@ -7,10 +7,10 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use async_trait::async_trait;
 
 use super::{
-    FailureLog, KeyAdmin, KeyReader, Revocation, StoreError, TokenStore, in_listing_order,
-    key_not_found,
+    FailureLog, KeyAdmin, KeyReader, Revocation, SourceFailureLog, StoreError, TokenStore,
+    in_listing_order, key_not_found,
 };
-use crate::key::{ClientKey, KeyId, KeyStatus};
+use crate::key::{ClientKey, FailedAttempts, FailureLimit, KeyId, KeyStatus, Reservation};
 use crate::secret::SecretHash;
 use crate::token::{TokenHash, TokenRecord};
 
@@ -53,11 +53,28 @@ impl KeyReader for MemoryKeyStore {
 
 #[async_trait]
 impl FailureLog for MemoryKeyStore {
-    async fn record_failure(&self, id: &KeyId, now: u64, window: u64) -> Result<(), StoreError> {
-        if let Some(key) = lock(&self.keys).get_mut(id) {
-            key.failures = key.failures.after_failure(now, window);
+    async fn reserve_failure(
+        &self,
+        id: &KeyId,
+        now: u64,
+        limit: FailureLimit,
+    ) -> Result<Reservation, StoreError> {
+        let mut keys = lock(&self.keys);
+        let Some(key) = keys.get_mut(id) else {
+            return Ok(Reservation::Counted);
+        };
+        Ok(reserve_in(&mut key.failures, now, limit))
+    }
+}
+
+/// One failure reserved in `attempts`, under the lock that holds them.
+fn reserve_in(attempts: &mut FailedAttempts, now: u64, limit: FailureLimit) -> Reservation {
+    match attempts.reserve(now, limit) {
+        Ok(counted) => {
+            *attempts = counted;
+            Reservation::Counted
         }
-        Ok(())
+        Err(retry_after) => Reservation::Throttled { retry_after },
     }
 }
 
@@ -127,6 +144,7 @@ impl KeyAdmin for MemoryKeyStore {
 #[derive(Debug)]
 pub struct MemoryTokenStore {
     shards: Vec<Mutex<Tokens>>,
+    sources: Mutex<HashMap<String, FailedAttempts>>,
 }
 
 #[derive(Debug, Default)]
@@ -150,6 +168,7 @@ impl MemoryTokenStore {
             shards: (0..Self::SHARDS)
                 .map(|_| Mutex::new(Tokens::default()))
                 .collect(),
+            sources: Mutex::default(),
         }
     }
 
@@ -209,6 +228,29 @@ impl TokenStore for MemoryTokenStore {
                 Revocation::Revoked
             }
         })
+    }
+}
+
+/// The most source counters held before those whose window has closed are dropped.
+const MAX_SOURCES: usize = 10_000;
+
+#[async_trait]
+impl SourceFailureLog for MemoryTokenStore {
+    async fn reserve_source_failure(
+        &self,
+        source: &str,
+        now: u64,
+        limit: FailureLimit,
+    ) -> Result<Reservation, StoreError> {
+        let mut sources = lock(&self.sources);
+        if sources.len() >= MAX_SOURCES && !sources.contains_key(source) {
+            sources.retain(|_, a| now < a.since.saturating_add(limit.window));
+        }
+        Ok(reserve_in(
+            sources.entry(source.to_owned()).or_default(),
+            now,
+            limit,
+        ))
     }
 }
 
