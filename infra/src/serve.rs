@@ -157,6 +157,12 @@ pub async fn serve(
         .map_err(|e| CliError::Usage(e.to_string()))?;
     let issuer = token_issuer::config::issuer_url(&|name| std::env::var(name).ok())
         .map_err(|e| CliError::Usage(e.to_string()))?;
+    if options.store == StoreKind::Dynamodb {
+        // The tables must answer before the server says it listens.
+        let probe = tokengate_shared::KeyId::parse("tokengate-serve-probe")
+            .map_err(|e| CliError::Usage(e.to_string()))?;
+        keys.get(&probe).await?;
+    }
     let demo = match (options.store, options.demo_key) {
         (StoreKind::Memory, _) | (StoreKind::Dynamodb, true) => {
             Some(create_demo_key(&*keys).await?)

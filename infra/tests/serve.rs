@@ -5,6 +5,8 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
 use serde_json::{Value, json};
+use tokengate_shared::store::dynamodb::DynamoKeyStore;
+use tokengate_shared::{KeyAdmin, KeyId, KeyReader, KeyStatus};
 use tokengate_tests::{
     ClosedPort, Moto, ProcessGroup, basic, inn_reach_token_request, unique_name,
 };
@@ -435,7 +437,7 @@ async fn with_the_dynamodb_store_keys_and_tokens_live_in_dynamodb() {
     let mut env = moto.env();
     env.push(("KEYS_TABLE".into(), keys_table.clone()));
     env.push(("TOKENS_TABLE".into(), tokens_table.clone()));
-    let server = Server::start(&["--store", "dynamodb"], &env);
+    let server = Server::start(&["--store", "dynamodb", "--demo-key"], &env);
     let token = server.token().await;
     let bearer = format!("Bearer {token}");
     let (status, _) = server
@@ -915,7 +917,7 @@ async fn the_admin_health_is_503_naming_the_problem_when_dynamodb_is_unreachable
     let mut env = moto.env();
     env.push(("KEYS_TABLE".into(), keys_table));
     env.push(("TOKENS_TABLE".into(), tokens_table));
-    let server = Server::start(&["--store", "dynamodb"], &env);
+    let server = Server::start(&["--store", "dynamodb", "--demo-key"], &env);
     let health: Value = server.admin_get("/health").await.json().await.unwrap();
     assert_eq!(health["store"]["reachable"], true, "{health}");
 
@@ -975,4 +977,82 @@ async fn each_request_line_has_a_timestamp_the_latency_the_decision_and_an_upstr
     ] {
         assert!(denied.contains(field), "{field} missing: {denied}");
     }
+}
+
+#[tokio::test]
+async fn on_dynamodb_serve_leaves_no_demo_key_unless_asked_and_disables_the_one_it_made_on_stop() {
+    let moto = Moto::start();
+    let (keys_table, tokens_table) = moto.fresh_tables().await;
+    let mut env = moto.env();
+    env.push(("KEYS_TABLE".into(), keys_table.clone()));
+    env.push(("TOKENS_TABLE".into(), tokens_table));
+    let keys = DynamoKeyStore::new(moto.client(), &keys_table);
+
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tokengate"));
+    command
+        .args(["serve", "--port", "0", "--admin-port", "0", "--store", "dynamodb"])
+        .envs(env.iter().cloned())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    let mut plain = ProcessGroup::spawn(&mut command).unwrap();
+    let stdout = plain.child().stdout.take().unwrap();
+    let said: Vec<String> = BufReader::new(stdout)
+        .lines()
+        .map_while(Result::ok)
+        .take_while(|line| !line.contains("--demo-key"))
+        .collect();
+    assert!(said.join("\n").contains("no demo key"), "{said:?}");
+    assert!(keys.list().await.unwrap().is_empty(), "no key was made");
+    drop(plain);
+
+    let server = Server::start(&["--store", "dynamodb", "--demo-key"], &env);
+    let id = KeyId::parse(&server.key).unwrap();
+    let made = keys.get(&id).await.unwrap().unwrap();
+    assert_eq!(made.status, KeyStatus::Active);
+    drop(server);
+    let after = keys.get(&id).await.unwrap().unwrap();
+    assert_eq!(after.status, KeyStatus::Disabled, "disabled when serve stopped");
+}
+
+#[tokio::test]
+async fn a_path_with_a_dot_segment_is_refused_before_the_authorizer_or_the_upstream_sees_it() {
+    let upstream = wiremock::MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::any())
+        .respond_with(wiremock::ResponseTemplate::new(200).set_body_json(json!({})))
+        .mount(&upstream)
+        .await;
+    let base = format!("{}/base", upstream.uri());
+    let server = Server::start(&["--upstream", &base], &[]);
+    let token = server.token().await;
+    let bearer = format!("Bearer {token}");
+    for path in ["/../x", "/%2e%2e/x", "/a/%2E%2E/x", "/a/./x", "/a/.%2e/x", "/a/%2e"] {
+        let url = format!("{}{path}", server.base);
+        let answer = raw_get(&url, &server.key, &bearer).await;
+        assert!(answer.starts_with("HTTP/1.1 400"), "{path}: {answer}");
+        assert!(answer.contains("application/json"), "{path}: {answer}");
+        assert!(answer.contains("dot segment"), "{path}: {answer}");
+    }
+    let (status, _) = server
+        .get("/a/b..c/x", &[("x-api-key", &server.key), ("Authorization", &bearer)])
+        .await;
+    assert_eq!(status, 200, "dots inside a segment are fine");
+    let requests = upstream.received_requests().await.unwrap();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0].url.path(), "/base/a/b..c/x");
+}
+
+/// A GET sent as written: clients resolve dot segments before sending, an attacker does not.
+async fn raw_get(url: &str, key: &str, bearer: &str) -> String {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let url = url.strip_prefix("http://").unwrap();
+    let (host, path) = url.split_at(url.find('/').unwrap());
+    let mut stream = tokio::net::TcpStream::connect(host).await.unwrap();
+    let request = format!(
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nx-api-key: {key}\r\nAuthorization: {bearer}\r\nConnection: close\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await.unwrap();
+    answer
 }

@@ -14,11 +14,12 @@ use aws_lambda_events::apigw::{
 };
 use aws_lambda_events::iam::{IamPolicyEffect, IamPolicyStatement};
 use aws_lambda_events::query_map::QueryMap;
-use http::{HeaderMap, HeaderValue};
+use http::{HeaderMap, HeaderName, HeaderValue};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::decision::{AuthRequest, Decision};
+use crate::error::Reason;
 
 /// An API Gateway authorizer event, of any type this authorizer answers.
 #[derive(Debug, Clone)]
@@ -45,13 +46,91 @@ impl From<UnsupportedEvent> for lambda_runtime::Diagnostic {
     }
 }
 
-/// The two fields that say which event this is.
+/// The two fields that say which event this is, and the names `headers` gives more than
+/// once in different spellings (which the typed `headers` keeps only the last of).
 #[derive(Deserialize)]
 struct Tag<'a> {
     #[serde(default, borrow)]
     version: Option<Cow<'a, str>>,
     #[serde(default, rename = "type", borrow)]
     kind: Option<Cow<'a, str>>,
+    #[serde(default)]
+    headers: RepeatedHeaders,
+}
+
+/// Every value of each header name that `headers` spells more than one way.
+#[derive(Default)]
+struct RepeatedHeaders(Vec<(HeaderName, Vec<HeaderValue>)>);
+
+impl<'de> Deserialize<'de> for RepeatedHeaders {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_option(PairsVisitor)
+    }
+}
+
+struct PairsVisitor;
+
+impl<'de> serde::de::Visitor<'de> for PairsVisitor {
+    type Value = RepeatedHeaders;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an object of header names to values")
+    }
+
+    fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+        Ok(RepeatedHeaders::default())
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+        Ok(RepeatedHeaders::default())
+    }
+
+    fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_map(self)
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut pairs: Vec<(Cow<'de, str>, Option<Cow<'de, str>>)> = Vec::new();
+        while let Some(pair) = map.next_entry()? {
+            pairs.push(pair);
+        }
+        Ok(RepeatedHeaders::of(&pairs))
+    }
+}
+
+impl RepeatedHeaders {
+    fn of(pairs: &[(Cow<'_, str>, Option<Cow<'_, str>>)]) -> Self {
+        let mut repeated = Vec::new();
+        for (i, (name, _)) in pairs.iter().enumerate() {
+            let same = |(n, _): &&(Cow<'_, str>, _)| n.eq_ignore_ascii_case(name);
+            let first = !pairs[..i].iter().any(|p| same(&p));
+            let again = pairs[i + 1..].iter().any(|p| same(&p));
+            let Ok(header) = HeaderName::from_bytes(name.as_bytes()) else {
+                continue;
+            };
+            if first && again {
+                let values = pairs[i..]
+                    .iter()
+                    .filter(same)
+                    .filter_map(|(_, v)| HeaderValue::from_str(v.as_deref()?).ok())
+                    .collect();
+                repeated.push((header, values));
+            }
+        }
+        Self(repeated)
+    }
+
+    /// Puts every value of each repeated name where the decision reads them: `multi` when
+    /// it does not have the name already (API Gateway's own account wins), else nothing.
+    fn restore(self, multi: &mut HeaderMap) {
+        for (name, values) in self.0 {
+            if !multi.contains_key(&name) {
+                for value in values {
+                    multi.append(name.clone(), value);
+                }
+            }
+        }
+    }
 }
 
 impl AuthorizerEvent {
@@ -62,13 +141,24 @@ impl AuthorizerEvent {
         let tag: Tag<'_> = serde_json::from_slice(event).map_err(unsupported)?;
         match (tag.version.as_deref(), tag.kind.as_deref()) {
             (Some("2.0"), _) => serde_json::from_slice(event)
-                .map(|e| Self::RequestV2(Box::new(e)))
+                .map(|mut e: ApiGatewayV2CustomAuthorizerV2Request| {
+                    for (name, values) in tag.headers.0 {
+                        e.headers.remove(&name);
+                        for value in values {
+                            e.headers.append(name.clone(), value);
+                        }
+                    }
+                    Self::RequestV2(Box::new(e))
+                })
                 .map_err(unsupported),
             (_, Some("TOKEN")) => serde_json::from_slice(event)
                 .map(Self::Token)
                 .map_err(unsupported),
             (_, Some("REQUEST")) => serde_json::from_slice(event)
-                .map(|e| Self::Request(Box::new(e)))
+                .map(|mut e: ApiGatewayCustomAuthorizerRequestTypeRequest| {
+                    tag.headers.restore(&mut e.multi_value_headers);
+                    Self::Request(Box::new(e))
+                })
                 .map_err(unsupported),
             _ => Err(UnsupportedEvent(
                 "its type is neither REQUEST nor TOKEN".into(),
@@ -97,6 +187,7 @@ impl AuthorizerEvent {
                     .identity
                     .as_ref()
                     .and_then(|i| i.api_key_id.clone()),
+                malformed: method_arn_missing(event.method_arn.as_deref()),
             },
             Self::RequestV2(event) => AuthRequest {
                 headers: event.headers.clone(),
@@ -108,6 +199,7 @@ impl AuthorizerEvent {
                     .collect(),
                 token_event: false,
                 gateway_api_key_id: None,
+                malformed: None,
             },
             Self::Token(event) => {
                 let mut headers = HeaderMap::new();
@@ -121,6 +213,7 @@ impl AuthorizerEvent {
                 AuthRequest {
                     headers,
                     token_event: true,
+                    malformed: method_arn_missing(event.method_arn.as_deref()),
                     ..AuthRequest::default()
                 }
             }
@@ -209,6 +302,14 @@ fn merged_query(single: &QueryMap, multi: &QueryMap) -> BTreeMap<String, Vec<Str
         }
     }
     query
+}
+
+/// A REST API event must name the method it asks about: without one there is nothing an
+/// Allow could be scoped to, so it fails closed.
+fn method_arn_missing(method_arn: Option<&str>) -> Option<Reason> {
+    method_arn
+        .is_none_or(|arn| arn.trim().is_empty())
+        .then_some(Reason::MethodArnMissing)
 }
 
 /// The policy resource for a method ARN: the whole stage

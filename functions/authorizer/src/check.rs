@@ -165,13 +165,20 @@ pub fn accept<'a>(
     response: &'a EndpointResponse,
     now: u64,
 ) -> Result<Accepted<'a>, Denial> {
+    let introspection = matches!(style, ValidationStyle::Rfc7662 { .. });
+    // An introspection endpoint that is throttled or broken has not judged the token.
+    if introspection && (response.status == 429 || response.status >= 500) {
+        return Err(Denial::with_detail(
+            Reason::EndpointFailed,
+            format!("status {}", response.status),
+        ));
+    }
     if response.status != 200 {
         return Err(Denial::with_detail(
             Reason::TokenRejected,
             format!("status {}", response.status),
         ));
     }
-    let introspection = matches!(style, ValidationStyle::Rfc7662 { .. });
     if introspection && response.content != ContentKind::Json {
         return Err(Denial::with_detail(
             Reason::ResponseMalformed,

@@ -33,6 +33,8 @@ pub struct AuthRequest {
     pub token_event: bool,
     /// The id of the API key API Gateway itself checked, when the event says.
     pub gateway_api_key_id: Option<String>,
+    /// What makes the event itself unusable (no `methodArn`): denied before anything else.
+    pub malformed: Option<Reason>,
 }
 
 impl std::fmt::Debug for AuthRequest {
@@ -77,15 +79,6 @@ impl AuthRequest {
             (Some(one), None) => Single::One(one),
             (Some(_), Some(_)) => Single::Several,
         }
-    }
-
-    /// A plain header's value (the region code): the first, trimmed, when not empty.
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
     }
 }
 
@@ -267,6 +260,12 @@ impl Authorizer {
     }
 
     async fn decide_uncounted(&self, request: &AuthRequest) -> Decision {
+        if let Some(reason) = request.malformed {
+            return Decision::Deny {
+                principal_id: None,
+                denial: reason.into(),
+            };
+        }
         if let Some(pre_inputs) = self.pre_inputs()
             && matches!(pre_inputs.style, ValidationStyle::Tokengate { .. })
         {
@@ -314,16 +313,17 @@ impl Authorizer {
             Ok(presented) => presented,
             Err(denial) => return deny(None, denial),
         };
-        let authorization = match request.single_header("authorization") {
-            Single::One(value) => value,
-            missing => {
+        let (authorization, token) = match request.single_header("authorization") {
+            Single::One(value) if let Some(token) = bearer_token(value) => (value, token),
+            unusable => {
                 // Mashery's order: an API key's own problem is named first.
                 return match self.api_key(request, &pre_inputs.api_key).await {
                     Err(denial) => deny(None, denial),
                     Ok(principal_id) => {
-                        let reason = match missing {
+                        let reason = match unusable {
                             Single::Several => Reason::AuthorizationMultiple,
-                            _ => Reason::AuthorizationMissing,
+                            Single::One(_) => Reason::AuthorizationNotBearer,
+                            Single::None => Reason::AuthorizationMissing,
                         };
                         deny(Some(principal_id), reason.into())
                     }
@@ -345,7 +345,7 @@ impl Authorizer {
         if let Some(owner) = hit.as_ref().and_then(|h| h.owner.clone()) {
             ids.push(owner);
         }
-        let hash = TokenHash::of(bearer_token(authorization));
+        let hash = TokenHash::of(token);
         let found = match lookup.token_and_keys(&hash, &ids).await {
             Ok(found) => found,
             Err(e) => {
@@ -492,10 +492,14 @@ impl Authorizer {
                 Denial::of(Reason::ConfigInvalid)
             }
         })?;
-        let region = pre_inputs
-            .region_header
-            .as_deref()
-            .and_then(|h| request.header(h));
+        let region = match pre_inputs.region_header.as_deref() {
+            Some(header) => match request.single_header(header) {
+                Single::Several => return Err(Reason::RegionMultiple.into()),
+                Single::One(region) => Some(region),
+                Single::None => None,
+            },
+            None => None,
+        };
         let endpoint = pre_inputs
             .endpoint_for(region)
             .ok_or(Denial::of(Reason::DefaultUriMissing))?;
@@ -546,7 +550,7 @@ impl Authorizer {
                 client_secret,
                 ..
             } => Some(ValidationCall::Introspect {
-                token: bearer_token(authorization),
+                token: bearer_token(authorization).unwrap_or(authorization),
                 client_id,
                 client_secret,
             }),
@@ -564,8 +568,10 @@ impl Authorizer {
                 check::accept(&pre_inputs.style, &response, now).map_err(with_endpoint)?
             }
             (None, Some(jwt)) => {
+                let token =
+                    bearer_token(authorization).ok_or(Denial::of(Reason::AuthorizationNotBearer))?;
                 let claims = jwt
-                    .verify(endpoint, bearer_token(authorization))
+                    .verify(endpoint, token)
                     .await
                     .map_err(with_endpoint)?;
                 check::accept_jwt(&pre_inputs.style, claims, region, now)?
@@ -675,11 +681,14 @@ fn presented_api_key<'a>(
     }
 }
 
-/// The token of a `Bearer` header, or the whole value for any other scheme.
-fn bearer_token(authorization: &str) -> &str {
+/// The token of a `Bearer` header (the scheme in any case, RFC 6750 §2.1), or `None` for
+/// any other scheme or none.
+fn bearer_token(authorization: &str) -> Option<&str> {
     match authorization.split_once(' ') {
-        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),
-        _ => authorization,
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => {
+            Some(token.trim()).filter(|t| !t.is_empty())
+        }
+        _ => None,
     }
 }
 
@@ -704,11 +713,13 @@ mod tests {
     }
 
     #[test]
-    fn a_bearer_token_is_taken_from_its_scheme() {
-        assert_eq!(bearer_token("Bearer abc"), "abc");
-        assert_eq!(bearer_token("bearer  abc "), "abc");
-        assert_eq!(bearer_token("abc"), "abc");
-        assert_eq!(bearer_token("Basic abc"), "Basic abc");
+    fn a_bearer_token_is_taken_from_its_scheme_in_any_case_and_nothing_else_is_one() {
+        assert_eq!(bearer_token("Bearer abc"), Some("abc"));
+        assert_eq!(bearer_token("bearer  abc "), Some("abc"));
+        assert_eq!(bearer_token("BEARER abc"), Some("abc"));
+        assert_eq!(bearer_token("abc"), None);
+        assert_eq!(bearer_token("Basic abc"), None);
+        assert_eq!(bearer_token("Bearer "), None);
     }
 
     #[test]

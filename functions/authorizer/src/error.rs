@@ -22,6 +22,8 @@ pub enum Deny {
     AuthorizationHeaderNotPresentInRequest,
     /// More than one `Authorization` value.
     MultipleAuthorizationHeadersInRequest,
+    /// More than one value of the region code header: two values or two spellings.
+    MultipleRegionHeadersInRequest,
     /// `token_validation_uri` missing or not in the required JSON form.
     InvalidPreInputConfigurationForTokenValidationURI,
     /// Another pre-input is wrong (the cold-start log names it).
@@ -48,6 +50,7 @@ impl Deny {
                 "AuthorizationHeaderNotPresentInRequest"
             }
             Self::MultipleAuthorizationHeadersInRequest => "MultipleAuthorizationHeadersInRequest",
+            Self::MultipleRegionHeadersInRequest => "MultipleRegionHeadersInRequest",
             Self::InvalidPreInputConfigurationForTokenValidationURI => {
                 "InvalidPreInputConfigurationForTokenValidationURI"
             }
@@ -79,6 +82,14 @@ pub enum Reason {
     AuthorizationMissing,
     /// More than one `Authorization` value.
     AuthorizationMultiple,
+    /// `Authorization` without the `Bearer` scheme, where a style takes bearer tokens only.
+    AuthorizationNotBearer,
+    /// More than one region code header value.
+    RegionMultiple,
+    /// The event names no method (`methodArn`): nothing to allow.
+    MethodArnMissing,
+    /// The validation endpoint answered 429 or 5xx: it failed, the token was not judged.
+    EndpointFailed,
     /// `token_validation_uri` is missing or malformed.
     ConfigInvalidValidationUri,
     /// Another pre-input is wrong.
@@ -138,15 +149,19 @@ impl Reason {
             Self::AuthorizerTypeUnsupported => Deny::UnsupportedAuthorizerType,
             Self::AuthorizationMissing => Deny::AuthorizationHeaderNotPresentInRequest,
             Self::AuthorizationMultiple => Deny::MultipleAuthorizationHeadersInRequest,
+            Self::RegionMultiple => Deny::MultipleRegionHeadersInRequest,
             Self::ConfigInvalidValidationUri => {
                 Deny::InvalidPreInputConfigurationForTokenValidationURI
             }
             Self::ConfigInvalid => Deny::InvalidPreInputConfiguration,
             Self::DefaultUriMissing => Deny::DefaultTokenValidationURINotPresent,
-            Self::EndpointUnreachable | Self::ResponseMalformed | Self::JwksUnavailable => {
-                Deny::TargetEndpointError
-            }
-            Self::TokenRejected
+            Self::EndpointUnreachable
+            | Self::EndpointFailed
+            | Self::ResponseMalformed
+            | Self::JwksUnavailable => Deny::TargetEndpointError,
+            Self::MethodArnMissing => Deny::UnsupportedAuthorizerType,
+            Self::AuthorizationNotBearer
+            | Self::TokenRejected
             | Self::TokenInactive
             | Self::TokenExpired
             | Self::TokenNotYetValid
@@ -175,6 +190,10 @@ impl Reason {
             Self::AuthorizerTypeUnsupported => "authorizer_type_unsupported",
             Self::AuthorizationMissing => "authorization_header_missing",
             Self::AuthorizationMultiple => "authorization_header_multiple",
+            Self::AuthorizationNotBearer => "authorization_scheme_not_bearer",
+            Self::RegionMultiple => "region_header_multiple",
+            Self::MethodArnMissing => "method_arn_missing",
+            Self::EndpointFailed => "validation_endpoint_failed",
             Self::ConfigInvalidValidationUri => "config_invalid_validation_uri",
             Self::ConfigInvalid => "config_invalid",
             Self::DefaultUriMissing => "default_uri_missing",
@@ -219,6 +238,16 @@ impl Reason {
             }
             Self::AuthorizationMultiple => {
                 "More than one Authorization header is present in the request; send exactly one."
+            }
+            Self::AuthorizationNotBearer => {
+                "The Authorization header must carry a Bearer token (RFC 6750)."
+            }
+            Self::RegionMultiple => {
+                "More than one region code header is present in the request; send exactly one."
+            }
+            Self::MethodArnMissing => "The authorizer event names no method (methodArn).",
+            Self::EndpointFailed => {
+                "The OAuth Token Validation Endpoint failed (429 or 5xx); retry shortly."
             }
             Self::ConfigInvalidValidationUri => {
                 "Either token validation URI is not defined in pre-inputs or its value is not in proper required json format."

@@ -162,6 +162,8 @@ struct SourceState {
 struct KeySource {
     uri: Url,
     discovery: bool,
+    /// With discovery: the issuer the metadata must name, exactly (RFC 8414 §3.3).
+    issuer: String,
     allowed: Vec<Algorithm>,
     refresh: Duration,
     state: RwLock<SourceState>,
@@ -240,7 +242,7 @@ impl KeySource {
     ) -> Result<(Url, KeySet, Option<Duration>), String> {
         let jwks_uri = match known_jwks_uri {
             Some(uri) => uri,
-            None if self.discovery => discover(endpoint, &self.uri).await?,
+            None if self.discovery => discover(endpoint, &self.uri, &self.issuer).await?,
             None => self.uri.clone(),
         };
         let document = get_json(endpoint, &jwks_uri).await?;
@@ -273,10 +275,17 @@ async fn get_json(endpoint: &dyn ValidationEndpoint, uri: &Url) -> Result<Docume
 
 /// The JWKS URI in an issuer's metadata: OpenID Connect Discovery's
 /// `/.well-known/openid-configuration` under the issuer, else RFC 8414's
-/// `/.well-known/oauth-authorization-server` before its path.
-async fn discover(endpoint: &dyn ValidationEndpoint, issuer: &Url) -> Result<Url, String> {
+/// `/.well-known/oauth-authorization-server` before its path. The metadata must name
+/// `expected_issuer` exactly (RFC 8414 §3.3, OpenID Connect Discovery §4.3), and its
+/// `jwks_uri` must be https (loopback aside).
+async fn discover(
+    endpoint: &dyn ValidationEndpoint,
+    issuer: &Url,
+    expected_issuer: &str,
+) -> Result<Url, String> {
     #[derive(Deserialize)]
     struct Metadata {
+        issuer: Option<String>,
         jwks_uri: String,
     }
     let path = issuer.path().trim_end_matches('/');
@@ -298,10 +307,16 @@ async fn discover(endpoint: &dyn ValidationEndpoint, issuer: &Url) -> Result<Url
         let at = loggable(&metadata_uri);
         let metadata: Metadata = serde_json::from_slice(&metadata.body)
             .map_err(|e| format!("{at}: no jwks_uri in the metadata ({e})"))?;
+        if metadata.issuer.as_deref() != Some(expected_issuer) {
+            return Err(format!(
+                "{at}: the metadata's issuer is not the configured issuer {expected_issuer}"
+            ));
+        }
         return Url::parse(&metadata.jwks_uri)
             .ok()
             .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
-            .ok_or_else(|| format!("{at}: jwks_uri is not an http(s) URL"));
+            .filter(|u| !crate::pre_inputs::is_plain_http_to_a_remote_host(u))
+            .ok_or_else(|| format!("{at}: jwks_uri is not an https URL"));
     }
     Err(format!("discovery failed: {}", failures.join("; ")))
 }
@@ -312,6 +327,8 @@ pub struct JwtVerifier {
     sources: HashMap<Url, Arc<KeySource>>,
     algorithms: Vec<Algorithm>,
     default_uri: Option<Url>,
+    /// `profile: "rfc9068"`: `typ` must be `at+jwt`.
+    rfc9068: bool,
 }
 
 impl fmt::Debug for JwtVerifier {
@@ -347,9 +364,15 @@ impl JwtVerifier {
                     keys: initial,
                     ..SourceState::default()
                 };
+                let region = pre_inputs
+                    .region_uris
+                    .iter()
+                    .find(|(_, u)| *u == uri)
+                    .map(|(region, _)| region.as_str());
                 let source = KeySource {
                     uri: uri.clone(),
                     discovery: style.discovery,
+                    issuer: style.issuer_for(region).to_owned(),
                     allowed: style.algorithms.clone(),
                     refresh: style.jwks_refresh,
                     state: RwLock::new(state),
@@ -363,6 +386,7 @@ impl JwtVerifier {
             sources,
             algorithms: style.algorithms.clone(),
             default_uri: pre_inputs.default_uri.clone(),
+            rfc9068: style.rfc9068,
         }
     }
 
@@ -401,11 +425,14 @@ impl JwtVerifier {
                 "crit names extensions tokengate does not understand",
             ));
         }
-        if header
-            .typ
-            .as_deref()
-            .is_some_and(|typ| !is_access_token_type(typ))
-        {
+        let typ = header.typ.as_deref();
+        if self.rfc9068 && !typ.is_some_and(is_rfc9068_type) {
+            return Err(Denial::with_detail(
+                Reason::TokenTypeRefused,
+                "profile rfc9068: typ is not at+jwt",
+            ));
+        }
+        if typ.is_some_and(|typ| !is_access_token_type(typ)) {
             return Err(Denial::with_detail(
                 Reason::TokenTypeRefused,
                 "typ is neither JWT nor at+jwt",
@@ -518,7 +545,13 @@ impl JwtVerifier {
 /// RFC 9068's `at+jwt` (also as a media type), or plain `JWT`.
 fn is_access_token_type(typ: &str) -> bool {
     let typ = typ.strip_prefix("application/").unwrap_or(typ);
-    typ.eq_ignore_ascii_case("jwt") || typ.eq_ignore_ascii_case("at+jwt")
+    typ.eq_ignore_ascii_case("jwt") || is_rfc9068_type(typ)
+}
+
+/// RFC 9068 §2.1's `at+jwt`, also as the media type `application/at+jwt`.
+fn is_rfc9068_type(typ: &str) -> bool {
+    let typ = typ.strip_prefix("application/").unwrap_or(typ);
+    typ.eq_ignore_ascii_case("at+jwt")
 }
 
 /// Why a header was refused: an algorithm never accepted (`none`, or one jsonwebtoken does

@@ -21,7 +21,8 @@ pub const CACHE_HITS: &str = "CacheHits";
 pub const CACHE_MISSES: &str = "CacheMisses";
 /// Time for the validation endpoint to answer, in milliseconds.
 pub const VALIDATION_LATENCY: &str = "ValidationLatency";
-/// Calls to the validation endpoint that got no usable answer: refused, timed out, too big.
+/// Calls to the validation endpoint that got no usable answer: refused, timed out, too big,
+/// or (introspection) 429 or 5xx.
 pub const VALIDATION_ENDPOINT_ERRORS: &str = "ValidationEndpointErrors";
 /// JWKS fetches, by `result` (`ok`, `error`).
 pub const JWKS_REFRESHES: &str = "JwksRefreshes";
@@ -69,8 +70,13 @@ pub(crate) fn decision(decision: &Decision) {
     if decision.reason().is_some() {
         counter!(DENIALS).increment(1);
     }
-    if decision.reason() == Some(Reason::KeyStoreUnavailable) {
-        counter!(KEY_STORE_ERRORS).increment(1);
+    match decision.reason() {
+        Some(Reason::KeyStoreUnavailable) => counter!(KEY_STORE_ERRORS).increment(1),
+        // The call itself answered: counted here, as a call that got no usable answer.
+        Some(Reason::EndpointFailed) if !decision.cached() => {
+            counter!(VALIDATION_ENDPOINT_ERRORS).increment(1);
+        }
+        _ => {}
     }
 }
 

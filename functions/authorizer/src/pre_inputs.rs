@@ -97,10 +97,13 @@ pub struct JwtStyle {
     pub issuer: String,
     /// `issuer` per region code, when given as an object.
     pub region_issuers: HashMap<String, String>,
-    /// An audience the token must carry (`aud`), if any.
+    /// The audience the token must carry (`aud`); `None` only when the pre-inputs say
+    /// `"audience": "any"`, which `config check` flags.
     pub audience: Option<String>,
     /// Scopes the token must all carry (`scope` or `scp`).
     pub required_scopes: Vec<String>,
+    /// `profile: "rfc9068"`: only `typ: at+jwt` access tokens, never ID tokens.
+    pub rfc9068: bool,
     /// The algorithms accepted; never `none` or HS*.
     pub algorithms: Vec<Algorithm>,
     /// Clock skew allowed on `exp`, `nbf` and `iat`.
@@ -296,6 +299,9 @@ pub struct PreInputs {
     pub max_response_bytes: usize,
     /// Addition: XML namespace prefixes for XPath (`{"u": "urn:example:user"}`).
     pub xml_namespaces: BTreeMap<String, String>,
+    /// What is valid but weakens the checks, opted into explicitly (`"audience": "any"`,
+    /// `allow_insecure_http`): `config check` and the cold-start log say so.
+    pub warnings: Vec<String>,
 }
 
 /// One thing wrong in the pre-inputs.
@@ -651,11 +657,20 @@ struct ValidationSection {
     jwks_file: Option<Entry<String>>,
     jwks_refresh_seconds: Option<Entry<Number>>,
     discovery: Option<Entry<Flag>>,
+    profile: Option<Entry<ProfileName>>,
+    allow_insecure_http: Option<Entry<Flag>>,
     #[serde(flatten)]
     unknown: BTreeMap<String, IgnoredAny>,
 }
 
-const VALIDATION_KEYS: [&str; 11] = [
+/// `validation.profile`.
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case", expecting = "rfc9068")]
+enum ProfileName {
+    Rfc9068,
+}
+
+const VALIDATION_KEYS: [&str; 13] = [
     "style",
     "client_id",
     "client_secret",
@@ -667,10 +682,13 @@ const VALIDATION_KEYS: [&str; 11] = [
     "jwks_file",
     "jwks_refresh_seconds",
     "discovery",
+    "profile",
+    "allow_insecure_http",
 ];
 
-/// Which styles each `validation` key applies to (`style` applies to all).
-const STYLE_KEYS: [(&str, &[&str]); 10] = [
+/// Which styles each `validation` key applies to (`style` and `allow_insecure_http` apply
+/// to all).
+const STYLE_KEYS: [(&str, &[&str]); 11] = [
     ("client_id", &["rfc7662"]),
     ("client_secret", &["rfc7662"]),
     ("audience", &["rfc7662", "jwt"]),
@@ -681,6 +699,7 @@ const STYLE_KEYS: [(&str, &[&str]); 10] = [
     ("jwks_file", &["jwt"]),
     ("jwks_refresh_seconds", &["jwt"]),
     ("discovery", &["jwt"]),
+    ("profile", &["jwt"]),
 ];
 
 /// `validation.issuer`: one issuer, or one per region code with a `default`.
@@ -818,8 +837,15 @@ impl PreInputs {
 
 /// Turns the document into configuration, recording every problem; what is returned is
 /// meaningful only when none was recorded.
-fn compile(doc: Document, problems: &mut Problems, secrets: Secrets<'_>) -> PreInputs {
+fn compile(mut doc: Document, problems: &mut Problems, secrets: Secrets<'_>) -> PreInputs {
     problems.unknown("", &doc.unknown, &DOCUMENT_KEYS);
+    let insecure = match &mut doc.validation {
+        Some(Entry(Ok(section))) => section.allow_insecure_http.take(),
+        _ => None,
+    };
+    let allow_insecure_http = problems
+        .take("validation.allow_insecure_http", insecure)
+        .is_some_and(|Flag(b)| b);
     let style_name = match &doc.validation {
         Some(Entry(Ok(ValidationSection {
             style: Some(Entry(Ok(name))),
@@ -843,6 +869,34 @@ fn compile(doc: Document, problems: &mut Problems, secrets: Secrets<'_>) -> PreI
     let proxy = proxy(problems, doc.http_proxy_server, doc.http_proxy_port);
     let api_key = api_key(problems, doc.api_key);
     let style = style(problems, doc.validation, secrets);
+    let mut warnings = Vec::new();
+    let uris = default_uri
+        .iter()
+        .map(|uri| ("defaultURI".to_owned(), uri))
+        .chain(
+            region_uris
+                .iter()
+                .map(|(region, uri)| (format!("regionCodeValue.{region}"), uri)),
+        );
+    for (key, uri) in uris {
+        if !is_plain_http_to_a_remote_host(uri) {
+            continue;
+        }
+        let said = format!("{key}: {uri} is plain http to a remote host: tokens cross the network readable");
+        if allow_insecure_http {
+            warnings.push(format!("{said} (allowed by validation.allow_insecure_http)"));
+        } else {
+            problems.add(
+                key,
+                "is plain http to a remote host, which exposes every token; use https, or set validation.allow_insecure_http: true",
+            );
+        }
+    }
+    if matches!(&style, ValidationStyle::Jwt(jwt) if jwt.audience.is_none()) {
+        warnings.push(
+            "validation.audience is \"any\": tokens meant for other APIs, and ID tokens, are accepted".into(),
+        );
+    }
     let timeouts = timeouts(problems, doc.timeouts);
     let cache = cache(problems, doc.cache);
     let max_response_bytes = problems
@@ -866,7 +920,22 @@ fn compile(doc: Document, problems: &mut Problems, secrets: Secrets<'_>) -> PreI
         cache,
         max_response_bytes,
         xml_namespaces,
+        warnings,
     }
+}
+
+/// `http:` to anything but a loopback address or `localhost`.
+pub fn is_plain_http_to_a_remote_host(uri: &Url) -> bool {
+    let host = uri.host_str().unwrap_or_default();
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let loopback = match host.parse::<std::net::IpAddr>() {
+        Ok(ip) => ip.is_loopback(),
+        Err(_) => {
+            let host = host.to_ascii_lowercase();
+            host == "localhost" || host.ends_with(".localhost")
+        }
+    };
+    uri.scheme() == "http" && !loopback
 }
 
 /// A number's value when in range; otherwise the problem is recorded.
@@ -1192,6 +1261,7 @@ impl ValidationSection {
             "jwks_file" => self.jwks_file.take().is_some(),
             "jwks_refresh_seconds" => self.jwks_refresh_seconds.take().is_some(),
             "discovery" => self.discovery.take().is_some(),
+            "profile" => self.profile.take().is_some(),
             _ => false,
         }
     }
@@ -1313,19 +1383,49 @@ fn jwt(problems: &mut Problems, section: ValidationSection, secrets: Secrets<'_>
         },
         _ => None,
     };
+    let audience = jwt_audience(problems, section.audience);
     JwtStyle {
         issuer,
         region_issuers,
-        audience: problems.take("validation.audience", section.audience),
+        audience,
         required_scopes: problems
             .take("validation.required_scopes", section.required_scopes)
             .unwrap_or_default(),
+        rfc9068: problems
+            .take("validation.profile", section.profile)
+            .is_some(),
         algorithms,
         leeway_seconds,
         jwks_file,
         initial_keys,
         jwks_refresh,
         discovery,
+    }
+}
+
+/// The value `"audience"` takes to accept a token meant for any audience.
+pub const ANY_AUDIENCE: &str = "any";
+
+/// `validation.audience`, required for `jwt` (RFC 9068 §4: a resource server must check
+/// that it is the token's audience); `"any"` opts out, and is the only way to.
+fn jwt_audience(problems: &mut Problems, entry: Option<Entry<String>>) -> Option<String> {
+    let given = entry.is_some();
+    match problems.take("validation.audience", entry) {
+        Some(any) if any == ANY_AUDIENCE => None,
+        Some(audience) if !audience.trim().is_empty() => Some(audience),
+        Some(_) => {
+            problems.add("validation.audience", "must not be empty");
+            None
+        }
+        None => {
+            if !given {
+                problems.add(
+                    "validation.audience",
+                    "is required for jwt: the audience (aud) this API's tokens carry, as RFC 9068 §4 requires; write \"any\" to accept tokens meant for any audience, ID tokens included",
+                );
+            }
+            None
+        }
     }
 }
 

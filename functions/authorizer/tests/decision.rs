@@ -555,7 +555,7 @@ async fn no_usable_answer_is_target_endpoint_error_with_a_reason_that_says_which
         r#"{{"token_validation_uri": {{"defaultURI": "http://127.0.0.1:{}/userinfo"}}, "timeouts": {{"connect_ms": 500, "total_ms": 1000}}}}"#,
         closed.port()
     );
-    let unresolvable = r#"{"token_validation_uri": {"defaultURI": "http://idp.invalid/userinfo"}, "timeouts": {"connect_ms": 500, "total_ms": 1000}}"#;
+    let unresolvable = r#"{"token_validation_uri": {"defaultURI": "https://idp.invalid/userinfo"}, "timeouts": {"connect_ms": 500, "total_ms": 1000}}"#;
     let idp = MockServer::start().await;
     for config in [refused.as_str(), unresolvable] {
         let decision = decide(&authorizer(config, &idp).await, request(&[])).await;
@@ -997,4 +997,95 @@ async fn api_keys_are_looked_up_in_dynamodb() {
     assert_denied(&decide(&authorizer, disabled).await, Deny::ApiKeyDisabled);
     let unknown = rest_event(&[("X-Api-Key", "not-in-the-table"), ("Authorization", TOKEN)]);
     assert_denied(&decide(&authorizer, unknown).await, Deny::ApiKeyNotValid);
+}
+
+#[tokio::test]
+async fn an_introspection_answer_of_429_or_5xx_is_an_endpoint_failure_never_a_token_denial() {
+    for status in [429, 500, 502, 503] {
+        let idp = idp_answering_post("/introspect", ResponseTemplate::new(status)).await;
+        let decision = decide(&authorizer(INTROSPECTION, &idp).await, request(&[])).await;
+        assert_reason(&decision, Reason::EndpointFailed);
+        assert_denied(&decision, Deny::TargetEndpointError);
+    }
+    let idp = idp_answering_post("/introspect", ResponseTemplate::new(401)).await;
+    let decision = decide(&authorizer(INTROSPECTION, &idp).await, request(&[])).await;
+    assert_denied(&decision, Deny::TokenValidationFails);
+}
+
+#[tokio::test]
+async fn two_region_header_values_are_denied_by_name_in_any_form() {
+    let idp = idp_answering("/fr/userinfo", json_response(json!({"email": "a@b.fr"}))).await;
+    let authorizer = authorizer(FORWARD, &idp).await;
+    let mut two_values = request(&[]);
+    two_values["multiValueHeaders"]["X-Region-Code"] = json!(["FR", "US"]);
+    let mut two_spellings = request(&[]);
+    two_spellings["headers"]["X-Region-Code"] = json!("FR");
+    two_spellings["headers"]["x-region-code"] = json!("US");
+    for event in [two_values, two_spellings, request(&[("X-Region-Code", "FR,US")])] {
+        let decision = decide(&authorizer, event).await;
+        assert_reason(&decision, Reason::RegionMultiple);
+        assert_denied(&decision, Deny::MultipleRegionHeadersInRequest);
+    }
+    assert_eq!(calls(&idp, "/fr/userinfo").await, 0);
+    let one = decide(&authorizer, request(&[("X-Region-Code", "FR")])).await;
+    assert!(one.is_allow(), "{one:?}");
+}
+
+#[tokio::test]
+async fn two_spellings_of_a_header_in_headers_alone_are_two_values_whatever_their_order() {
+    let idp = idp_answering("/userinfo", json_response(json!({"sub": "u"}))).await;
+    let authorizer = authorizer(FORWARD, &idp).await;
+    for (first, second) in [("bogus", API_KEY), (API_KEY, "bogus")] {
+        let one = json!({
+            "type": "REQUEST",
+            "methodArn": METHOD_ARN,
+            "headers": {"Authorization": TOKEN},
+            "requestContext": {},
+        });
+        // Written as text so that the two spellings keep their order in the JSON.
+        let text = one.to_string().replacen(
+            r#""headers":{"#,
+            &format!(r#""headers":{{"X-Api-Key":"{first}","x-api-key":"{second}","#),
+            1,
+        );
+        let event = AuthorizerEvent::from_slice(text.as_bytes()).unwrap();
+        let decision = handler::decide(&authorizer, &event).await.0;
+        assert_denied(&decision, Deny::MultipleApiKeysInRequest);
+    }
+    let text = format!(
+        r#"{{"type":"REQUEST","methodArn":"{METHOD_ARN}","headers":{{"X-Api-Key":"{API_KEY}","Authorization":"Bearer a","authorization":"Bearer b"}},"requestContext":{{}}}}"#
+    );
+    let event = AuthorizerEvent::from_slice(text.as_bytes()).unwrap();
+    let decision = handler::decide(&authorizer, &event).await.0;
+    assert_denied(&decision, Deny::MultipleAuthorizationHeadersInRequest);
+    let mut v2: Value =
+        serde_json::from_str(include_str!("../events/http-api-request.json")).unwrap();
+    v2["headers"] = json!({"authorization": TOKEN});
+    let v2 = v2.to_string().replacen(
+        r#""headers":{"#,
+        &format!(r#""headers":{{"x-api-key":"bogus","X-API-KEY":"{API_KEY}","#),
+        1,
+    );
+    let event = AuthorizerEvent::from_slice(v2.as_bytes()).unwrap();
+    let decision = handler::decide(&authorizer, &event).await.0;
+    assert_denied(&decision, Deny::MultipleApiKeysInRequest);
+}
+
+#[tokio::test]
+async fn a_rest_event_without_a_method_arn_is_denied_and_never_allowed_on_anything() {
+    let idp = idp_answering("/userinfo", json_response(json!({"sub": "u"}))).await;
+    let authorizer = authorizer(FORWARD, &idp).await;
+    for arn in [None, Some(""), Some("  ")] {
+        let mut event = request(&[]);
+        match arn {
+            None => event.as_object_mut().unwrap().remove("methodArn"),
+            Some(arn) => event.as_object_mut().unwrap().insert("methodArn".into(), json!(arn)),
+        };
+        let answer = answer(&authorizer, event).await;
+        assert_eq!(answer["policyDocument"]["Statement"][0]["Effect"], "Deny", "{answer}");
+        assert_eq!(answer["context"]["error"], "UnsupportedAuthorizerType");
+    }
+    assert_eq!(calls(&idp, "/userinfo").await, 0);
+    let token = json!({"type": "TOKEN", "authorizationToken": TOKEN});
+    assert_eq!(answer(&authorizer, token).await["policyDocument"]["Statement"][0]["Effect"], "Deny");
 }

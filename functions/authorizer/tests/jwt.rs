@@ -516,7 +516,7 @@ async fn each_region_has_its_own_jwks_and_issuer() {
         "regionCodeValue": {{"EU": "{}/jwks"}},
         "defaultURI": "{}/jwks"
       }},
-      "validation": {{"style": "jwt", "issuer": {{"EU": "https://eu.idp.example/", "default": "{ISSUER}"}}}}
+      "validation": {{"style": "jwt", "audience": "{AUDIENCE}", "issuer": {{"EU": "https://eu.idp.example/", "default": "{ISSUER}"}}}}
     }}"#,
         eu.uri(),
         default.uri()
@@ -583,5 +583,73 @@ async fn oidc_provider_jwt_access_tokens_are_allowed_though_its_own_introspectio
             &decide(&authorizer, &write_only).await,
             Reason::ScopeMissing,
         );
+    }
+}
+
+#[tokio::test]
+async fn the_rfc9068_profile_refuses_a_token_whose_typ_is_not_at_jwt_such_as_an_id_token() {
+    let (idp, _jwks) = JwksEndpoint::start(&[rsa()]).await;
+    let config = JWT.replace(r#""leeway_seconds": 0"#, r#""profile": "rfc9068""#);
+    let authorizer = authorizer_for(&config, &idp.uri()).await;
+    let mut access = rsa().header();
+    access.typ = Some("at+jwt".into());
+    let allowed = decide(&authorizer, &rsa().sign_with(&access, &claims(json!({})))).await;
+    assert!(allowed.is_allow(), "{allowed:?}");
+    for typ in [Some("JWT"), None] {
+        let mut header = rsa().header();
+        header.typ = typ.map(str::to_owned);
+        let id_token = rsa().sign_with(&header, &claims(json!({})));
+        assert_reason(&decide(&authorizer, &id_token).await, Reason::TokenTypeRefused);
+    }
+}
+
+#[tokio::test]
+async fn a_token_without_the_bearer_scheme_is_refused_in_the_jwt_style() {
+    let (idp, _jwks) = JwksEndpoint::start(&[rsa()]).await;
+    let authorizer = authorizer_for(JWT, &idp.uri()).await;
+    let token = rsa().sign(&claims(json!({})));
+    for authorization in [token.clone(), format!("Token {token}"), "Bearer ".into()] {
+        let event = AuthorizerEvent::from_value(&json!({
+            "type": "REQUEST",
+            "methodArn": "arn:aws:execute-api:us-east-1:123456789012:abc123/prod/GET/orders",
+            "headers": {"X-Api-Key": API_KEY, "Authorization": authorization},
+            "requestContext": {},
+        }))
+        .unwrap();
+        let decision = handler::decide(&authorizer, &event).await.0;
+        assert!(!decision.is_allow(), "{authorization}: {decision:?}");
+    }
+    let lower = AuthorizerEvent::from_value(&json!({
+        "type": "REQUEST",
+        "methodArn": "arn:aws:execute-api:us-east-1:123456789012:abc123/prod/GET/orders",
+        "headers": {"X-Api-Key": API_KEY, "Authorization": format!("bearer {token}")},
+        "requestContext": {},
+    }))
+    .unwrap();
+    assert!(handler::decide(&authorizer, &lower).await.0.is_allow(), "any case");
+}
+
+#[tokio::test]
+async fn discovery_refuses_metadata_naming_another_issuer_or_a_plain_http_jwks() {
+    for metadata in [
+        json!({"issuer": "https://evil.example/", "jwks_uri": "{IDP}/jwks"}),
+        json!({"jwks_uri": "{IDP}/jwks"}),
+        json!({"issuer": ISSUER, "jwks_uri": "http://jwks.example/keys"}),
+    ] {
+        let (idp, jwks) = JwksEndpoint::start(&[rsa()]).await;
+        let body: Value =
+            serde_json::from_str(&metadata.to_string().replace("{IDP}", &idp.uri())).unwrap();
+        Mock::given(method("GET"))
+            .and(path("/tenant/.well-known/openid-configuration"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(body))
+            .mount(&idp)
+            .await;
+        let config = JWT
+            .replace("{IDP}/jwks", "{IDP}/tenant")
+            .replace(r#""leeway_seconds": 0"#, r#""discovery": true"#);
+        let authorizer = authorizer_for(&config, &idp.uri()).await;
+        let decision = decide(&authorizer, &rsa().sign(&claims(json!({})))).await;
+        assert_reason(&decision, Reason::JwksUnavailable);
+        assert_eq!(jwks.fetches(), 0, "{metadata}");
     }
 }

@@ -446,7 +446,7 @@ fn the_client_secret_may_be_named_by_environment_variable_and_is_read_once_at_pa
 fn jwt_with(validation: &str) -> String {
     format!(
         r#"{{"token_validation_uri": {{"defaultURI": "https://idp.example/jwks"}},
-            "validation": {{"style": "jwt", "issuer": "https://idp.example/"{validation}}},
+            "validation": {{"style": "jwt", "issuer": "https://idp.example/", "audience": "https://api.example/"{validation}}},
             "inject_headers": {{"X-User-Id": "$.sub"}}}}"#
     )
 }
@@ -461,18 +461,19 @@ fn the_jwt_style_parses_with_its_defaults() {
     assert_eq!(jwt.algorithms, DEFAULT_JWT_ALGORITHMS);
     assert_eq!(jwt.leeway_seconds, 30);
     assert_eq!(jwt.jwks_refresh, Duration::from_secs(60));
-    assert!(!jwt.discovery && jwt.jwks_file.is_none() && jwt.audience.is_none());
+    assert!(!jwt.discovery && jwt.jwks_file.is_none() && !jwt.rfc9068);
+    assert_eq!(jwt.audience.as_deref(), Some("https://api.example/"));
     assert_eq!(p.style.name(), "jwt");
 
     let p = parse(&jwt_with(
-        r#", "audience": "api://orders", "required_scopes": ["a", "b"], "algorithms": ["ES256"],
+        r#", "required_scopes": ["a", "b"], "algorithms": ["ES256"], "profile": "rfc9068",
            "leeway_seconds": "5", "jwks_refresh_seconds": 300, "discovery": "true""#,
     ))
     .unwrap();
     let ValidationStyle::Jwt(jwt) = &p.style else {
         panic!("expected jwt")
     };
-    assert_eq!(jwt.audience.as_deref(), Some("api://orders"));
+    assert!(jwt.rfc9068);
     assert_eq!(jwt.required_scopes, ["a", "b"]);
     assert_eq!(jwt.algorithms, [Algorithm::ES256]);
     assert_eq!(jwt.leeway_seconds, 5);
@@ -609,4 +610,53 @@ fn a_jwks_file_is_read_at_parse_and_must_hold_a_usable_key() {
         "config check does not read the file, which may live only in the Lambda layer"
     );
     std::fs::remove_file(symmetric).unwrap();
+}
+
+#[test]
+fn the_jwt_style_requires_an_audience_and_any_is_an_explicit_flagged_opt_out() {
+    let without = jwt_with("").replace(r#", "audience": "https://api.example/""#, "");
+    let found = problems(&without);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(
+        found[0].starts_with("validation.audience: is required for jwt")
+            && found[0].contains("\"any\""),
+        "{found:?}"
+    );
+    let empty = jwt_with("").replace(r#""audience": "https://api.example/""#, r#""audience": " ""#);
+    assert_eq!(invalid_key(&empty), "validation.audience");
+    let any = jwt_with("").replace(r#""audience": "https://api.example/""#, r#""audience": "any""#);
+    let p = parse(&any).unwrap();
+    let ValidationStyle::Jwt(jwt) = &p.style else {
+        panic!("expected jwt")
+    };
+    assert_eq!(jwt.audience, None);
+    assert_eq!(p.warnings.len(), 1, "{:?}", p.warnings);
+    assert!(p.warnings[0].starts_with("validation.audience is \"any\""));
+    assert!(parse(&jwt_with("")).unwrap().warnings.is_empty());
+    assert_eq!(
+        invalid_key(&jwt_with(r#", "profile": "rfc7519""#)),
+        "validation.profile"
+    );
+}
+
+#[test]
+fn plain_http_to_a_remote_host_is_refused_unless_explicitly_allowed_and_then_flagged() {
+    let remote = r#"{"regionCodeHeader": "X-Region", "regionCodeValue": {"FR": "http://fr.idp.example/userinfo"},
+        "defaultURI": "https://idp.example/userinfo"}"#;
+    assert_eq!(problems(remote).len(), 1);
+    assert_eq!(invalid_key(remote), "regionCodeValue.FR");
+    let allowed = r#"{"defaultURI": "http://idp.example/userinfo",
+        "validation": {"allow_insecure_http": true}}"#;
+    let p = parse(allowed).unwrap();
+    assert_eq!(p.warnings.len(), 1, "{:?}", p.warnings);
+    assert!(p.warnings[0].starts_with("defaultURI: http://idp.example/userinfo is plain http"));
+    for loopback in [
+        "http://127.0.0.1:8080/userinfo",
+        "http://[::1]:8080/userinfo",
+        "http://localhost:8080/userinfo",
+    ] {
+        let local = format!(r#"{{"defaultURI": "{loopback}"}}"#);
+        let p = parse(&local).unwrap();
+        assert!(p.warnings.is_empty(), "{loopback}");
+    }
 }
