@@ -990,7 +990,15 @@ async fn on_dynamodb_serve_leaves_no_demo_key_unless_asked_and_disables_the_one_
 
     let mut command = Command::new(env!("CARGO_BIN_EXE_tokengate"));
     command
-        .args(["serve", "--port", "0", "--admin-port", "0", "--store", "dynamodb"])
+        .args([
+            "serve",
+            "--port",
+            "0",
+            "--admin-port",
+            "0",
+            "--store",
+            "dynamodb",
+        ])
         .envs(env.iter().cloned())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -1012,7 +1020,11 @@ async fn on_dynamodb_serve_leaves_no_demo_key_unless_asked_and_disables_the_one_
     assert_eq!(made.status, KeyStatus::Active);
     drop(server);
     let after = keys.get(&id).await.unwrap().unwrap();
-    assert_eq!(after.status, KeyStatus::Disabled, "disabled when serve stopped");
+    assert_eq!(
+        after.status,
+        KeyStatus::Disabled,
+        "disabled when serve stopped"
+    );
 }
 
 #[tokio::test]
@@ -1026,7 +1038,14 @@ async fn a_path_with_a_dot_segment_is_refused_before_the_authorizer_or_the_upstr
     let server = Server::start(&["--upstream", &base], &[]);
     let token = server.token().await;
     let bearer = format!("Bearer {token}");
-    for path in ["/../x", "/%2e%2e/x", "/a/%2E%2E/x", "/a/./x", "/a/.%2e/x", "/a/%2e"] {
+    for path in [
+        "/../x",
+        "/%2e%2e/x",
+        "/a/%2E%2E/x",
+        "/a/./x",
+        "/a/.%2e/x",
+        "/a/%2e",
+    ] {
         let url = format!("{}{path}", server.base);
         let answer = raw_get(&url, &server.key, &bearer).await;
         assert!(answer.starts_with("HTTP/1.1 400"), "{path}: {answer}");
@@ -1034,7 +1053,10 @@ async fn a_path_with_a_dot_segment_is_refused_before_the_authorizer_or_the_upstr
         assert!(answer.contains("dot segment"), "{path}: {answer}");
     }
     let (status, _) = server
-        .get("/a/b..c/x", &[("x-api-key", &server.key), ("Authorization", &bearer)])
+        .get(
+            "/a/b..c/x",
+            &[("x-api-key", &server.key), ("Authorization", &bearer)],
+        )
         .await;
     assert_eq!(status, 200, "dots inside a segment are fine");
     let requests = upstream.received_requests().await.unwrap();

@@ -201,7 +201,8 @@ async fn in_tokengate_style_a_revoked_token_and_a_disabled_keys_token_are_denied
     env.push(("KEYS_TABLE".into(), keys_table.clone()));
     env.push(("TOKENS_TABLE".into(), tokens_table));
     let pre_inputs = json!({
-        "validation": {"style": "tokengate", "required_scopes": ["innreach_tp"]},
+        "validation": {"style": "tokengate", "required_scopes": ["innreach_tp"],
+            "token_bound_to_api_key": false},
         "inject_headers": {"X-Client-Id": "$.client_id", "X-Scope": "$.scope"},
         "block_authorization_header": true
     });
@@ -210,7 +211,7 @@ async fn in_tokengate_style_a_revoked_token_and_a_disabled_keys_token_are_denied
     let http = reqwest::Client::new();
 
     // The caller's API key is an application's own key, not the key the tokens are issued
-    // to: the authorizer must read both.
+    // to (allowed by token_bound_to_api_key: false): the authorizer must read both.
     let keys = DynamoKeyStore::new(moto.client(), &keys_table);
     let app_key = "app-key-of-the-caller";
     keys.create(&client_key(app_key, "unused", KeyStatus::Active, &[]))
@@ -229,7 +230,10 @@ async fn in_tokengate_style_a_revoked_token_and_a_disabled_keys_token_are_denied
     counter.take();
     let answer = authorize(&http, &emulator, &event).await;
     assert_eq!(effect(&answer), "Allow", "{answer}");
-    assert_eq!(answer["principalId"], app_key);
+    assert_eq!(
+        answer["principalId"], FIXTURE_KEY,
+        "the token's key is who it authenticates"
+    );
     assert_eq!(answer["context"]["inject_x_client_id"], FIXTURE_KEY);
     assert_eq!(answer["context"]["inject_x_scope"], "innreach_tp");
     // The cold start opens DynamoDB's connection with one read during init; then the

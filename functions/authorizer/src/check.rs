@@ -37,6 +37,34 @@ pub struct Claims {
     /// Scopes in `scp`, as Okta and Entra ID write them: a list, or space-separated text.
     #[serde(default, rename = "scp", deserialize_with = "scope_list")]
     pub scp: Vec<String>,
+    /// Who the token was issued for (`sub`), when the answer says.
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub sub: Option<String>,
+    /// The client the token was issued to (`client_id`, RFC 7662 and RFC 9068).
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub client_id: Option<String>,
+}
+
+impl Claims {
+    /// Who was authenticated, as the authorizer's `principalId`: `sub`, else `client_id`,
+    /// when it is short printable text; `None` otherwise (the API key's id stands in).
+    pub fn principal(&self) -> Option<&str> {
+        let usable = |s: &&String| (1..=256).contains(&s.len()) && !s.chars().any(char::is_control);
+        self.sub
+            .as_ref()
+            .filter(usable)
+            .or(self.client_id.as_ref().filter(usable))
+            .map(String::as_str)
+    }
+}
+
+/// A string claim, or `None` for any other type: identity claims only name the principal,
+/// and a strange one must not refuse an otherwise valid token.
+fn lenient_string<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
+    Ok(match Value::deserialize(deserializer)? {
+        Value::String(s) => Some(s),
+        _ => None,
+    })
 }
 
 #[derive(Deserialize)]
@@ -119,7 +147,9 @@ impl Claims {
                 }
                 self.check_audience_and_scopes(jwt.audience.as_deref(), &jwt.required_scopes)
             }
-            ValidationStyle::Tokengate { required_scopes } => {
+            ValidationStyle::Tokengate {
+                required_scopes, ..
+            } => {
                 if self.exp.is_none_or(|exp| exp <= now) {
                     return Err(Reason::TokenExpired.into());
                 }
@@ -197,6 +227,11 @@ pub fn accept<'a>(
         // Mashery's style: the 200 decides; a numeric `exp`, if any, bounds the cache.
         (ResponseBody::Json(json), false) => Claims {
             exp: json.get("exp").and_then(Value::as_u64),
+            sub: json.get("sub").and_then(Value::as_str).map(str::to_owned),
+            client_id: json
+                .get("client_id")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
             ..Claims::default()
         },
         _ => Claims::default(),

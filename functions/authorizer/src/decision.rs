@@ -87,7 +87,9 @@ impl AuthRequest {
 pub enum Decision {
     /// Let the request through, with headers to inject.
     Allow {
-        /// The API key's id: who the caller is (never a secret).
+        /// Who the token authenticates: the key it was issued to (`tokengate` style), or
+        /// its `sub` (else `client_id`); the API key's id where the answer names no one.
+        /// Never a secret.
         principal_id: String,
         /// Headers for the backend.
         headers: Vec<InjectedHeader>,
@@ -284,7 +286,12 @@ impl Authorizer {
         };
         match self.validate_request(request).await {
             Ok(validated) => Decision::Allow {
-                principal_id,
+                // Who the token authenticates; the API key only identifies.
+                principal_id: validated
+                    .0
+                    .claims
+                    .principal()
+                    .map_or(principal_id, str::to_owned),
                 headers: validated.0.headers.clone(),
                 dropped: validated.0.dropped.clone(),
                 block_authorization_header: self
@@ -355,18 +362,25 @@ impl Authorizer {
                 );
             }
         };
-        let principal_id = match presented {
-            PresentedKey::CheckedByGateway(principal_id) => principal_id,
+        let (principal_id, api_key) = match presented {
+            PresentedKey::CheckedByGateway(principal_id) => (principal_id, None),
             PresentedKey::Key(id) => match found.key(&id) {
                 None => return deny(None, Reason::ApiKeyUnknown.into()),
                 Some(key) if key.status != KeyStatus::Active => {
                     return deny(None, Reason::ApiKeyDisabled.into());
                 }
-                Some(key) => key.id.to_string(),
+                Some(key) => (key.id.to_string(), Some(id)),
             },
         };
+        let bound = match &pre_inputs.style {
+            ValidationStyle::Tokengate {
+                bound_to_api_key: true,
+                ..
+            } => api_key.as_ref(),
+            _ => None,
+        };
         match self
-            .check_own_token(found, &ids, hit, pre_inputs, cache_key)
+            .check_own_token(found, &ids, hit, pre_inputs, cache_key, bound)
             .await
             .inspect_err(|_| {
                 // A denied token's cached headers go; a later Allow computes them again.
@@ -374,8 +388,12 @@ impl Authorizer {
                     cache.invalidate(&cache_key);
                 }
             }) {
+            // The principal is who the token authenticates: the key it was issued to.
             Ok(validated) => Decision::Allow {
-                principal_id,
+                principal_id: validated
+                    .owner
+                    .as_ref()
+                    .map_or(principal_id, ToString::to_string),
                 headers: validated.headers.clone(),
                 dropped: validated.dropped.clone(),
                 block_authorization_header: pre_inputs.block_authorization_header,
@@ -393,10 +411,14 @@ impl Authorizer {
         hit: Option<Arc<Validated>>,
         pre_inputs: &PreInputs,
         cache_key: [u8; 32],
+        bound: Option<&KeyId>,
     ) -> Result<Arc<Validated>, Denial> {
         let Some(record) = found.token.as_ref() else {
             return Err(Reason::TokenUnknown.into());
         };
+        if bound.is_some_and(|api_key| api_key != &record.key_id) {
+            return Err(Reason::TokenNotForApiKey.into());
+        }
         // Read above unless this is the token's first sighting and its key is not the API
         // key: then, and only then, a second read.
         let fetched;
@@ -568,12 +590,9 @@ impl Authorizer {
                 check::accept(&pre_inputs.style, &response, now).map_err(with_endpoint)?
             }
             (None, Some(jwt)) => {
-                let token =
-                    bearer_token(authorization).ok_or(Denial::of(Reason::AuthorizationNotBearer))?;
-                let claims = jwt
-                    .verify(endpoint, token)
-                    .await
-                    .map_err(with_endpoint)?;
+                let token = bearer_token(authorization)
+                    .ok_or(Denial::of(Reason::AuthorizationNotBearer))?;
+                let claims = jwt.verify(endpoint, token).await.map_err(with_endpoint)?;
                 check::accept_jwt(&pre_inputs.style, claims, region, now)?
             }
             // Built together with the pre-inputs: never, but never a fallback either.

@@ -135,6 +135,8 @@ pub enum Reason {
     /// `tokengate` style: the key the token was issued to is disabled or deleted, or has
     /// had its tokens revoked.
     TokenKeyInactive,
+    /// `tokengate` style: the token was issued to another key than the API key presented.
+    TokenNotForApiKey,
 }
 
 impl Reason {
@@ -175,7 +177,8 @@ impl Reason {
             | Self::SigningKeyUnknown
             | Self::SignatureInvalid
             | Self::TokenUnknown
-            | Self::TokenKeyInactive => Deny::TokenValidationFails,
+            | Self::TokenKeyInactive
+            | Self::TokenNotForApiKey => Deny::TokenValidationFails,
         }
     }
 
@@ -215,6 +218,7 @@ impl Reason {
             Self::JwksUnavailable => "jwks_unavailable",
             Self::TokenUnknown => "token_unknown",
             Self::TokenKeyInactive => "token_key_inactive",
+            Self::TokenNotForApiKey => "token_not_for_api_key",
         }
     }
 
@@ -285,6 +289,7 @@ impl Reason {
             Self::TokenKeyInactive => {
                 "The client key the token was issued to is disabled or deleted, or has revoked its tokens."
             }
+            Self::TokenNotForApiKey => "The token was not issued to this API key.",
         }
     }
 }

@@ -87,6 +87,9 @@ pub enum ValidationStyle {
     Tokengate {
         /// Scopes the token must all carry.
         required_scopes: Vec<String>,
+        /// `token_bound_to_api_key` (default true): the token must have been issued to the
+        /// API key the request presents.
+        bound_to_api_key: bool,
     },
 }
 
@@ -192,9 +195,13 @@ impl fmt::Debug for ValidationStyle {
                 .field("required_scopes", required_scopes)
                 .finish(),
             Self::Jwt(jwt) => f.debug_tuple("Jwt").field(jwt).finish(),
-            Self::Tokengate { required_scopes } => f
+            Self::Tokengate {
+                required_scopes,
+                bound_to_api_key,
+            } => f
                 .debug_struct("Tokengate")
                 .field("required_scopes", required_scopes)
+                .field("bound_to_api_key", bound_to_api_key)
                 .finish(),
         }
     }
@@ -659,6 +666,7 @@ struct ValidationSection {
     discovery: Option<Entry<Flag>>,
     profile: Option<Entry<ProfileName>>,
     allow_insecure_http: Option<Entry<Flag>>,
+    token_bound_to_api_key: Option<Entry<Flag>>,
     #[serde(flatten)]
     unknown: BTreeMap<String, IgnoredAny>,
 }
@@ -670,7 +678,7 @@ enum ProfileName {
     Rfc9068,
 }
 
-const VALIDATION_KEYS: [&str; 13] = [
+const VALIDATION_KEYS: [&str; 14] = [
     "style",
     "client_id",
     "client_secret",
@@ -684,11 +692,12 @@ const VALIDATION_KEYS: [&str; 13] = [
     "discovery",
     "profile",
     "allow_insecure_http",
+    "token_bound_to_api_key",
 ];
 
 /// Which styles each `validation` key applies to (`style` and `allow_insecure_http` apply
 /// to all).
-const STYLE_KEYS: [(&str, &[&str]); 11] = [
+const STYLE_KEYS: [(&str, &[&str]); 12] = [
     ("client_id", &["rfc7662"]),
     ("client_secret", &["rfc7662"]),
     ("audience", &["rfc7662", "jwt"]),
@@ -700,6 +709,7 @@ const STYLE_KEYS: [(&str, &[&str]); 11] = [
     ("jwks_refresh_seconds", &["jwt"]),
     ("discovery", &["jwt"]),
     ("profile", &["jwt"]),
+    ("token_bound_to_api_key", &["tokengate"]),
 ];
 
 /// `validation.issuer`: one issuer, or one per region code with a `default`.
@@ -882,9 +892,13 @@ fn compile(mut doc: Document, problems: &mut Problems, secrets: Secrets<'_>) -> 
         if !is_plain_http_to_a_remote_host(uri) {
             continue;
         }
-        let said = format!("{key}: {uri} is plain http to a remote host: tokens cross the network readable");
+        let said = format!(
+            "{key}: {uri} is plain http to a remote host: tokens cross the network readable"
+        );
         if allow_insecure_http {
-            warnings.push(format!("{said} (allowed by validation.allow_insecure_http)"));
+            warnings.push(format!(
+                "{said} (allowed by validation.allow_insecure_http)"
+            ));
         } else {
             problems.add(
                 key,
@@ -1226,6 +1240,12 @@ fn style(
             required_scopes: problems
                 .take("validation.required_scopes", section.required_scopes)
                 .unwrap_or_default(),
+            bound_to_api_key: problems
+                .take(
+                    "validation.token_bound_to_api_key",
+                    section.token_bound_to_api_key,
+                )
+                .is_none_or(|Flag(b)| b),
         },
     }
 }
@@ -1262,6 +1282,7 @@ impl ValidationSection {
             "jwks_refresh_seconds" => self.jwks_refresh_seconds.take().is_some(),
             "discovery" => self.discovery.take().is_some(),
             "profile" => self.profile.take().is_some(),
+            "token_bound_to_api_key" => self.token_bound_to_api_key.take().is_some(),
             _ => false,
         }
     }

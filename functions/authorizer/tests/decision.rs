@@ -189,7 +189,7 @@ async fn allows_a_token_the_endpoint_accepts_and_injects_json_values() {
         .mount(&idp)
         .await;
     let decision = decide(&authorizer(FORWARD, &idp).await, request(&[])).await;
-    assert_eq!(principal(&decision), Some(API_KEY));
+    assert_eq!(principal(&decision), Some("u-42"), "the token's subject");
     let headers = injected(&decision);
     assert_eq!(headers["X-User-Id"], "u-42");
     assert_eq!(headers["X-User-Name"], "Claes Rosenlöf");
@@ -212,7 +212,7 @@ async fn allows_a_token_the_endpoint_accepts_and_injects_json_values() {
 async fn the_rest_answer_is_a_stage_wide_policy_whose_context_has_every_injectable_key() {
     let idp = idp_answering("/userinfo", json_response(json!({"sub": "u-42"}))).await;
     let answer = answer(&authorizer(FORWARD, &idp).await, request(&[])).await;
-    assert_eq!(answer["principalId"], API_KEY);
+    assert_eq!(answer["principalId"], "u-42");
     assert_eq!(
         answer["policyDocument"],
         json!({"Version": "2012-10-17", "Statement": [{"Action": ["execute-api:Invoke"], "Effect": "Allow",
@@ -369,7 +369,8 @@ async fn api_key_problems_are_denied_by_name_before_anything_else() {
 
 #[tokio::test]
 async fn the_api_key_is_read_from_the_query_string_when_no_header_carries_it() {
-    let idp = idp_answering("/userinfo", json_response(json!({"sub": "u"}))).await;
+    // No subject in the answer: the API key's id stands in as the principal.
+    let idp = idp_answering("/userinfo", json_response(json!({"name": "u"}))).await;
     let authorizer = authorizer(FORWARD, &idp).await;
     let mut event = rest_event(&[("Authorization", TOKEN)]);
     event["queryStringParameters"] = json!({"api_key": API_KEY});
@@ -839,7 +840,7 @@ async fn the_http_api_payload_gets_the_simple_response() {
     let allowed = answer(&authorizer, allowed_event).await;
     assert_eq!(allowed["isAuthorized"], true, "{allowed}");
     assert_eq!(allowed["context"]["inject_x_user_id"], "u-2");
-    assert_eq!(allowed["context"]["principal_id"], API_KEY);
+    assert_eq!(allowed["context"]["principal_id"], "u-2");
     let mut unknown_key = event;
     unknown_key["headers"]["x-api-key"] = json!("no-such-key");
     assert_eq!(
@@ -1021,7 +1022,11 @@ async fn two_region_header_values_are_denied_by_name_in_any_form() {
     let mut two_spellings = request(&[]);
     two_spellings["headers"]["X-Region-Code"] = json!("FR");
     two_spellings["headers"]["x-region-code"] = json!("US");
-    for event in [two_values, two_spellings, request(&[("X-Region-Code", "FR,US")])] {
+    for event in [
+        two_values,
+        two_spellings,
+        request(&[("X-Region-Code", "FR,US")]),
+    ] {
         let decision = decide(&authorizer, event).await;
         assert_reason(&decision, Reason::RegionMultiple);
         assert_denied(&decision, Deny::MultipleRegionHeadersInRequest);
@@ -1079,13 +1084,39 @@ async fn a_rest_event_without_a_method_arn_is_denied_and_never_allowed_on_anythi
         let mut event = request(&[]);
         match arn {
             None => event.as_object_mut().unwrap().remove("methodArn"),
-            Some(arn) => event.as_object_mut().unwrap().insert("methodArn".into(), json!(arn)),
+            Some(arn) => event
+                .as_object_mut()
+                .unwrap()
+                .insert("methodArn".into(), json!(arn)),
         };
         let answer = answer(&authorizer, event).await;
-        assert_eq!(answer["policyDocument"]["Statement"][0]["Effect"], "Deny", "{answer}");
+        assert_eq!(
+            answer["policyDocument"]["Statement"][0]["Effect"], "Deny",
+            "{answer}"
+        );
         assert_eq!(answer["context"]["error"], "UnsupportedAuthorizerType");
     }
     assert_eq!(calls(&idp, "/userinfo").await, 0);
     let token = json!({"type": "TOKEN", "authorizationToken": TOKEN});
-    assert_eq!(answer(&authorizer, token).await["policyDocument"]["Statement"][0]["Effect"], "Deny");
+    assert_eq!(
+        answer(&authorizer, token).await["policyDocument"]["Statement"][0]["Effect"],
+        "Deny"
+    );
+}
+
+#[tokio::test]
+async fn the_principal_is_who_the_token_authenticates_and_an_unusable_subject_falls_back_to_the_api_key()
+ {
+    for (body, principal_id) in [
+        (json!({"sub": "user-7", "client_id": "app"}), "user-7"),
+        (json!({"client_id": "app"}), "app"),
+        (json!({"sub": "line\nbreak"}), API_KEY),
+        (json!({"sub": 42}), API_KEY),
+        (json!({"sub": "x".repeat(300)}), API_KEY),
+        (json!({}), API_KEY),
+    ] {
+        let idp = idp_answering("/userinfo", json_response(body.clone())).await;
+        let decision = decide(&authorizer(FORWARD, &idp).await, request(&[])).await;
+        assert_eq!(principal(&decision), Some(principal_id), "{body}");
+    }
 }

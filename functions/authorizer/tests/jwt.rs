@@ -599,7 +599,10 @@ async fn the_rfc9068_profile_refuses_a_token_whose_typ_is_not_at_jwt_such_as_an_
         let mut header = rsa().header();
         header.typ = typ.map(str::to_owned);
         let id_token = rsa().sign_with(&header, &claims(json!({})));
-        assert_reason(&decide(&authorizer, &id_token).await, Reason::TokenTypeRefused);
+        assert_reason(
+            &decide(&authorizer, &id_token).await,
+            Reason::TokenTypeRefused,
+        );
     }
 }
 
@@ -626,7 +629,10 @@ async fn a_token_without_the_bearer_scheme_is_refused_in_the_jwt_style() {
         "requestContext": {},
     }))
     .unwrap();
-    assert!(handler::decide(&authorizer, &lower).await.0.is_allow(), "any case");
+    assert!(
+        handler::decide(&authorizer, &lower).await.0.is_allow(),
+        "any case"
+    );
 }
 
 #[tokio::test]

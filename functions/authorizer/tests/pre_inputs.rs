@@ -622,9 +622,15 @@ fn the_jwt_style_requires_an_audience_and_any_is_an_explicit_flagged_opt_out() {
             && found[0].contains("\"any\""),
         "{found:?}"
     );
-    let empty = jwt_with("").replace(r#""audience": "https://api.example/""#, r#""audience": " ""#);
+    let empty = jwt_with("").replace(
+        r#""audience": "https://api.example/""#,
+        r#""audience": " ""#,
+    );
     assert_eq!(invalid_key(&empty), "validation.audience");
-    let any = jwt_with("").replace(r#""audience": "https://api.example/""#, r#""audience": "any""#);
+    let any = jwt_with("").replace(
+        r#""audience": "https://api.example/""#,
+        r#""audience": "any""#,
+    );
     let p = parse(&any).unwrap();
     let ValidationStyle::Jwt(jwt) = &p.style else {
         panic!("expected jwt")

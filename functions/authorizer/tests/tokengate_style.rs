@@ -31,6 +31,17 @@ const TOKENGATE: &str = r#"{
   "block_authorization_header": true
 }"#;
 
+/// The same, letting any client's token through with any valid API key.
+const TOKENGATE_UNBOUND: &str = r#"{
+  "validation": {"style": "tokengate", "required_scopes": ["innreach_tp"], "token_bound_to_api_key": false},
+  "inject_headers": {
+    "X-Client-Id": "$.client_id",
+    "X-From-Code": "$.from_code",
+    "X-Token-Expires": "$.exp"
+  },
+  "block_authorization_header": true
+}"#;
+
 /// Counts the round trips the authorizer makes: batch lookups and single key reads.
 struct Counting {
     keys: Arc<MemoryKeyStore>,
@@ -178,7 +189,7 @@ async fn a_revoked_token_is_denied_on_the_very_next_request() {
 
 #[tokio::test]
 async fn a_token_whose_key_is_disabled_deleted_or_revoked_is_denied_on_the_very_next_request() {
-    let stack = Stack::new(TOKENGATE).await;
+    let stack = Stack::new(TOKENGATE_UNBOUND).await;
     let token = stack.issue(OTHER_KEY, 599).await;
     assert!(stack.decide(API_KEY, &token).await.is_allow());
     stack.set_status(OTHER_KEY, KeyStatus::Disabled).await;
@@ -242,7 +253,7 @@ async fn a_required_scope_the_token_lacks_is_denied() {
 
 #[tokio::test]
 async fn every_decision_costs_one_round_trip_once_the_tokens_key_is_known() {
-    let stack = Stack::new(TOKENGATE).await;
+    let stack = Stack::new(TOKENGATE_UNBOUND).await;
     // The token's key is the API key: one batch from the first request on.
     let own = stack.issue(API_KEY, 599).await;
     for _ in 0..3 {
@@ -265,7 +276,7 @@ async fn every_decision_costs_one_round_trip_once_the_tokens_key_is_known() {
 
 #[tokio::test]
 async fn the_cache_never_allows_what_the_store_now_denies() {
-    let config = TOKENGATE.replace(
+    let config = TOKENGATE_UNBOUND.replace(
         r#""block_authorization_header": true"#,
         r#""block_authorization_header": true, "cache": {"ttl_seconds": 3600}"#,
     );
@@ -346,7 +357,7 @@ fn the_tokengate_style_refuses_xpath_and_the_keys_of_other_styles() {
 #[tokio::test]
 async fn the_token_and_its_hash_never_reach_the_decision_log() {
     let (logs, _guard) = LogCapture::start();
-    let stack = Stack::new(TOKENGATE).await;
+    let stack = Stack::new(TOKENGATE_UNBOUND).await;
     let token = stack.issue(OTHER_KEY, 599).await;
     assert!(stack.decide(API_KEY, &token).await.is_allow());
     stack.set_status(OTHER_KEY, KeyStatus::Disabled).await;
@@ -356,4 +367,57 @@ async fn the_token_and_its_hash_never_reach_the_decision_log() {
     for needle in [token.clone(), TokenHash::of(&token).to_hex()] {
         assert!(!logged.contains(&needle), "{needle} leaked into: {logged}");
     }
+}
+
+#[tokio::test]
+async fn a_token_presented_with_another_clients_api_key_is_denied_and_the_principal_is_the_tokens_key()
+ {
+    let stack = Stack::new(TOKENGATE).await;
+    let token = stack.issue(OTHER_KEY, 599).await;
+    let borrowed = stack.decide(API_KEY, &token).await;
+    assert_eq!(borrowed.reason(), Some(Reason::TokenNotForApiKey));
+    let own = stack.decide(OTHER_KEY, &token).await;
+    assert!(
+        matches!(&own, Decision::Allow { principal_id, .. } if principal_id == OTHER_KEY),
+        "{own:?}"
+    );
+    // Relaxed: any valid API key, and the principal is still the token's own key.
+    let relaxed = Stack::new(TOKENGATE_UNBOUND).await;
+    let token = relaxed.issue(OTHER_KEY, 599).await;
+    let decision = relaxed.decide(API_KEY, &token).await;
+    assert!(
+        matches!(&decision, Decision::Allow { principal_id, .. } if principal_id == OTHER_KEY),
+        "{decision:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_token_without_the_bearer_scheme_is_denied_naming_the_scheme() {
+    let stack = Stack::new(TOKENGATE).await;
+    let token = stack.issue(API_KEY, 599).await;
+    for authorization in [token.clone(), format!("Basic {token}"), "Bearer".to_owned()] {
+        let decision = stack
+            .decide_event(json!({
+                "type": "REQUEST",
+                "methodArn": "arn:aws:execute-api:us-east-1:123456789012:abc123/prod/GET/x",
+                "headers": {"X-Api-Key": API_KEY, "Authorization": authorization},
+                "requestContext": {},
+            }))
+            .await;
+        assert_eq!(
+            decision.reason(),
+            Some(Reason::AuthorizationNotBearer),
+            "{authorization}"
+        );
+    }
+    let lower = format!("bEaReR {token}");
+    let decision = stack
+        .decide_event(json!({
+            "type": "REQUEST",
+            "methodArn": "arn:aws:execute-api:us-east-1:123456789012:abc123/prod/GET/x",
+            "headers": {"X-Api-Key": API_KEY, "Authorization": lower},
+            "requestContext": {},
+        }))
+        .await;
+    assert!(decision.is_allow(), "the scheme in any case: {decision:?}");
 }
