@@ -80,6 +80,10 @@ pub enum TokenEndpointError {
         /// The key id as sent (an identifier, never a secret), for the log.
         key: String,
     },
+    /// No `ISSUER_URL`, and no domain in the request context to derive the metadata's
+    /// issuer from: 500, naming the setting.
+    #[error("issuer unknown")]
+    IssuerUnknown,
     /// A store failed: 503, with detail in the log only.
     #[error("store unavailable: {0}")]
     Unavailable(#[from] StoreError),
@@ -120,6 +124,7 @@ impl TokenEndpointError {
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::IssuerUnknown => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -180,6 +185,13 @@ impl TokenEndpointError {
                 (
                     "temporarily_unavailable",
                     "Too many failed authentications for this client key or from this address. Retry after the time Retry-After gives.",
+                )
+            }
+            Self::IssuerUnknown => {
+                error!(reason = "issuer_unknown");
+                (
+                    "server_error",
+                    "The issuer is unknown: set ISSUER_URL, or call through API Gateway, whose request context names the domain.",
                 )
             }
             Self::Unavailable(err) => {

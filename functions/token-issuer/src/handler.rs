@@ -3,7 +3,7 @@
 
 use std::convert::Infallible;
 
-use lambda_http::http::header::{CACHE_CONTROL, HOST, PRAGMA};
+use lambda_http::http::header::{CACHE_CONTROL, PRAGMA};
 use lambda_http::http::{HeaderValue, Method, StatusCode};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
@@ -67,7 +67,7 @@ pub async fn handle(
                 .await
                 .map_err(|e| e.under(Contract::Standard)),
         ),
-        Ok(Route::Metadata) => (Operation::Other, Ok(metadata(service, &request))),
+        Ok(Route::Metadata) => (Operation::Other, metadata(service, &request)),
         Err(err) => (Operation::Other, Err(err)),
     };
     metrics::outcome(operation, &outcome);
@@ -161,46 +161,47 @@ async fn revoke(
     Ok(json_response(StatusCode::OK, &serde_json::json!({})))
 }
 
-fn metadata(service: &TokenService, request: &Request) -> Response<Body> {
-    let issuer = service
-        .issuer()
-        .map_or_else(|| issuer_from_request(request), str::to_owned);
-    let mut response = json_response(StatusCode::OK, &metadata::document(&issuer));
-    // Public and the same for every caller: clients and CDNs may keep it.
-    let headers = response.headers_mut();
-    headers.insert(
-        CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=300"),
-    );
-    headers.remove(PRAGMA);
-    response
+fn metadata(
+    service: &TokenService,
+    request: &Request,
+) -> Result<Response<Body>, TokenEndpointError> {
+    if let Some(issuer) = service.issuer() {
+        let mut response = json_response(StatusCode::OK, &metadata::document(issuer));
+        // Configured, so the same for every caller: clients and CDNs may keep it.
+        let headers = response.headers_mut();
+        headers.insert(
+            CACHE_CONTROL,
+            HeaderValue::from_static("public, max-age=300"),
+        );
+        headers.remove(PRAGMA);
+        return Ok(response);
+    }
+    // Derived from the request context: answered, but kept by no shared cache.
+    let issuer = issuer_from_context(request).ok_or(TokenEndpointError::IssuerUnknown)?;
+    Ok(json_response(StatusCode::OK, &metadata::document(&issuer)))
 }
 
-/// `https://{Host}{base}`, where the base is what API Gateway put before the route (the
-/// stage, in a REST API's default endpoint). `X-Forwarded-Proto` may say `http`, for local
-/// runs.
-fn issuer_from_request(request: &Request) -> String {
-    let headers = request.headers();
-    let host = headers
-        .get(HOST)
-        .and_then(|h| h.to_str().ok())
-        .or_else(|| match request.request_context_ref() {
-            Some(RequestContext::ApiGatewayV1(c)) => c.domain_name.as_deref(),
-            Some(RequestContext::ApiGatewayV2(c)) => c.domain_name.as_deref(),
-            _ => None,
-        })
-        .unwrap_or("localhost");
-    let scheme = match headers
-        .get("x-forwarded-proto")
-        .and_then(|h| h.to_str().ok())
-    {
-        Some("http") => "http",
-        _ => "https",
-    };
+/// `https://{domainName}{base}`, from the request context API Gateway wrote (never from the
+/// client's `Host` or `X-Forwarded-*`), where the base is what API Gateway put before the
+/// route (the stage, in a REST API's default endpoint).
+fn issuer_from_context(request: &Request) -> Option<String> {
+    let domain = match request.request_context_ref()? {
+        RequestContext::ApiGatewayV1(c) => c.domain_name.as_deref(),
+        RequestContext::ApiGatewayV2(c) => c.domain_name.as_deref(),
+        _ => None,
+    }?;
+    // A host name, and nothing that could carry a path or a scheme into the document.
+    let is_host = !domain.is_empty()
+        && domain
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-');
+    if !is_host {
+        return None;
+    }
     let path = request.uri().path();
     let base = path
         .strip_suffix(route_path(request))
         .unwrap_or_default()
         .trim_end_matches('/');
-    format!("{scheme}://{host}{base}")
+    Some(format!("https://{domain}{base}"))
 }

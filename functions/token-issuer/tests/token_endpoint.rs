@@ -1493,22 +1493,47 @@ async fn the_metadata_document_lists_every_endpoint_under_the_configured_issuer(
 }
 
 #[tokio::test]
-async fn without_issuer_url_the_issuer_is_the_requests_host_and_stage() {
+async fn without_issuer_url_the_issuer_is_the_contexts_domain_and_stage_never_the_clients_host() {
     let endpoint = Endpoint::new().await;
     let event = include_str!("../events/token-request-rest-api.json")
         .replace(
             "/innreach/v2/oauth2/token",
             "/.well-known/oauth-authorization-server",
         )
-        .replace("\"POST\"", "\"GET\"");
+        .replace("\"POST\"", "\"GET\"")
+        .replace(
+            "\"Host\": \"abc123.execute-api.us-east-1.amazonaws.com\"",
+            "\"Host\": \"evil.example\", \"X-Forwarded-Proto\": \"http\"",
+        )
+        .replace(
+            "\"Host\": [\"abc123.execute-api.us-east-1.amazonaws.com\"]",
+            "\"Host\": [\"evil.example\"], \"X-Forwarded-Proto\": [\"http\"]",
+        );
     let request = lambda_http::request::from_str(&event).unwrap();
-    let host = request.headers()["host"].to_str().unwrap().to_owned();
+    let host = "abc123.execute-api.us-east-1.amazonaws.com";
     let answer = endpoint.send(request).await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
     assert_eq!(answer.body["issuer"], format!("https://{host}/prod"));
     assert_eq!(
+        answer.headers["cache-control"], "no-store",
+        "a derived issuer is kept by no shared cache"
+    );
+    assert_eq!(
         answer.body["token_endpoint"],
         format!("https://{host}/prod/oauth2/token")
+    );
+    let no_context = TestRequest::standard()
+        .method("GET")
+        .path("/.well-known/oauth-authorization-server")
+        .without("Authorization")
+        .body("");
+    let unknown = endpoint.send(no_context.build()).await;
+    assert_eq!(unknown.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(
+        unknown.body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("ISSUER_URL")
     );
     let post = TestRequest::standard().path("/.well-known/oauth-authorization-server");
     let refused = endpoint.send(post.build()).await;
