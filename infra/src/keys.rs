@@ -37,17 +37,22 @@ pub enum KeysCommand {
         #[arg(value_parser = parse_key_id)]
         key: KeyId,
     },
-    /// Let a disabled key authenticate again.
+    /// Let a disabled key authenticate again. Its issued tokens that have not expired
+    /// and were not revoked are valid again with it: the command says so.
     Enable {
         /// The key id.
         #[arg(value_parser = parse_key_id)]
         key: KeyId,
     },
-    /// Give a key a new secret and print it, once; the old secret stops working.
+    /// Give a key a new secret and print it, once; the old secret stops working, and so do
+    /// the tokens issued with it (a rotation is what a leaked secret calls for).
     Rotate {
         /// The key id.
         #[arg(value_parser = parse_key_id)]
         key: KeyId,
+        /// Leave the tokens issued so far valid until they expire.
+        #[arg(long)]
+        keep_tokens: bool,
     },
     /// Delete a key for good.
     Delete {
@@ -122,14 +127,47 @@ pub async fn run(command: KeysCommand, store: &dyn KeyAdmin, json: bool) -> Resu
             );
         }
         KeysCommand::Enable { key } => {
-            print_key(&store.set_status(&key, KeyStatus::Active, now).await?, json);
+            let enabled = store.set_status(&key, KeyStatus::Active, now).await?;
+            let note = "tokens issued to this key that have not expired and were not revoked are valid again; end them with `tokengate tokens revoke --key KEY`";
+            if json {
+                let mut value = key_json(&enabled);
+                value["issued_tokens_valid_again"] = Value::Bool(true);
+                print_json(&value);
+            } else {
+                println!(
+                    "{}
+
+note: {}",
+                    key_text(&enabled),
+                    note.replace("KEY", key.as_str())
+                );
+            }
         }
-        KeysCommand::Rotate { key } => {
+        KeysCommand::Rotate { key, keep_tokens } => {
             let secret = Secret::generate();
-            let updated = store
+            let mut updated = store
                 .set_secret(&key, &SecretHash::of(&secret), now)
                 .await?;
-            print_with_secret(&updated, &secret, json);
+            if !keep_tokens {
+                updated = store.revoke_tokens(&key, now).await?;
+            }
+            if json {
+                let mut value = key_json(&updated);
+                value["secret"] = Value::String(secret.expose().to_owned());
+                value["tokens_revoked"] = Value::Bool(!keep_tokens);
+                print_json(&value);
+            } else {
+                print_with_secret(&updated, &secret, false);
+                if keep_tokens {
+                    println!(
+                        "note: --keep-tokens: tokens issued with the old secret stay valid until they expire."
+                    );
+                } else {
+                    println!(
+                        "Tokens issued with the old secret are revoked (--keep-tokens keeps them)."
+                    );
+                }
+            }
         }
         KeysCommand::Delete { key } => {
             store.delete(&key).await?;

@@ -218,10 +218,17 @@ async fn keys_disable_and_enable_flip_the_status_in_the_table() {
         cli.store().get(&id).await.unwrap().unwrap().status,
         KeyStatus::Disabled
     );
-    assert_eq!(cli.json(&["keys", "enable", &key])["status"], "active");
+    let enabled = cli.json(&["keys", "enable", &key]);
+    assert_eq!(enabled["status"], "active");
+    assert_eq!(enabled["issued_tokens_valid_again"], true);
     assert_eq!(
         cli.store().get(&id).await.unwrap().unwrap().status,
         KeyStatus::Active
+    );
+    let text = cli.ok(&["keys", "enable", &key]);
+    assert!(
+        text.contains("are valid again") && text.contains(&format!("tokens revoke --key {key}")),
+        "{text}"
     );
 }
 
@@ -235,6 +242,28 @@ async fn keys_rotate_prints_a_new_secret_and_the_old_one_stops_working() {
     let stored = cli.stored(&key).await;
     assert!(stored.secret_hash.verify(new_secret.as_bytes()));
     assert!(!stored.secret_hash.verify(old_secret.as_bytes()));
+}
+
+#[tokio::test]
+async fn keys_rotate_revokes_the_tokens_issued_so_far_unless_told_to_keep_them() {
+    let cli = Cli::ready();
+    let (key, _) = cli.create_key(&["d2ir1"]);
+    let before = tokengate_shared::clock::now_epoch_seconds();
+    let rotated = cli.json(&["keys", "rotate", &key]);
+    assert_eq!(rotated["tokens_revoked"], true);
+    let stored = cli.stored(&key).await;
+    assert!(
+        stored.tokens_revoked_at >= before,
+        "the key's tokens until now"
+    );
+
+    let (kept, _) = cli.create_key(&["d2ir1"]);
+    let text = cli.ok(&["keys", "rotate", &kept, "--keep-tokens"]);
+    assert!(
+        text.contains("--keep-tokens: tokens issued with the old secret stay valid"),
+        "{text}"
+    );
+    assert_eq!(cli.stored(&kept).await.tokens_revoked_at, 0);
 }
 
 #[test]
