@@ -9,7 +9,7 @@
 use std::path::PathBuf;
 
 use authorizer::PreInputs;
-use authorizer::pre_inputs::{SecretSource, ValidationStyle};
+use authorizer::pre_inputs::{KeyChecker, SecretSource, ValidationStyle};
 use clap::Subcommand;
 use serde_json::{Map, Value, json};
 
@@ -40,6 +40,8 @@ const PARAMETERS_BLOCK: &str = "parameters";
 /// secret, when the pre-inputs name it by reference.
 pub const CLIENT_SECRET_PARAMETER: &str = "AuthorizerClientSecret";
 const DEFINITION_BLOCK: &str = "definition";
+const RULES_BLOCK: &str = "rules";
+const RESOURCES_BLOCK: &str = "resources";
 
 /// Runs an API command.
 pub fn run(command: ApiCommand) -> Result<(), CliError> {
@@ -119,15 +121,68 @@ pub fn render(template: &str, config_text: &str) -> Result<String, String> {
         // function's own role.
         ValidationStyle::Forward | ValidationStyle::Jwt(_) | ValidationStyle::Tokengate { .. } => {}
     }
+    if pre_inputs.api_key.checked_by == KeyChecker::ApiGateway
+        && pre_inputs.api_key.header != "x-api-key"
+    {
+        return Err(format!(
+            "api_key.checked_by is api_gateway, which reads the key from the x-api-key header only; \
+             api_key.header is {}",
+            pre_inputs.api_key.header
+        ));
+    }
     let definition =
         serde_json::to_string_pretty(&definition(&pre_inputs)).map_err(|e| e.to_string())?;
-    let with_parameters = replace_block(template, PARAMETERS_BLOCK, &parameters)?;
+    let with_rules = replace_block(template, RULES_BLOCK, &rules(&pre_inputs.style))?;
+    let with_resources = replace_block(&with_rules, RESOURCES_BLOCK, &resources(&pre_inputs))?;
+    let with_parameters = replace_block(&with_resources, PARAMETERS_BLOCK, &parameters)?;
     let with_config = replace_block(&with_parameters, PRE_INPUTS_BLOCK, &pre_inputs_lines)?;
     replace_block(
         &with_config,
         DEFINITION_BLOCK,
         &format!("DefinitionBody:\n  {}", definition.replace('\n', "\n  ")),
     )
+}
+
+/// A CloudFormation rule holding API Gateway's authorizer cache to what the `tokengate`
+/// style accepts: off, since a revoked token or a disabled key is denied on the very next
+/// request, or at most the `revocation_lag_seconds` the pre-inputs accept.
+fn rules(style: &ValidationStyle) -> String {
+    let ValidationStyle::Tokengate {
+        revocation_lag_seconds,
+        ..
+    } = style
+    else {
+        return String::new();
+    };
+    let assertion = match revocation_lag_seconds {
+        None | Some(0) => "!Equals [!Ref AuthorizerCacheTtl, 0]".to_owned(),
+        Some(lag) => {
+            let allowed: Vec<String> = (0..=*lag).map(|n| format!("\"{n}\"")).collect();
+            format!(
+                "!Contains [[{}], !Ref AuthorizerCacheTtl]",
+                allowed.join(", ")
+            )
+        }
+    };
+    let bound = revocation_lag_seconds.unwrap_or(0);
+    format!(
+        "Rules:\n  AuthorizerCacheWithinRevocationLag:\n    Assertions:\n      - Assert: {assertion}\n        \
+         AssertDescription: >-\n          The tokengate style denies a revoked token or a disabled key on the next\n          \
+         request, and API Gateway's authorizer cache would keep allowing it: AuthorizerCacheTtl\n          \
+         must be at most validation.revocation_lag_seconds ({bound} s) of the pre-inputs."
+    )
+}
+
+/// The resources that `api_key.checked_by: api_gateway` needs: a usage plan on the stage,
+/// to which API keys are attached (`aws apigateway create-usage-plan-key`).
+fn resources(pre_inputs: &PreInputs) -> String {
+    if pre_inputs.api_key.checked_by != KeyChecker::ApiGateway {
+        return String::new();
+    }
+    "ApiKeyUsagePlan:\n  Type: AWS::ApiGateway::UsagePlan\n  DependsOn: TokengateApiprodStage\n  Properties:\n    \
+     Description: API keys that API Gateway checks (api_key.checked_by api_gateway); attach each key with create-usage-plan-key.\n    \
+     ApiStages:\n      - ApiId: !Ref TokengateApi\n        Stage: prod"
+        .to_owned()
 }
 
 /// Replaces the lines between `# >>> tokengate api render: NAME` and its `# <<<` marker
@@ -180,6 +235,18 @@ fn lambda_uri(function: &str) -> Value {
 
 /// The OpenAPI definition of the REST API for these pre-inputs.
 pub fn definition(pre_inputs: &PreInputs) -> Value {
+    let mut definition = routes_and_authorizer(pre_inputs);
+    if pre_inputs.api_key.checked_by == KeyChecker::ApiGateway {
+        // API Gateway checks the key itself: required on every authorized route, read from
+        // the x-api-key header, in a usage plan ([`resources`]).
+        definition["components"]["securitySchemes"]["api_key"] =
+            json!({"type": "apiKey", "name": "x-api-key", "in": "header"});
+        definition["x-amazon-apigateway-api-key-source"] = json!("HEADER");
+    }
+    definition
+}
+
+fn routes_and_authorizer(pre_inputs: &PreInputs) -> Value {
     // Lambda proxy integrations are always invoked with POST, whatever the route's method.
     let integration = json!({"x-amazon-apigateway-integration": {
         "type": "aws_proxy",
@@ -212,7 +279,20 @@ pub fn definition(pre_inputs: &PreInputs) -> Value {
             "''".into(),
         );
     }
-    let api_key_header = &pre_inputs.api_key.header;
+    let gateway_keys = pre_inputs.api_key.checked_by == KeyChecker::ApiGateway;
+    // Every header the decision reads is part of API Gateway's cache key.
+    let mut identity = vec![
+        "method.request.header.Authorization".to_owned(),
+        format!("method.request.header.{}", pre_inputs.api_key.header),
+    ];
+    if let Some(region) = &pre_inputs.region_header {
+        identity.push(format!("method.request.header.{region}"));
+    }
+    let security = if gateway_keys {
+        json!([{"tokengate": [], "api_key": []}])
+    } else {
+        json!([{"tokengate": []}])
+    };
     let denial = r#"{"error": "$context.authorizer.error", "error_description": "$context.authorizer.error_description"}"#;
     json!({
         "openapi": "3.0.1",
@@ -225,7 +305,7 @@ pub fn definition(pre_inputs: &PreInputs) -> Value {
             "/.well-known/oauth-authorization-server": {"get": integration},
             "/{proxy+}": {"x-amazon-apigateway-any-method": {
                 "parameters": [{"name": "proxy", "in": "path", "required": true, "schema": {"type": "string"}}],
-                "security": [{"tokengate": []}],
+                "security": security,
                 "x-amazon-apigateway-integration": {
                     "type": "http_proxy",
                     "httpMethod": "ANY",
@@ -246,7 +326,7 @@ pub fn definition(pre_inputs: &PreInputs) -> Value {
                 "authorizerResultTtlInSeconds": {"Ref": "AuthorizerCacheTtl"},
                 "identitySource": {"Fn::If": [
                     "AuthorizerCaching",
-                    format!("method.request.header.Authorization, method.request.header.{api_key_header}"),
+                    identity.join(", "),
                     {"Ref": "AWS::NoValue"},
                 ]},
             },
@@ -267,7 +347,7 @@ pub fn definition(pre_inputs: &PreInputs) -> Value {
 mod tests {
     use super::*;
 
-    const TEMPLATE: &str = "p:\n  # >>> tokengate api render: parameters\n  # <<< tokengate api render: parameters\na:\n  # >>> tokengate api render: pre-inputs\n  old\n  # <<< tokengate api render: pre-inputs\nb:\n    # >>> tokengate api render: definition\n    # <<< tokengate api render: definition\n";
+    const TEMPLATE: &str = "# >>> tokengate api render: rules\n# <<< tokengate api render: rules\nr:\n  # >>> tokengate api render: resources\n  # <<< tokengate api render: resources\np:\n  # >>> tokengate api render: parameters\n  # <<< tokengate api render: parameters\na:\n  # >>> tokengate api render: pre-inputs\n  old\n  # <<< tokengate api render: pre-inputs\nb:\n    # >>> tokengate api render: definition\n    # <<< tokengate api render: definition\n";
 
     #[test]
     fn rendering_maps_every_injected_header_and_blanks_authorization_when_blocked() {
@@ -322,5 +402,68 @@ mod tests {
                 .unwrap_err()
                 .contains("marker")
         );
+    }
+
+    #[test]
+    fn api_gateways_cache_keys_on_every_header_the_decision_reads() {
+        let config = r#"{"regionCodeHeader": "X-Region-Code", "regionCodeValue": {"FR": "https://fr.example/u"},
+            "defaultURI": "https://idp.example/u", "api_key": {"header": "X-Client-Key"}}"#;
+        let definition = definition(&PreInputs::parse(config).unwrap());
+        let sources = &definition["components"]["securitySchemes"]["tokengate"]["x-amazon-apigateway-authorizer"]
+            ["identitySource"]["Fn::If"][1];
+        assert_eq!(
+            sources,
+            "method.request.header.Authorization, method.request.header.x-client-key, method.request.header.x-region-code"
+        );
+    }
+
+    #[test]
+    fn the_tokengate_style_holds_api_gateways_cache_to_the_lag_it_accepts() {
+        let strict = r#"{"validation": {"style": "tokengate"}}"#;
+        let rendered = render(TEMPLATE, strict).unwrap();
+        assert!(
+            rendered.contains("Rules:\n  AuthorizerCacheWithinRevocationLag:"),
+            "{rendered}"
+        );
+        assert!(rendered.contains("- Assert: !Equals [!Ref AuthorizerCacheTtl, 0]"));
+        let lagging = r#"{"validation": {"style": "tokengate", "revocation_lag_seconds": 3}}"#;
+        let rendered = render(TEMPLATE, lagging).unwrap();
+        assert!(
+            rendered
+                .contains(r#"- Assert: !Contains [["0", "1", "2", "3"], !Ref AuthorizerCacheTtl]"#),
+            "{rendered}"
+        );
+        let forward = r#"{"defaultURI": "https://idp.example/u"}"#;
+        assert!(!render(TEMPLATE, forward).unwrap().contains("Rules:"));
+    }
+
+    #[test]
+    fn keys_checked_by_api_gateway_render_a_required_api_key_and_a_usage_plan() {
+        let config =
+            r#"{"defaultURI": "https://idp.example/u", "api_key": {"checked_by": "api_gateway"}}"#;
+        let rendered = render(TEMPLATE, config).unwrap();
+        assert!(
+            rendered.contains("ApiKeyUsagePlan:\n    Type: AWS::ApiGateway::UsagePlan"),
+            "{rendered}"
+        );
+        let definition = definition(&PreInputs::parse(config).unwrap());
+        assert_eq!(definition["x-amazon-apigateway-api-key-source"], "HEADER");
+        assert_eq!(
+            definition["components"]["securitySchemes"]["api_key"],
+            json!({"type": "apiKey", "name": "x-api-key", "in": "header"})
+        );
+        let security =
+            &definition["paths"]["/{proxy+}"]["x-amazon-apigateway-any-method"]["security"];
+        assert_eq!(security, &json!([{"tokengate": [], "api_key": []}]));
+        let other_header = r#"{"defaultURI": "https://idp.example/u",
+            "api_key": {"checked_by": "api_gateway", "header": "X-Key"}}"#;
+        assert!(
+            render(TEMPLATE, other_header)
+                .unwrap_err()
+                .contains("x-api-key header only")
+        );
+        let ours = r#"{"defaultURI": "https://idp.example/u"}"#;
+        let rendered = render(TEMPLATE, ours).unwrap();
+        assert!(!rendered.contains("UsagePlan") && !rendered.contains("api-key-source"));
     }
 }

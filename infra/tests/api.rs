@@ -156,3 +156,46 @@ fn the_jwt_example_renders_a_template_with_no_secret_parameter_that_passes_cfn_l
     assert_cfn_lint_passes(&template);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn the_cache_rule_and_the_usage_plan_render_templates_that_pass_cfn_lint() {
+    for (name, pre_inputs) in [
+        (
+            "tokengate-strict",
+            r#"{"validation": {"style": "tokengate", "required_scopes": ["innreach_tp"]}}"#,
+        ),
+        (
+            "tokengate-lag",
+            r#"{"validation": {"style": "tokengate", "revocation_lag_seconds": 30}}"#,
+        ),
+        (
+            "gateway-keys",
+            r#"{"defaultURI": "https://idp.example/userinfo", "api_key": {"checked_by": "api_gateway"}}"#,
+        ),
+    ] {
+        let (dir, template) = scratch_template(name);
+        let config = dir.join("pre-inputs.json");
+        std::fs::write(&config, pre_inputs).unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_tokengate"))
+            .args(["api", "render", "--config"])
+            .arg(&config)
+            .arg("--template")
+            .arg(&template)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let rendered = std::fs::read_to_string(&template).unwrap();
+        let expected = if name == "gateway-keys" {
+            "ApiKeyUsagePlan:"
+        } else {
+            "AuthorizerCacheWithinRevocationLag:"
+        };
+        assert!(rendered.contains(expected), "{name}");
+        assert_cfn_lint_passes(&template);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

@@ -155,22 +155,59 @@ fn each_function_may_do_only_what_it_needs_in_dynamodb() {
         ["dynamodb:GetItem", "dynamodb:BatchGetItem"]
     );
     assert!(authorizer[0].1.contains("KeysTable") && authorizer[0].1.contains("TokensTable"));
-    let issuer = statements(resource(&template, "TokenIssuerFunction"));
-    assert_eq!(issuer.len(), 2);
-    // UpdateItem: the failed-authentication count, written only on a failure, and the
-    // mark of `tokengate tokens revoke`.
-    assert_eq!(issuer[0].0, ["dynamodb:GetItem", "dynamodb:UpdateItem"]);
+    let function = resource(&template, "TokenIssuerFunction");
+    let issuer = statements(function);
+    assert_eq!(issuer.len(), 4);
+    assert_eq!(issuer[0].0, ["dynamodb:GetItem"]);
     assert!(issuer[0].1.contains("KeysTable"));
+    // UpdateItem on keys: the failure count, and nothing else of the record.
+    let policy = &function["Properties"]["Policies"][0]["Statement"];
+    assert_eq!(issuer[1].0, ["dynamodb:UpdateItem"]);
+    assert!(issuer[1].1.contains("KeysTable"));
+    let attributes = &policy[1]["Condition"]["ForAllValues:StringEquals"]["dynamodb:Attributes"];
+    assert_eq!(
+        serde_yaml_ng::to_string(attributes).unwrap().trim(),
+        "- key_id\n- failures\n- failures_since"
+    );
     // DeleteItem: revocation (RFC 7009).
     assert_eq!(
-        issuer[1].0,
+        issuer[2].0,
         [
             "dynamodb:GetItem",
             "dynamodb:PutItem",
             "dynamodb:DeleteItem"
         ]
     );
-    assert!(issuer[1].1.contains("TokensTable"));
+    assert!(issuer[2].1.contains("TokensTable"));
+    // UpdateItem on tokens: only the source# failure counters.
+    assert_eq!(issuer[3].0, ["dynamodb:UpdateItem"]);
+    let leading = &policy[3]["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"];
+    assert_eq!(
+        serde_yaml_ng::to_string(leading).unwrap().trim(),
+        "- source#*"
+    );
+}
+
+#[test]
+fn the_stage_is_throttled_and_access_logged_by_parameters() {
+    let template = template();
+    let api = &resource(&template, "TokengateApi")["Properties"];
+    let settings = serde_yaml_ng::to_string(&api["MethodSettings"]).unwrap();
+    for needle in [
+        "ThrottlingRateLimit",
+        "ThrottlingBurstLimit",
+        "ResourcePath: /*",
+    ] {
+        assert!(settings.contains(needle), "{settings}");
+    }
+    let logs = serde_yaml_ng::to_string(&api["AccessLogSetting"]).unwrap();
+    assert!(
+        logs.contains("AccessLogGroup") && logs.contains("sourceIp"),
+        "{logs}"
+    );
+    for parameter in ["ThrottlingRateLimit", "ThrottlingBurstLimit", "AccessLogs"] {
+        assert!(!template["Parameters"][parameter].is_null(), "{parameter}");
+    }
 }
 
 #[test]

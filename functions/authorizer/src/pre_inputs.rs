@@ -90,6 +90,10 @@ pub enum ValidationStyle {
         /// `token_bound_to_api_key` (default true): the token must have been issued to the
         /// API key the request presents.
         bound_to_api_key: bool,
+        /// `revocation_lag_seconds`: how long an Allow may outlive a revocation, accepted
+        /// explicitly; it bounds API Gateway's authorizer cache (`tokengate api render`).
+        /// `None`: not at all, the cache must be off.
+        revocation_lag_seconds: Option<u64>,
     },
 }
 
@@ -198,10 +202,12 @@ impl fmt::Debug for ValidationStyle {
             Self::Tokengate {
                 required_scopes,
                 bound_to_api_key,
+                revocation_lag_seconds,
             } => f
                 .debug_struct("Tokengate")
                 .field("required_scopes", required_scopes)
                 .field("bound_to_api_key", bound_to_api_key)
+                .field("revocation_lag_seconds", revocation_lag_seconds)
                 .finish(),
         }
     }
@@ -667,6 +673,7 @@ struct ValidationSection {
     profile: Option<Entry<ProfileName>>,
     allow_insecure_http: Option<Entry<Flag>>,
     token_bound_to_api_key: Option<Entry<Flag>>,
+    revocation_lag_seconds: Option<Entry<Number>>,
     #[serde(flatten)]
     unknown: BTreeMap<String, IgnoredAny>,
 }
@@ -678,7 +685,7 @@ enum ProfileName {
     Rfc9068,
 }
 
-const VALIDATION_KEYS: [&str; 14] = [
+const VALIDATION_KEYS: [&str; 15] = [
     "style",
     "client_id",
     "client_secret",
@@ -693,11 +700,12 @@ const VALIDATION_KEYS: [&str; 14] = [
     "profile",
     "allow_insecure_http",
     "token_bound_to_api_key",
+    "revocation_lag_seconds",
 ];
 
 /// Which styles each `validation` key applies to (`style` and `allow_insecure_http` apply
 /// to all).
-const STYLE_KEYS: [(&str, &[&str]); 12] = [
+const STYLE_KEYS: [(&str, &[&str]); 13] = [
     ("client_id", &["rfc7662"]),
     ("client_secret", &["rfc7662"]),
     ("audience", &["rfc7662", "jwt"]),
@@ -710,6 +718,7 @@ const STYLE_KEYS: [(&str, &[&str]); 12] = [
     ("discovery", &["jwt"]),
     ("profile", &["jwt"]),
     ("token_bound_to_api_key", &["tokengate"]),
+    ("revocation_lag_seconds", &["tokengate"]),
 ];
 
 /// `validation.issuer`: one issuer, or one per region code with a `default`.
@@ -1246,6 +1255,12 @@ fn style(
                     section.token_bound_to_api_key,
                 )
                 .is_none_or(|Flag(b)| b),
+            revocation_lag_seconds: problems
+                .take(
+                    "validation.revocation_lag_seconds",
+                    section.revocation_lag_seconds,
+                )
+                .and_then(|n| within(problems, "validation.revocation_lag_seconds", n, 0..=3_600)),
         },
     }
 }
@@ -1283,6 +1298,7 @@ impl ValidationSection {
             "discovery" => self.discovery.take().is_some(),
             "profile" => self.profile.take().is_some(),
             "token_bound_to_api_key" => self.token_bound_to_api_key.take().is_some(),
+            "revocation_lag_seconds" => self.revocation_lag_seconds.take().is_some(),
             _ => false,
         }
     }
