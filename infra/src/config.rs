@@ -41,6 +41,7 @@ pub fn run(command: ConfigCommand, json: bool) -> Result<(), CliError> {
             "regions": pre_inputs.region_uris.keys().collect::<std::collections::BTreeSet<_>>(),
             "injected_headers": headers,
             "block_authorization_header": pre_inputs.block_authorization_header,
+            "warnings": pre_inputs.warnings,
         }));
     } else {
         println!("{}: valid ({style} validation)", file.display());
@@ -65,6 +66,9 @@ pub fn run(command: ConfigCommand, json: bool) -> Result<(), CliError> {
             "  block_authorization_header: {}",
             pre_inputs.block_authorization_header
         );
+        for warning in &pre_inputs.warnings {
+            println!("  warning: {warning}");
+        }
     }
     Ok(())
 }

@@ -109,3 +109,52 @@ fn a_missing_file_is_a_clear_error() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read /no/such/pre-inputs.json"));
 }
+
+#[test]
+fn config_check_flags_what_weakens_the_checks_and_refuses_plain_http_and_a_missing_audience() {
+    let any = temp_file(
+        r#"{"defaultURI": "https://idp.example/jwks",
+            "validation": {"style": "jwt", "issuer": "https://idp.example/", "audience": "any"}}"#,
+    );
+    let out = check(&any, false);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("warning: validation.audience is \"any\""),
+        "{text}"
+    );
+    let json: serde_json::Value = serde_json::from_slice(&check(&any, true).stdout).unwrap();
+    assert_eq!(json["warnings"].as_array().unwrap().len(), 1, "{json}");
+
+    let missing = temp_file(
+        r#"{"defaultURI": "https://idp.example/jwks",
+            "validation": {"style": "jwt", "issuer": "https://idp.example/"}}"#,
+    );
+    let out = check(&missing, false);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("validation.audience: is required"));
+
+    let plain = temp_file(r#"{"defaultURI": "http://idp.example/userinfo"}"#);
+    let out = check(&plain, false);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("defaultURI: is plain http to a remote host")
+    );
+    let allowed = temp_file(
+        r#"{"defaultURI": "http://idp.example/userinfo", "validation": {"allow_insecure_http": true}}"#,
+    );
+    let out = check(&allowed, false);
+    assert!(out.status.success());
+    assert!(
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .contains("warning: defaultURI: http://idp.example/userinfo is plain http")
+    );
+    for file in [any, missing, plain, allowed] {
+        let _ = std::fs::remove_file(file);
+    }
+}

@@ -7,7 +7,7 @@ use authorizer::{Authorizer, handler};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use tokengate_shared::startup;
 use tokengate_shared::store::dynamodb::{self, DynamoKeyStore, DynamoTokenLookup, StoreLimits};
-use tracing::error;
+use tracing::{error, warn};
 
 // Lambda hands a function one event at a time: one thread runs it, with no worker
 // threads to start at init nor their memory to keep.
@@ -24,9 +24,16 @@ async fn run() -> Result<(), Error> {
     let metrics = startup::metrics("authorizer")?;
     authorizer::metrics::describe();
     let settings = AuthorizerSettings::from_env()?;
-    if let Err(invalid) = &settings.pre_inputs {
+    match &settings.pre_inputs {
         // Logged once; every request is then denied with the named configuration error.
-        error!(reason = "config_invalid", problems = invalid.problems.len(), detail = %invalid);
+        Err(invalid) => {
+            error!(reason = "config_invalid", problems = invalid.problems.len(), detail = %invalid)
+        }
+        Ok(valid) => {
+            for warning in &valid.warnings {
+                warn!(reason = "config_weakened", detail = %warning);
+            }
+        }
     }
     let endpoint = HttpValidationEndpoint::new(settings.pre_inputs.as_ref().ok())?;
     let limits = StoreLimits::from_env()?;
