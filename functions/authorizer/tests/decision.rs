@@ -1120,3 +1120,64 @@ async fn the_principal_is_who_the_token_authenticates_and_an_unusable_subject_fa
         assert_eq!(principal(&decision), Some(principal_id), "{body}");
     }
 }
+
+/// A DynamoDB endpoint whose every `BatchGetItem` is throttled: a loopback server that
+/// speaks the operation's HTTP shape (moto cannot be made to throttle). `unprocessed`
+/// answers 200 leaving every key unprocessed; otherwise 400
+/// `ProvisionedThroughputExceededException`.
+async fn throttled_dynamodb(unprocessed: bool) -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(move |request: &wiremock::Request| {
+            let asked: Value = serde_json::from_slice(&request.body).unwrap_or_default();
+            if unprocessed {
+                ResponseTemplate::new(200).set_body_raw(
+                    json!({"Responses": {}, "UnprocessedKeys": asked["RequestItems"]}).to_string(),
+                    "application/x-amz-json-1.0",
+                )
+            } else {
+                ResponseTemplate::new(400).set_body_raw(
+                    json!({"__type": "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException",
+                        "message": "The level of configured provisioned throughput for the table was exceeded."})
+                    .to_string(),
+                    "application/x-amz-json-1.0",
+                )
+            }
+        })
+        .mount(&server)
+        .await;
+    server
+}
+
+#[tokio::test]
+async fn a_throttled_store_is_a_bounded_named_denial_within_the_operation_timeout() {
+    let limits = StoreLimits {
+        operation: Duration::from_millis(1_500),
+        ..StoreLimits::default()
+    };
+    for unprocessed in [true, false] {
+        let dynamodb = throttled_dynamodb(unprocessed).await;
+        let client = tokengate_tests::dynamodb_client_with(&dynamodb.uri(), &limits);
+        let keys = Arc::new(DynamoKeyStore::new(client.clone(), "keys"));
+        let lookup =
+            tokengate_shared::store::dynamodb::DynamoTokenLookup::new(client, "keys", "tokens");
+        let pre_inputs = PreInputs::parse(r#"{"validation": {"style": "tokengate"}}"#);
+        let endpoint = HttpValidationEndpoint::new(pre_inputs.as_ref().ok()).unwrap();
+        let authorizer = Authorizer::new(pre_inputs, keys, Arc::new(endpoint))
+            .with_token_lookup(Arc::new(lookup));
+        let started = std::time::Instant::now();
+        let decision = decide(&authorizer, request(&[])).await;
+        let elapsed = started.elapsed();
+        assert_denied(&decision, Deny::ApiKeyCheckUnavailable);
+        let calls = dynamodb.received_requests().await.unwrap().len();
+        assert!(
+            (2..=limits.max_attempts as usize).contains(&calls),
+            "unprocessed {unprocessed}: {calls} calls, retried a few times and no more"
+        );
+        assert!(
+            elapsed < limits.operation + Duration::from_millis(100),
+            "unprocessed {unprocessed}: answered after {elapsed:?}"
+        );
+        println!("throttled (unprocessed {unprocessed}): denied after {elapsed:?}, {calls} calls");
+    }
+}
