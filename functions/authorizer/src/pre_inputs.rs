@@ -226,9 +226,10 @@ impl ResponsePath {
     /// Compiles a path: JSONPath when it starts with `$`, XPath otherwise (Mashery's rule).
     pub fn compile(source: &str) -> Result<Self, String> {
         if source.starts_with('$') {
-            crate::jsonpath::JsonPath::parse(source)
-                .map(Self::Json)
-                .map_err(|e| format!("not a JSONPath (RFC 9535): {e}"))
+            let path = crate::jsonpath::JsonPath::parse(source)
+                .map_err(|e| format!("not a JSONPath (RFC 9535): {e}"))?;
+            crate::jsonpath::check_patterns(source)?;
+            Ok(Self::Json(path))
         } else {
             XPathExpr::compile(source)
                 .map(Self::Xml)
