@@ -32,6 +32,7 @@ use tracing::info;
 
 use crate::CliError;
 
+mod bare_errors;
 mod upstream;
 
 /// Where `serve` keeps keys and tokens.
@@ -85,8 +86,8 @@ const MAX_BODY: usize = 1024 * 1024;
 /// The most headers a request may carry, as API Gateway allows; more is a JSON 431.
 const MAX_HEADERS: usize = 100;
 
-/// What hyper itself parses before the handler sees the count; past it hyper answers a
-/// bare 431, so it sits well above [`MAX_HEADERS`].
+/// What hyper itself parses before the handler sees the count, well above [`MAX_HEADERS`];
+/// past it hyper answers 431 itself, rewritten as JSON by [`bare_errors`].
 const PARSED_HEADERS: usize = 1_000;
 
 struct App {
@@ -335,7 +336,7 @@ async fn accept_loop(
                 .timer(TokioTimer::new())
                 .header_read_timeout(header_timeout)
                 .max_headers(PARSED_HEADERS)
-                .serve_connection(TokioIo::new(stream), service)
+                .serve_connection(TokioIo::new(bare_errors::JsonErrors::new(stream)), service)
                 .await;
         });
     }

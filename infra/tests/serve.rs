@@ -1078,3 +1078,51 @@ async fn raw_get(url: &str, key: &str, bearer: &str) -> String {
     stream.read_to_string(&mut answer).await.unwrap();
     answer
 }
+
+#[tokio::test]
+async fn heads_past_hypers_own_limits_and_malformed_requests_still_get_json_answers() {
+    let server = Server::start(&[], &[]);
+    let host = server.base.strip_prefix("http://").unwrap().to_owned();
+    let many: String = (0..1_200).map(|i| format!("x-h{i}: 1\r\n")).collect();
+    let huge = format!("x-big: {}\r\n", "a".repeat(500 * 1024));
+    for (what, head) in [
+        (
+            "1,200 headers",
+            format!("GET /x HTTP/1.1\r\nHost: {host}\r\n{many}\r\n"),
+        ),
+        (
+            "a 500 KB header",
+            format!("GET /x HTTP/1.1\r\nHost: {host}\r\n{huge}\r\n"),
+        ),
+        (
+            "a malformed request line",
+            "GET /x HTTP/9.9 nonsense\r\n\r\n".to_owned(),
+        ),
+    ] {
+        let answer = raw_exchange(&host, head.as_bytes()).await;
+        let status = answer.split(' ').nth(1).unwrap_or_default().to_owned();
+        assert!(status == "431" || status == "400", "{what}: {answer}");
+        assert!(
+            answer.contains("content-type: application/json"),
+            "{what}: {answer}"
+        );
+        let body = answer.split("\r\n\r\n").nth(1).unwrap_or_default();
+        let body: Value = serde_json::from_str(body).unwrap_or_else(|_| panic!("{what}: {answer}"));
+        assert!(body["error"].is_string(), "{what}: {body}");
+    }
+}
+
+/// Sends `request` as written and reads the answer until the server closes.
+async fn raw_exchange(host: &str, request: &[u8]) -> String {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let mut stream = tokio::net::TcpStream::connect(host).await.unwrap();
+    // The server may answer and close before it has read everything: not a failure here.
+    let _ = stream.write_all(request).await;
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        stream.read_to_end(&mut answer),
+    )
+    .await;
+    String::from_utf8_lossy(&answer).into_owned()
+}
