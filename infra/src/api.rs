@@ -246,6 +246,19 @@ pub fn definition(pre_inputs: &PreInputs) -> Value {
     definition
 }
 
+/// Every header the decision reads, as API Gateway's cache key: `Authorization`, the API
+/// key header and the region header.
+fn identity_sources(pre_inputs: &PreInputs) -> Vec<String> {
+    let mut identity = vec![
+        "method.request.header.Authorization".to_owned(),
+        format!("method.request.header.{}", pre_inputs.api_key.header),
+    ];
+    if let Some(region) = &pre_inputs.region_header {
+        identity.push(format!("method.request.header.{region}"));
+    }
+    identity
+}
+
 fn routes_and_authorizer(pre_inputs: &PreInputs) -> Value {
     // Lambda proxy integrations are always invoked with POST, whatever the route's method.
     let integration = json!({"x-amazon-apigateway-integration": {
@@ -279,16 +292,8 @@ fn routes_and_authorizer(pre_inputs: &PreInputs) -> Value {
             "''".into(),
         );
     }
-    let gateway_keys = pre_inputs.api_key.checked_by == KeyChecker::ApiGateway;
-    // Every header the decision reads is part of API Gateway's cache key.
-    let mut identity = vec![
-        "method.request.header.Authorization".to_owned(),
-        format!("method.request.header.{}", pre_inputs.api_key.header),
-    ];
-    if let Some(region) = &pre_inputs.region_header {
-        identity.push(format!("method.request.header.{region}"));
-    }
-    let security = if gateway_keys {
+    let identity = identity_sources(pre_inputs);
+    let security = if pre_inputs.api_key.checked_by == KeyChecker::ApiGateway {
         json!([{"tokengate": [], "api_key": []}])
     } else {
         json!([{"tokengate": []}])

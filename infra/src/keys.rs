@@ -126,48 +126,9 @@ pub async fn run(command: KeysCommand, store: &dyn KeyAdmin, json: bool) -> Resu
                 json,
             );
         }
-        KeysCommand::Enable { key } => {
-            let enabled = store.set_status(&key, KeyStatus::Active, now).await?;
-            let note = "tokens issued to this key that have not expired and were not revoked are valid again; end them with `tokengate tokens revoke --key KEY`";
-            if json {
-                let mut value = key_json(&enabled);
-                value["issued_tokens_valid_again"] = Value::Bool(true);
-                print_json(&value);
-            } else {
-                println!(
-                    "{}
-
-note: {}",
-                    key_text(&enabled),
-                    note.replace("KEY", key.as_str())
-                );
-            }
-        }
+        KeysCommand::Enable { key } => enable(store, &key, now, json).await?,
         KeysCommand::Rotate { key, keep_tokens } => {
-            let secret = Secret::generate();
-            let mut updated = store
-                .set_secret(&key, &SecretHash::of(&secret), now)
-                .await?;
-            if !keep_tokens {
-                updated = store.revoke_tokens(&key, now).await?;
-            }
-            if json {
-                let mut value = key_json(&updated);
-                value["secret"] = Value::String(secret.expose().to_owned());
-                value["tokens_revoked"] = Value::Bool(!keep_tokens);
-                print_json(&value);
-            } else {
-                print_with_secret(&updated, &secret, false);
-                if keep_tokens {
-                    println!(
-                        "note: --keep-tokens: tokens issued with the old secret stay valid until they expire."
-                    );
-                } else {
-                    println!(
-                        "Tokens issued with the old secret are revoked (--keep-tokens keeps them)."
-                    );
-                }
-            }
+            rotate(store, &key, keep_tokens, now, json).await?;
         }
         KeysCommand::Delete { key } => {
             store.delete(&key).await?;
@@ -176,6 +137,53 @@ note: {}",
             } else {
                 println!("deleted key {key}");
             }
+        }
+    }
+    Ok(())
+}
+
+/// Enables a key, and says that its live tokens are valid again with it.
+async fn enable(store: &dyn KeyAdmin, key: &KeyId, now: u64, json: bool) -> Result<(), CliError> {
+    let enabled = store.set_status(key, KeyStatus::Active, now).await?;
+    if json {
+        let mut value = key_json(&enabled);
+        value["issued_tokens_valid_again"] = Value::Bool(true);
+        print_json(&value);
+    } else {
+        println!(
+            "{}\n\nnote: tokens issued to this key that have not expired and were not revoked are valid again; end them with `tokengate tokens revoke --key {key}`",
+            key_text(&enabled)
+        );
+    }
+    Ok(())
+}
+
+/// A new secret, and the tokens issued with the old one revoked unless `keep_tokens`.
+async fn rotate(
+    store: &dyn KeyAdmin,
+    key: &KeyId,
+    keep_tokens: bool,
+    now: u64,
+    json: bool,
+) -> Result<(), CliError> {
+    let secret = Secret::generate();
+    let mut updated = store.set_secret(key, &SecretHash::of(&secret), now).await?;
+    if !keep_tokens {
+        updated = store.revoke_tokens(key, now).await?;
+    }
+    if json {
+        let mut value = key_json(&updated);
+        value["secret"] = Value::String(secret.expose().to_owned());
+        value["tokens_revoked"] = Value::Bool(!keep_tokens);
+        print_json(&value);
+    } else {
+        print_with_secret(&updated, &secret, false);
+        if keep_tokens {
+            println!(
+                "note: --keep-tokens: tokens issued with the old secret stay valid until they expire."
+            );
+        } else {
+            println!("Tokens issued with the old secret are revoked (--keep-tokens keeps them).");
         }
     }
     Ok(())

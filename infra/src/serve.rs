@@ -26,14 +26,18 @@ use token_issuer::TokenService;
 use tokengate_shared::store::dynamodb::{DynamoKeyStore, DynamoTokenLookup, DynamoTokenStore};
 use tokengate_shared::store::memory::{MemoryKeyStore, MemoryTokenStore};
 use tokengate_shared::{
-    ClientKey, IssuerTokens, KeyAdmin, KeyStatus, ReadEach, Secret, SystemCode, TokenLookup, clock,
+    ClientKey, IssuerTokens, KeyAdmin, KeyReader, KeyStatus, ReadEach, Secret, SystemCode,
+    TokenLookup, clock,
 };
 use tracing::info;
 
 use crate::CliError;
 
+mod banner;
 mod bare_errors;
 mod upstream;
+
+use banner::{print_walkthrough, print_without_demo_key};
 
 /// Where `serve` keeps keys and tokens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -126,44 +130,12 @@ pub async fn serve(
 ) -> Result<(), CliError> {
     init_log();
     let metrics = crate::admin::install_recorder()?;
-    type Stores = (
-        Arc<dyn KeyAdmin>,
-        Arc<dyn IssuerTokens>,
-        Arc<dyn TokenLookup>,
-    );
-    let (keys, tokens, lookup): Stores = match options.store {
-        StoreKind::Memory => {
-            let keys = Arc::new(MemoryKeyStore::new());
-            let tokens = Arc::new(MemoryTokenStore::new());
-            let lookup = Arc::new(ReadEach {
-                keys: keys.clone(),
-                tokens: tokens.clone(),
-            });
-            (keys, tokens, lookup)
-        }
-        StoreKind::Dynamodb => {
-            let client = tokengate_shared::store::dynamodb::client_from_env()
-                .await
-                .map_err(|e| CliError::Usage(e.to_string()))?;
-            (
-                Arc::new(DynamoKeyStore::new(client.clone(), &keys_table)),
-                Arc::new(DynamoTokenStore::new(client.clone(), &tokens_table)),
-                Arc::new(DynamoTokenLookup::new(client, keys_table, tokens_table)),
-            )
-        }
-    };
-    let ttl_seconds = token_issuer::config::ttl_seconds(&|name| std::env::var(name).ok())
-        .map_err(|e| CliError::Usage(e.to_string()))?;
-    let throttle = token_issuer::config::Throttle::from_lookup(&|name| std::env::var(name).ok())
-        .map_err(|e| CliError::Usage(e.to_string()))?;
-    let issuer = token_issuer::config::issuer_url(&|name| std::env::var(name).ok())
-        .map_err(|e| CliError::Usage(e.to_string()))?;
-    if options.store == StoreKind::Dynamodb {
-        // The tables must answer before the server says it listens.
-        let probe = tokengate_shared::KeyId::parse("tokengate-serve-probe")
-            .map_err(|e| CliError::Usage(e.to_string()))?;
-        keys.get(&probe).await?;
-    }
+    let (keys, tokens, lookup) = open_stores(options.store, keys_table, tokens_table).await?;
+    let usage = |e: &dyn std::fmt::Display| CliError::Usage(e.to_string());
+    let env = |name: &str| std::env::var(name).ok();
+    let ttl_seconds = token_issuer::config::ttl_seconds(&env).map_err(|e| usage(&e))?;
+    let throttle = token_issuer::config::Throttle::from_lookup(&env).map_err(|e| usage(&e))?;
+    let issuer = token_issuer::config::issuer_url(&env).map_err(|e| usage(&e))?;
     let demo = match (options.store, options.demo_key) {
         (StoreKind::Memory, _) | (StoreKind::Dynamodb, true) => {
             Some(create_demo_key(&*keys).await?)
@@ -181,22 +153,7 @@ pub async fn serve(
             StoreKind::Dynamodb => "dynamodb",
         },
     });
-
-    let config_text = match &options.config {
-        Some(path) => std::fs::read_to_string(path).map_err(|e| {
-            CliError::Usage(format!("cannot read --config {}: {e}", path.display()))
-        })?,
-        None => default_pre_inputs().to_string(),
-    };
-    let pre_inputs = PreInputs::parse(&config_text);
-    if let Err(invalid) = &pre_inputs {
-        eprintln!(
-            "warning: the pre-inputs are invalid; every API request will be denied, as in Lambda:"
-        );
-        for problem in &invalid.problems {
-            eprintln!("  {problem}");
-        }
-    }
+    let pre_inputs = load_pre_inputs(&options)?;
     let injectable = pre_inputs
         .as_ref()
         .map(|p| p.all_injected_headers().into_keys().collect())
@@ -211,20 +168,7 @@ pub async fn serve(
             .with_token_lookup(lookup),
         injectable,
         upstream: options.upstream.clone(),
-        client: reqwest::Client::builder()
-            .tls_backend_preconfigured(
-                tokengate_shared::tls::client_config().map_err(CliError::Usage)?,
-            )
-            .no_proxy()
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(
-                options
-                    .upstream_timeout
-                    .min(std::time::Duration::from_secs(5)),
-            )
-            .timeout(options.upstream_timeout)
-            .build()
-            .map_err(|e| CliError::Usage(format!("cannot build the HTTP client: {e}")))?,
+        client: upstream_client(options.upstream_timeout)?,
     });
 
     match &demo {
@@ -244,6 +188,81 @@ pub async fn serve(
         eprintln!("tokengate serve: demo key {} disabled", key.id);
     }
     served
+}
+
+type Stores = (
+    Arc<dyn KeyAdmin>,
+    Arc<dyn IssuerTokens>,
+    Arc<dyn TokenLookup>,
+);
+
+/// The stores `kind` names; DynamoDB's keys table must answer a read first.
+async fn open_stores(
+    kind: StoreKind,
+    keys_table: String,
+    tokens_table: String,
+) -> Result<Stores, CliError> {
+    match kind {
+        StoreKind::Memory => {
+            let keys = Arc::new(MemoryKeyStore::new());
+            let tokens = Arc::new(MemoryTokenStore::new());
+            let lookup = Arc::new(ReadEach {
+                keys: keys.clone(),
+                tokens: tokens.clone(),
+            });
+            Ok((keys, tokens, lookup))
+        }
+        StoreKind::Dynamodb => {
+            let client = tokengate_shared::store::dynamodb::client_from_env()
+                .await
+                .map_err(|e| CliError::Usage(e.to_string()))?;
+            let keys = DynamoKeyStore::new(client.clone(), &keys_table);
+            // The tables must answer before the server says it listens.
+            let probe = tokengate_shared::KeyId::parse("tokengate-serve-probe")
+                .map_err(|e| CliError::Usage(e.to_string()))?;
+            keys.get(&probe).await?;
+            Ok((
+                Arc::new(keys),
+                Arc::new(DynamoTokenStore::new(client.clone(), &tokens_table)),
+                Arc::new(DynamoTokenLookup::new(client, keys_table, tokens_table)),
+            ))
+        }
+    }
+}
+
+/// `--config`, or the built-in pre-inputs; invalid ones are reported and kept, so that
+/// every API request is denied as in Lambda.
+fn load_pre_inputs(
+    options: &ServeOptions,
+) -> Result<Result<PreInputs, authorizer::pre_inputs::ConfigError>, CliError> {
+    let config_text = match &options.config {
+        Some(path) => std::fs::read_to_string(path).map_err(|e| {
+            CliError::Usage(format!("cannot read --config {}: {e}", path.display()))
+        })?,
+        None => default_pre_inputs().to_string(),
+    };
+    let pre_inputs = PreInputs::parse(&config_text);
+    if let Err(invalid) = &pre_inputs {
+        eprintln!(
+            "warning: the pre-inputs are invalid; every API request will be denied, as in Lambda:"
+        );
+        for problem in &invalid.problems {
+            eprintln!("  {problem}");
+        }
+    }
+    Ok(pre_inputs)
+}
+
+/// The client that forwards to `--upstream`: no proxy, no redirects, within `timeout`.
+fn upstream_client(timeout: std::time::Duration) -> Result<reqwest::Client, CliError> {
+    reqwest::Client::builder()
+        .tls_backend_preconfigured(tokengate_shared::tls::client_config().map_err(CliError::Usage)?)
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(timeout.min(std::time::Duration::from_secs(5)))
+        .timeout(timeout)
+        .build()
+        .map_err(|e| CliError::Usage(format!("cannot build the HTTP client: {e}")))
 }
 
 /// A new demo key, valid for `d2ir1`, in the store.
@@ -269,14 +288,6 @@ async fn stopped() {
         _ = tokio::signal::ctrl_c() => {}
         _ = term.recv() => {}
     }
-}
-
-fn print_without_demo_key(address: SocketAddr, admin: SocketAddr) {
-    println!(
-        "tokengate serve: listening on http://{address} (admin http://{admin})
-  no demo key: the store is DynamoDB. Create a key with `tokengate keys create --code d2ir1`,
-  or start with --demo-key for one that is disabled again when the server stops."
-    );
 }
 
 /// A listener on 127.0.0.1:`port`, and its address.
@@ -340,55 +351,6 @@ async fn accept_loop(
                 .await;
         });
     }
-}
-
-fn print_walkthrough(
-    address: SocketAddr,
-    admin: SocketAddr,
-    key: &ClientKey,
-    secret: &Secret,
-    options: &ServeOptions,
-) {
-    let base = format!("http://{address}");
-    let basic = base64_basic(key.id.as_str(), secret.expose());
-    let upstream = options
-        .upstream
-        .as_ref()
-        .map_or("the built-in echo".to_owned(), |u| u.to_string());
-    println!(
-        "tokengate serve: listening on {base}
-  token endpoint  POST {base}/innreach/v2/oauth2/token  (INN-Reach's contract)
-  OAuth 2.0       POST {base}/oauth2/token, /oauth2/introspect, /oauth2/revoke
-                  GET  {base}/.well-known/oauth-authorization-server
-  everything else goes through the authorizer, then to {upstream}
-  admin           GET  http://{admin}/health, http://{admin}/metrics  (Prometheus)
-  demo key        {key_id}
-  demo secret     {secret}   (valid for X-From-Code d2ir1)
-
-Try it (paste these into a shell, in order):
-
-1. Get a token into $TOKEN:
-   TOKEN=$(curl -s -X POST '{base}/innreach/v2/oauth2/token?grant_type=client_credentials&scope=innreach_tp' \\
-     -H 'Authorization: Basic {basic}' -H 'Accept: application/json' -H 'Content-Type: application/json' \\
-     -H 'X-From-Code: d2ir1' -H 'X-To-Code: abcde' -H 'X-Request-Creation-Time: 1544466568' \\
-     | sed -E 's/.*\"access_token\":\"([^\"]+)\".*/\\1/'); echo \"TOKEN=$TOKEN\"
-
-2. Call the API with it (the echo shows the injected headers, and no Authorization):
-   curl -s {base}/patrons/42 -H 'x-api-key: {key_id}' -H \"Authorization: Bearer $TOKEN\"; echo
-
-3. Call it without a token: denied, and the answer names why:
-   curl -s {base}/patrons/42 -H 'x-api-key: {key_id}'; echo
-
-Stop the server with Ctrl-C.
-",
-        key_id = key.id,
-        secret = secret.expose(),
-    );
-}
-
-fn base64_basic(key: &str, secret: &str) -> String {
-    use base64::Engine as _;
-    base64::engine::general_purpose::STANDARD.encode(format!("{key}:{secret}"))
 }
 
 async fn route(State(app): State<Arc<App>>, request: Request<Body>) -> Response<Body> {

@@ -323,18 +323,9 @@ impl Authorizer {
         let (authorization, token) = match request.single_header("authorization") {
             Single::One(value) if let Some(token) = bearer_token(value) => (value, token),
             unusable => {
-                // Mashery's order: an API key's own problem is named first.
-                return match self.api_key(request, &pre_inputs.api_key).await {
-                    Err(denial) => deny(None, denial),
-                    Ok(principal_id) => {
-                        let reason = match unusable {
-                            Single::Several => Reason::AuthorizationMultiple,
-                            Single::One(_) => Reason::AuthorizationNotBearer,
-                            Single::None => Reason::AuthorizationMissing,
-                        };
-                        deny(Some(principal_id), reason.into())
-                    }
-                };
+                return self
+                    .unusable_authorization(request, pre_inputs, unusable)
+                    .await;
             }
         };
         let Some(lookup) = &self.tokens else {
@@ -362,15 +353,9 @@ impl Authorizer {
                 );
             }
         };
-        let (principal_id, api_key) = match presented {
-            PresentedKey::CheckedByGateway(principal_id) => (principal_id, None),
-            PresentedKey::Key(id) => match found.key(&id) {
-                None => return deny(None, Reason::ApiKeyUnknown.into()),
-                Some(key) if key.status != KeyStatus::Active => {
-                    return deny(None, Reason::ApiKeyDisabled.into());
-                }
-                Some(key) => (key.id.to_string(), Some(id)),
-            },
+        let (principal_id, api_key) = match checked_api_key(presented, &found) {
+            Ok(checked) => checked,
+            Err(denial) => return deny(None, denial),
         };
         let bound = match &pre_inputs.style {
             ValidationStyle::Tokengate {
@@ -400,6 +385,33 @@ impl Authorizer {
                 cached: false,
             },
             Err(denial) => deny(Some(principal_id), denial),
+        }
+    }
+
+    /// The denial for an `Authorization` that is missing, repeated or not `Bearer`: in
+    /// Mashery's order, an API key's own problem is named first.
+    async fn unusable_authorization(
+        &self,
+        request: &AuthRequest,
+        pre_inputs: &PreInputs,
+        unusable: Single<'_>,
+    ) -> Decision {
+        match self.api_key(request, &pre_inputs.api_key).await {
+            Err(denial) => Decision::Deny {
+                principal_id: None,
+                denial,
+            },
+            Ok(principal_id) => {
+                let reason = match unusable {
+                    Single::Several => Reason::AuthorizationMultiple,
+                    Single::One(_) => Reason::AuthorizationNotBearer,
+                    Single::None => Reason::AuthorizationMissing,
+                };
+                Decision::Deny {
+                    principal_id: Some(principal_id),
+                    denial: reason.into(),
+                }
+            }
         }
     }
 
@@ -652,6 +664,22 @@ fn presented_key(request: &AuthRequest, source: &ApiKeySource) -> Result<Present
     KeyId::parse(presented)
         .map(PresentedKey::Key)
         .map_err(|_| Denial::of(Reason::ApiKeyUnknown))
+}
+
+/// The API key as just read with the token: its principal id, and the key when it is one of
+/// ours.
+fn checked_api_key(
+    presented: PresentedKey,
+    found: &TokenAndKeys,
+) -> Result<(String, Option<KeyId>), Denial> {
+    match presented {
+        PresentedKey::CheckedByGateway(principal_id) => Ok((principal_id, None)),
+        PresentedKey::Key(id) => match found.key(&id) {
+            None => Err(Reason::ApiKeyUnknown.into()),
+            Some(key) if key.status != KeyStatus::Active => Err(Reason::ApiKeyDisabled.into()),
+            Some(key) => Ok((key.id.to_string(), Some(id))),
+        },
+    }
 }
 
 /// Why a token of ours is not active, given the key it was issued to as just read.

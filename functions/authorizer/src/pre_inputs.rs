@@ -889,7 +889,6 @@ fn compile(mut doc: Document, problems: &mut Problems, secrets: Secrets<'_>) -> 
     let proxy = proxy(problems, doc.http_proxy_server, doc.http_proxy_port);
     let api_key = api_key(problems, doc.api_key);
     let style = style(problems, doc.validation, secrets);
-    let mut warnings = Vec::new();
     let uris = default_uri
         .iter()
         .map(|uri| ("defaultURI".to_owned(), uri))
@@ -898,29 +897,7 @@ fn compile(mut doc: Document, problems: &mut Problems, secrets: Secrets<'_>) -> 
                 .iter()
                 .map(|(region, uri)| (format!("regionCodeValue.{region}"), uri)),
         );
-    for (key, uri) in uris {
-        if !is_plain_http_to_a_remote_host(uri) {
-            continue;
-        }
-        let said = format!(
-            "{key}: {uri} is plain http to a remote host: tokens cross the network readable"
-        );
-        if allow_insecure_http {
-            warnings.push(format!(
-                "{said} (allowed by validation.allow_insecure_http)"
-            ));
-        } else {
-            problems.add(
-                key,
-                "is plain http to a remote host, which exposes every token; use https, or set validation.allow_insecure_http: true",
-            );
-        }
-    }
-    if matches!(&style, ValidationStyle::Jwt(jwt) if jwt.audience.is_none()) {
-        warnings.push(
-            "validation.audience is \"any\": tokens meant for other APIs, and ID tokens, are accepted".into(),
-        );
-    }
+    let warnings = weakened(problems, allow_insecure_http, uris, &style);
     let timeouts = timeouts(problems, doc.timeouts);
     let cache = cache(problems, doc.cache);
     let max_response_bytes = problems
@@ -946,6 +923,35 @@ fn compile(mut doc: Document, problems: &mut Problems, secrets: Secrets<'_>) -> 
         xml_namespaces,
         warnings,
     }
+}
+
+/// What weakens the checks, opted into explicitly, as warnings; plain http to a remote host
+/// that is not opted into is a problem.
+fn weakened<'a>(
+    problems: &mut Problems,
+    allow_insecure_http: bool,
+    uris: impl Iterator<Item = (String, &'a Url)>,
+    style: &ValidationStyle,
+) -> Vec<String> {
+    let mut warnings = Vec::new();
+    for (key, uri) in uris.filter(|(_, uri)| is_plain_http_to_a_remote_host(uri)) {
+        if allow_insecure_http {
+            warnings.push(format!(
+                "{key}: {uri} is plain http to a remote host: tokens cross the network readable (allowed by validation.allow_insecure_http)"
+            ));
+        } else {
+            problems.add(
+                key,
+                "is plain http to a remote host, which exposes every token; use https, or set validation.allow_insecure_http: true",
+            );
+        }
+    }
+    if matches!(style, ValidationStyle::Jwt(jwt) if jwt.audience.is_none()) {
+        warnings.push(
+            "validation.audience is \"any\": tokens meant for other APIs, and ID tokens, are accepted".into(),
+        );
+    }
+    warnings
 }
 
 /// `http:` to anything but a loopback address or `localhost`.
@@ -1359,33 +1365,7 @@ fn rfc7662(
 }
 
 fn jwt(problems: &mut Problems, section: ValidationSection, secrets: Secrets<'_>) -> JwtStyle {
-    let issuer_given = section.issuer.is_some();
-    let (issuer, region_issuers) = match problems.take("validation.issuer", section.issuer) {
-        Some(IssuerValue::One(issuer)) if !issuer.trim().is_empty() => (issuer, HashMap::new()),
-        Some(IssuerValue::Regions(mut regions)) => {
-            let default = regions.remove("default").filter(|d| !d.trim().is_empty());
-            if default.is_none() {
-                problems.add(
-                    "validation.issuer.default",
-                    "is required when issuers are given per region",
-                );
-            }
-            (default.unwrap_or_default(), regions.into_iter().collect())
-        }
-        Some(IssuerValue::One(_)) => {
-            problems.add("validation.issuer", "must not be empty");
-            (String::new(), HashMap::new())
-        }
-        None => {
-            if !issuer_given {
-                problems.add(
-                    "validation.issuer",
-                    "is required for jwt (the iss every token must carry)",
-                );
-            }
-            (String::new(), HashMap::new())
-        }
-    };
+    let (issuer, region_issuers) = jwt_issuers(problems, section.issuer);
     let algorithms = match problems.take("validation.algorithms", section.algorithms) {
         None => DEFAULT_JWT_ALGORITHMS.to_vec(),
         Some(names) => jwt_algorithms(problems, &names),
@@ -1438,6 +1418,40 @@ fn jwt(problems: &mut Problems, section: ValidationSection, secrets: Secrets<'_>
         initial_keys,
         jwks_refresh,
         discovery,
+    }
+}
+
+/// `validation.issuer`: the default issuer and the regions' own.
+fn jwt_issuers(
+    problems: &mut Problems,
+    entry: Option<Entry<IssuerValue>>,
+) -> (String, HashMap<String, String>) {
+    let issuer_given = entry.is_some();
+    match problems.take("validation.issuer", entry) {
+        Some(IssuerValue::One(issuer)) if !issuer.trim().is_empty() => (issuer, HashMap::new()),
+        Some(IssuerValue::Regions(mut regions)) => {
+            let default = regions.remove("default").filter(|d| !d.trim().is_empty());
+            if default.is_none() {
+                problems.add(
+                    "validation.issuer.default",
+                    "is required when issuers are given per region",
+                );
+            }
+            (default.unwrap_or_default(), regions.into_iter().collect())
+        }
+        Some(IssuerValue::One(_)) => {
+            problems.add("validation.issuer", "must not be empty");
+            (String::new(), HashMap::new())
+        }
+        None => {
+            if !issuer_given {
+                problems.add(
+                    "validation.issuer",
+                    "is required for jwt (the iss every token must carry)",
+                );
+            }
+            (String::new(), HashMap::new())
+        }
     }
 }
 

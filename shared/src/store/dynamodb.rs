@@ -10,7 +10,6 @@ use std::time::Duration;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::client::Waiters;
-use aws_sdk_dynamodb::config::retry::RetryConfig;
 use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{
@@ -26,140 +25,21 @@ use super::{
 use crate::code::SystemCode;
 use crate::key::{ClientKey, FailedAttempts, FailureLimit, KeyId, KeyStatus, Reservation};
 
-mod counters;
 use crate::secret::SecretHash;
 use crate::token::{TokenHash, TokenRecord};
+
+mod bounds;
+mod call;
+mod counters;
+mod item;
+mod limits;
+
+use bounds::Bounds;
+use call::{classify, is_condition_failure, timed};
 pub use counters::SOURCE_PREFIX;
-
-type Item = HashMap<String, AttributeValue>;
-
-/// Partition key of `KEYS_TABLE` (string).
-pub const KEY_ID: &str = "key_id";
-/// Partition key of `TOKENS_TABLE` (string, hex SHA-256 of the token).
-pub const TOKEN_HASH: &str = "token_hash";
-/// The TTL attribute of `TOKENS_TABLE` (number, epoch seconds).
-pub const EXPIRES_AT: &str = "expires_at";
-
-/// Bounds on every DynamoDB call, so that a store that accepts connections and never
-/// answers costs a request at most `operation`, and the function still answers, by name,
-/// well inside its Lambda timeout and API Gateway's 29 s.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct StoreLimits {
-    /// `DYNAMODB_CONNECT_TIMEOUT_MS`: to establish a connection.
-    pub connect: Duration,
-    /// `DYNAMODB_ATTEMPT_TIMEOUT_MS`: for one attempt, retries aside.
-    pub attempt: Duration,
-    /// `DYNAMODB_OPERATION_TIMEOUT_MS`: for the whole call, retries and their backoff
-    /// included.
-    pub operation: Duration,
-    /// `DYNAMODB_MAX_ATTEMPTS`: attempts per call, the first included.
-    pub max_attempts: u32,
-    /// `DYNAMODB_WARM_UP`: whether the functions open DynamoDB's connection during init
-    /// ([`DynamoKeyStore::warm_up`]); the CLI never does.
-    pub warm_up: bool,
-}
-
-impl Default for StoreLimits {
-    fn default() -> Self {
-        Self {
-            connect: Duration::from_millis(1_000),
-            attempt: Duration::from_millis(1_000),
-            operation: Duration::from_millis(2_500),
-            max_attempts: 3,
-            warm_up: true,
-        }
-    }
-}
-
-/// A store limit in the environment that is not usable, naming the variable.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{variable} {problem}")]
-pub struct InvalidStoreLimit {
-    /// The variable at fault.
-    pub variable: &'static str,
-    /// What is wrong with it.
-    pub problem: String,
-}
-
-impl StoreLimits {
-    /// The limits from the process environment, defaults for what is unset.
-    pub fn from_env() -> Result<Self, InvalidStoreLimit> {
-        Self::from_lookup(|name| std::env::var(name).ok())
-    }
-
-    /// The same, through `lookup` instead of the environment.
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, InvalidStoreLimit> {
-        let defaults = Self::default();
-        let number =
-            |variable: &'static str, range: std::ops::RangeInclusive<u64>, default: u64| {
-                match lookup(variable).filter(|v| !v.trim().is_empty()) {
-                    None => Ok(default),
-                    Some(text) => text
-                        .trim()
-                        .parse()
-                        .ok()
-                        .filter(|n| range.contains(n))
-                        .ok_or_else(|| InvalidStoreLimit {
-                            variable,
-                            problem: format!(
-                                "must be a whole number from {} to {}",
-                                range.start(),
-                                range.end()
-                            ),
-                        }),
-                }
-            };
-        let millis = |variable, default: Duration| {
-            number(variable, 1..=60_000, default.as_millis() as u64).map(Duration::from_millis)
-        };
-        let limits = Self {
-            connect: millis("DYNAMODB_CONNECT_TIMEOUT_MS", defaults.connect)?,
-            attempt: millis("DYNAMODB_ATTEMPT_TIMEOUT_MS", defaults.attempt)?,
-            operation: millis("DYNAMODB_OPERATION_TIMEOUT_MS", defaults.operation)?,
-            max_attempts: number(
-                "DYNAMODB_MAX_ATTEMPTS",
-                1..=10,
-                u64::from(defaults.max_attempts),
-            )? as u32,
-            warm_up: match lookup("DYNAMODB_WARM_UP").as_deref().map(str::trim) {
-                None | Some("") => defaults.warm_up,
-                Some(flag) if flag.eq_ignore_ascii_case("true") => true,
-                Some(flag) if flag.eq_ignore_ascii_case("false") => false,
-                Some(_) => {
-                    return Err(InvalidStoreLimit {
-                        variable: "DYNAMODB_WARM_UP",
-                        problem: "must be true or false".into(),
-                    });
-                }
-            },
-        };
-        if limits.attempt > limits.operation {
-            return Err(InvalidStoreLimit {
-                variable: "DYNAMODB_ATTEMPT_TIMEOUT_MS",
-                problem: "must not exceed DYNAMODB_OPERATION_TIMEOUT_MS".into(),
-            });
-        }
-        Ok(limits)
-    }
-
-    /// The SDK's timeouts for these limits.
-    pub fn timeout_config(&self) -> TimeoutConfig {
-        TimeoutConfig::builder()
-            .connect_timeout(self.connect)
-            .operation_attempt_timeout(self.attempt)
-            .operation_timeout(self.operation)
-            .build()
-    }
-
-    /// The SDK's retries for these limits: standard, `max_attempts` in all, each inside
-    /// the operation timeout.
-    pub fn retry_config(&self) -> RetryConfig {
-        RetryConfig::standard()
-            .with_max_attempts(self.max_attempts)
-            .with_initial_backoff(Duration::from_millis(50))
-            .with_max_backoff(Duration::from_millis(500))
-    }
-}
+use item::{Attributes, FAILURES, FAILURES_SINCE, Item, TOKENS_REVOKED_AT, n, s};
+pub use item::{EXPIRES_AT, KEY_ID, TOKEN_HASH};
+pub use limits::{InvalidStoreLimit, StoreLimits};
 
 /// An SDK client configured from the environment, as the AWS SDK reads it everywhere
 /// (credentials, region, and `AWS_ENDPOINT_URL_DYNAMODB` / `AWS_ENDPOINT_URL`), with
@@ -239,119 +119,6 @@ pub fn endpoint_description() -> String {
         .iter()
         .find_map(|var| std::env::var(var).ok().filter(|v| !v.is_empty()))
         .unwrap_or_else(|| "the AWS DynamoDB endpoint of the configured region".to_owned())
-}
-
-fn classify<E, R>(table: &str, err: SdkError<E, R>) -> StoreError
-where
-    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug,
-{
-    let detail = describe(&err);
-    match &err {
-        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => {
-            StoreError::Unreachable { detail }
-        }
-        SdkError::ServiceError(e) if e.err().code() == Some("ResourceNotFoundException") => {
-            StoreError::TableMissing {
-                table: table.to_owned(),
-            }
-        }
-        _ => StoreError::Backend { detail },
-    }
-}
-
-/// A one-line account of an SDK error: the service's code and message, or the innermost
-/// cause of a transport failure ("Connection refused (os error 111)").
-fn describe<E, R>(err: &SdkError<E, R>) -> String
-where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
-{
-    if let SdkError::ServiceError(e) = err {
-        let e = e.err();
-        return format!(
-            "{}: {}",
-            e.code().unwrap_or("unknown error"),
-            e.message().unwrap_or("no message")
-        );
-    }
-    let mut innermost: &dyn std::error::Error = err;
-    while let Some(source) = innermost.source() {
-        innermost = source;
-    }
-    innermost.to_string()
-}
-
-/// `call`, its time recorded as [`super::STORE_LATENCY`] for `operation`.
-async fn timed<T>(operation: &'static str, call: impl std::future::Future<Output = T>) -> T {
-    let started = std::time::Instant::now();
-    let answer = call.await;
-    metrics::histogram!(super::STORE_LATENCY, "operation" => operation)
-        .record(started.elapsed().as_secs_f64() * 1000.0);
-    answer
-}
-
-fn is_condition_failure<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
-    matches!(err, SdkError::ServiceError(e) if e.err().code() == Some("ConditionalCheckFailedException"))
-}
-
-fn s(value: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(value.into())
-}
-
-fn n(value: u64) -> AttributeValue {
-    AttributeValue::N(value.to_string())
-}
-
-/// Reads typed attributes out of an item, naming the attribute that is wrong.
-struct Attributes<'a>(&'a Item);
-
-impl Attributes<'_> {
-    fn string(&self, name: &str) -> Result<&str, String> {
-        match self.0.get(name) {
-            Some(AttributeValue::S(v)) => Ok(v),
-            Some(_) => Err(format!("attribute '{name}' is not a string")),
-            None => Err(format!("attribute '{name}' is missing")),
-        }
-    }
-
-    fn optional_string(&self, name: &str) -> Result<Option<&str>, String> {
-        match self.0.get(name) {
-            None => Ok(None),
-            Some(_) => self.string(name).map(Some),
-        }
-    }
-
-    fn number(&self, name: &str) -> Result<u64, String> {
-        match self.0.get(name) {
-            Some(AttributeValue::N(v)) => v
-                .parse()
-                .map_err(|_| format!("attribute '{name}' is not a whole number")),
-            Some(_) => Err(format!("attribute '{name}' is not a number")),
-            None => Err(format!("attribute '{name}' is missing")),
-        }
-    }
-
-    fn optional_number(&self, name: &str) -> Result<u64, String> {
-        match self.0.get(name) {
-            None => Ok(0),
-            Some(_) => self.number(name),
-        }
-    }
-
-    fn string_set(&self, name: &str) -> Result<&[String], String> {
-        match self.0.get(name) {
-            Some(AttributeValue::Ss(v)) => Ok(v),
-            Some(_) => Err(format!("attribute '{name}' is not a string set")),
-            None => Ok(&[]),
-        }
-    }
-
-    fn optional_code(&self, name: &str) -> Result<Option<SystemCode>, String> {
-        self.optional_string(name)?
-            .map(|code| SystemCode::parse(code).map_err(|e| format!("attribute '{name}': {e}")))
-            .transpose()
-    }
 }
 
 impl TryFrom<&Item> for ClientKey {
@@ -546,12 +313,6 @@ impl KeyReader for DynamoKeyStore {
         out.item().map(|item| self.decode(item)).transpose()
     }
 }
-
-/// A key's failed authentications: how many, and since when (absent: none).
-const FAILURES: &str = "failures";
-const FAILURES_SINCE: &str = "failures_since";
-/// Until when a key's tokens are revoked (absent: never).
-const TOKENS_REVOKED_AT: &str = "tokens_revoked_at";
 
 #[async_trait]
 impl FailureLog for DynamoKeyStore {
@@ -869,57 +630,6 @@ impl TokenLookup for DynamoTokenLookup {
             requested = out.unprocessed_keys.unwrap_or_default();
         }
         Ok(found)
-    }
-}
-
-/// The bounds a loop of calls keeps: the client's attempts and operation timeout, for all
-/// of the calls together.
-struct Bounds {
-    deadline: tokio::time::Instant,
-    max_attempts: u32,
-}
-
-impl Bounds {
-    fn of(client: &Client) -> Self {
-        let config = client.config();
-        let operation = (config.timeout_config())
-            .and_then(TimeoutConfig::operation_timeout)
-            .unwrap_or(StoreLimits::default().operation);
-        Self {
-            deadline: tokio::time::Instant::now() + operation,
-            max_attempts: config.retry_config().map_or(
-                StoreLimits::default().max_attempts,
-                RetryConfig::max_attempts,
-            ),
-        }
-    }
-
-    /// Waits before attempt `attempt` (0 is the first, at once): a full-jitter backoff from
-    /// 50 ms doubling, or why there is no attempt left.
-    async fn before(&self, attempt: u32) -> Result<(), String> {
-        if attempt == 0 {
-            return Ok(());
-        }
-        if attempt >= self.max_attempts {
-            return Err(format!("{attempt} attempts made"));
-        }
-        let ceiling = 50u64 << attempt.min(6);
-        let [a, b] = crate::random::bytes::<2>();
-        let backoff = Duration::from_millis(u64::from(u16::from_le_bytes([a, b])) % ceiling);
-        if tokio::time::Instant::now() + backoff >= self.deadline {
-            return Err("the operation timeout ran out".into());
-        }
-        tokio::time::sleep(backoff).await;
-        Ok(())
-    }
-
-    /// `call`, cut off at the deadline.
-    async fn within<T>(&self, call: impl std::future::Future<Output = T>) -> Result<T, StoreError> {
-        tokio::time::timeout_at(self.deadline, call)
-            .await
-            .map_err(|_| StoreError::Unreachable {
-                detail: "no answer within the operation timeout".into(),
-            })
     }
 }
 

@@ -6,7 +6,8 @@ use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 
-use super::{EXPIRES_AT, FAILURES, FAILURES_SINCE, Item, classify, n, s, timed};
+use super::call::{classify, timed};
+use super::item::{Attributes, EXPIRES_AT, FAILURES, FAILURES_SINCE, Item, n, s};
 use crate::key::{FailedAttempts, FailureLimit, Reservation};
 use crate::store::StoreError;
 
@@ -79,7 +80,7 @@ pub(super) async fn reserve(
     let Some(item) = last_seen else {
         return Ok(Reservation::Counted);
     };
-    let a = super::Attributes(&item);
+    let a = Attributes(&item);
     let seen = FailedAttempts {
         count: a.optional_number(FAILURES).unwrap_or(limit.max),
         since: a.optional_number(FAILURES_SINCE).unwrap_or(now),
