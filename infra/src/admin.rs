@@ -14,7 +14,7 @@ use serde_json::json;
 use tokengate_shared::{KeyAdmin, KeyId};
 
 use crate::CliError;
-use crate::serve::json_answer;
+use crate::answer::json_answer;
 
 /// How long `/health` waits for the store before calling it unreachable.
 const STORE_PROBE_TIMEOUT: Duration = Duration::from_secs(2);

@@ -2,6 +2,7 @@
 //! SDK's environment points at.
 
 pub mod admin;
+mod answer;
 pub mod api;
 pub mod config;
 pub mod keys;

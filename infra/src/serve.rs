@@ -20,7 +20,7 @@ use aws_lambda_events::apigw::{
 use aws_lambda_events::query_map::QueryMap;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
-use axum::http::{HeaderValue, Method, Request, Response, StatusCode};
+use axum::http::{Method, Request, Response, StatusCode};
 use serde_json::{Value, json};
 use token_issuer::TokenService;
 use tokengate_shared::store::dynamodb::{DynamoKeyStore, DynamoTokenLookup, DynamoTokenStore};
@@ -32,12 +32,14 @@ use tokengate_shared::{
 use tracing::info;
 
 use crate::CliError;
+use crate::answer::json_answer;
 
 mod banner;
 mod bare_errors;
 mod upstream;
 
 use banner::{print_walkthrough, print_without_demo_key};
+use upstream::UpstreamFailure;
 
 /// Where `serve` keeps keys and tokens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -172,7 +174,13 @@ pub async fn serve(
     });
 
     match &demo {
-        Some((key, secret)) => print_walkthrough(address, admin_address, key, secret, &options),
+        Some((key, secret)) => print_walkthrough(
+            address,
+            admin_address,
+            key,
+            secret,
+            options.upstream.as_ref(),
+        ),
         None => print_without_demo_key(address, admin_address),
     }
     let router = axum::Router::new().fallback(route).with_state(app);
@@ -412,10 +420,6 @@ struct Outcome {
 #[derive(Debug, Clone, Copy)]
 struct Peer(std::net::IpAddr);
 
-/// Why the upstream gave no answer, kept on the 502/504 response for the request's log line.
-#[derive(Debug, Clone)]
-struct UpstreamFailure(String);
-
 async fn token_route(
     app: &App,
     parts: axum::http::request::Parts,
@@ -521,24 +525,19 @@ async fn api_route(
             );
         }
     };
-    let headers = upstream::backend_headers(app, &parts.headers, headers, block_authorization);
+    let headers = upstream::backend_headers(
+        &app.injectable,
+        &parts.headers,
+        headers,
+        block_authorization,
+    );
     let response = match &app.upstream {
         None => upstream::echo(&parts, &headers, body.len()),
-        Some(upstream) => upstream::forward(app, upstream, &parts, headers, body).await,
+        Some(upstream) => upstream::forward(&app.client, upstream, &parts, headers, body).await,
     };
     let outcome = Outcome {
         decision: "allow".into(),
         reason: "allowed",
     };
     (response, method, outcome)
-}
-
-pub(crate) fn json_answer(status: StatusCode, body: &Value) -> Response<Body> {
-    let mut response = Response::new(Body::from(body.to_string()));
-    *response.status_mut() = status;
-    response.headers_mut().insert(
-        axum::http::header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    response
 }

@@ -5,21 +5,16 @@ use std::net::SocketAddr;
 
 use tokengate_shared::{ClientKey, Secret};
 
-use super::ServeOptions;
-
 pub(super) fn print_walkthrough(
     address: SocketAddr,
     admin: SocketAddr,
     key: &ClientKey,
     secret: &Secret,
-    options: &ServeOptions,
+    upstream: Option<&reqwest::Url>,
 ) {
     let base = format!("http://{address}");
     let basic = base64_basic(key.id.as_str(), secret.expose());
-    let upstream = options
-        .upstream
-        .as_ref()
-        .map_or("the built-in echo".to_owned(), |u| u.to_string());
+    let upstream = upstream.map_or("the built-in echo".to_owned(), |u| u.to_string());
     println!(
         "tokengate serve: listening on {base}
   token endpoint  POST {base}/innreach/v2/oauth2/token  (INN-Reach's contract)

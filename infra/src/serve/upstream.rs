@@ -8,7 +8,11 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, Response, StatusCode};
 use serde_json::json;
 use std::collections::BTreeMap;
 
-use super::{App, UpstreamFailure, json_answer};
+use crate::answer::json_answer;
+
+/// Why the upstream gave no answer, kept on the 502/504 response for the request's log line.
+#[derive(Debug, Clone)]
+pub(super) struct UpstreamFailure(pub(super) String);
 
 /// Whether a request path has a dot segment (`.` or `..`), raw or percent-encoded, with `/`
 /// or `\` as the separator: such a path could climb out of the upstream's base once
@@ -41,7 +45,7 @@ pub(super) fn upstream_url(
 /// id (backends trust them: `x-amzn-oidc-identity` is ALB's authenticated user), less
 /// `Authorization` when blocked; then the injected ones.
 pub(super) fn backend_headers(
-    app: &App,
+    injectable: &[String],
     incoming: &HeaderMap,
     injected: &[InjectedHeader],
     block_authorization: bool,
@@ -52,7 +56,7 @@ pub(super) fn backend_headers(
         let dropped = HOP_BY_HOP.contains(&lower)
             || lower == "host"
             || lower == "content-length"
-            || app.injectable.iter().any(|h| same_variable(h, lower))
+            || injectable.iter().any(|h| same_variable(h, lower))
             || (lower.starts_with("x-amzn-") && lower != "x-amzn-trace-id")
             || (block_authorization && lower == "authorization");
         if !dropped {
@@ -98,15 +102,14 @@ pub(super) fn echo(
 }
 
 pub(super) async fn forward(
-    app: &App,
+    client: &reqwest::Client,
     upstream: &reqwest::Url,
     parts: &axum::http::request::Parts,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response<Body> {
     let url = upstream_url(upstream, parts.uri.path(), parts.uri.query());
-    let sent = app
-        .client
+    let sent = client
         .request(parts.method.clone(), url)
         .headers(headers)
         .body(body)
