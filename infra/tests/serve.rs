@@ -26,9 +26,14 @@ struct Server {
 
 impl Server {
     fn start(args: &[&str], env: &[(String, String)]) -> Self {
+        Self::start_on(0, args, env)
+    }
+
+    /// The same on `port` (0 picks a free one).
+    fn start_on(port: u16, args: &[&str], env: &[(String, String)]) -> Self {
         let mut command = Command::new(env!("CARGO_BIN_EXE_tokengate"));
         command
-            .args(["serve", "--port", "0", "--admin-port", "0"])
+            .args(["serve", "--port", &port.to_string(), "--admin-port", "0"])
             .args(args)
             .envs(env.iter().cloned())
             .stdin(Stdio::null())
@@ -1125,4 +1130,70 @@ async fn raw_exchange(host: &str, request: &[u8]) -> String {
     )
     .await;
     String::from_utf8_lossy(&answer).into_owned()
+}
+
+#[tokio::test]
+async fn a_strangers_hundred_wrong_secrets_for_the_rfc7662_authorizers_client_stop_neither_it_nor_the_api()
+ {
+    let moto = Moto::start();
+    let (keys_table, tokens_table) = moto.fresh_tables().await;
+    let keys = DynamoKeyStore::new(moto.client(), &keys_table);
+    let (authorizer_key, authorizer_secret) = tokengate_shared::ClientKey::generate(
+        [tokengate_shared::SystemCode::parse("d2ir1").unwrap()].into(),
+        Some("the rfc7662 authorizer's own client".into()),
+        1,
+    );
+    keys.create(&authorizer_key).await.unwrap();
+    let port = tokengate_tests::free_port();
+    // The committed kind of pre-inputs: the client id is in the file, the secret is not.
+    let config = std::env::temp_dir().join(format!("{}.json", unique_name("rfc7662-self")));
+    let pre_inputs = json!({
+        "token_validation_uri": {"defaultURI": format!("http://127.0.0.1:{port}/oauth2/introspect")},
+        "validation": {"style": "rfc7662", "client_id": authorizer_key.id.as_str(),
+            "client_secret": {"env": "AUTHORIZER_CLIENT_SECRET"}},
+    });
+    std::fs::write(&config, pre_inputs.to_string()).unwrap();
+    let mut env = moto.env();
+    env.push(("KEYS_TABLE".into(), keys_table));
+    env.push(("TOKENS_TABLE".into(), tokens_table));
+    env.push((
+        "AUTHORIZER_CLIENT_SECRET".into(),
+        authorizer_secret.expose().to_owned(),
+    ));
+    let config_arg = config.display().to_string();
+    let server = Server::start_on(
+        port,
+        &["--store", "dynamodb", "--demo-key", "--config", &config_arg],
+        &env,
+    );
+    let introspect = format!("{}/oauth2/introspect", server.base);
+    let mut statuses = Vec::new();
+    for _ in 0..100 {
+        let wrong = server
+            .http
+            .post(&introspect)
+            .basic_auth(authorizer_key.id.as_str(), Some("a-guess"))
+            .form(&[("token", "x")]);
+        statuses.push(wrong.send().await.unwrap().status().as_u16());
+    }
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 401).count(),
+        10,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses[10..].iter().all(|s| *s == 429),
+        "the stranger is throttled"
+    );
+
+    let token = server.token().await;
+    let bearer = format!("Bearer {token}");
+    let (status, body) = server
+        .get(
+            "/x",
+            &[("x-api-key", &server.key), ("Authorization", &bearer)],
+        )
+        .await;
+    assert_eq!(status, 200, "the API still allows a valid token: {body}");
+    let _ = std::fs::remove_file(config);
 }

@@ -128,7 +128,11 @@ async fn authorizer_for(config: &str, idp: &str) -> Authorizer {
 }
 
 fn event(token: &str) -> AuthorizerEvent {
-    let authorization = format!("Bearer {token}");
+    event_with(&format!("Bearer {token}"))
+}
+
+/// The REST event of [`event`], with this `Authorization` value as it is.
+fn event_with(authorization: &str) -> AuthorizerEvent {
     AuthorizerEvent::from_value(&json!({
         "type": "REQUEST",
         "methodArn": "arn:aws:execute-api:us-east-1:123456789012:abc123/prod/GET/orders",
