@@ -46,8 +46,9 @@ impl From<UnsupportedEvent> for lambda_runtime::Diagnostic {
     }
 }
 
-/// The two fields that say which event this is, and the names `headers` gives more than
-/// once in different spellings (which the typed `headers` keeps only the last of).
+/// The two fields that say which event this is, and how many entries `headers` has: more
+/// than the typed `headers` keeps means a name spelt two ways (the typed map keeps only the
+/// last), and only then are the entries read again ([`RepeatedHeaders`]).
 #[derive(Deserialize)]
 struct Tag<'a> {
     #[serde(default, borrow)]
@@ -55,7 +56,68 @@ struct Tag<'a> {
     #[serde(default, rename = "type", borrow)]
     kind: Option<Cow<'a, str>>,
     #[serde(default)]
+    headers: EntryCount,
+}
+
+/// How many entries an object has, read without keeping any.
+#[derive(Default)]
+struct EntryCount(usize);
+
+impl<'de> Deserialize<'de> for EntryCount {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_option(CountVisitor)
+    }
+}
+
+struct CountVisitor;
+
+impl<'de> serde::de::Visitor<'de> for CountVisitor {
+    type Value = EntryCount;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an object of header names to values")
+    }
+
+    fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+        Ok(EntryCount(0))
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+        Ok(EntryCount(0))
+    }
+
+    fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_map(self)
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut count = 0;
+        while map
+            .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+            .is_some()
+        {
+            count += 1;
+        }
+        Ok(EntryCount(count))
+    }
+}
+
+/// `headers` again, every entry kept: the rare event that spells a name two ways.
+#[derive(Deserialize)]
+struct HeadersAgain {
+    #[serde(default)]
     headers: RepeatedHeaders,
+}
+
+/// Every value of each repeated spelling in `event`'s `headers`, when the typed map kept
+/// fewer names than `tag` counted entries.
+fn repeated(event: &[u8], tag: &Tag<'_>, typed: &HeaderMap) -> RepeatedHeaders {
+    if tag.headers.0 <= typed.keys_len() {
+        return RepeatedHeaders::default();
+    }
+    serde_json::from_slice::<HeadersAgain>(event)
+        .map(|again| again.headers)
+        .unwrap_or_default()
 }
 
 /// Every value of each header name that `headers` spells more than one way.
@@ -142,7 +204,7 @@ impl AuthorizerEvent {
         match (tag.version.as_deref(), tag.kind.as_deref()) {
             (Some("2.0"), _) => serde_json::from_slice(event)
                 .map(|mut e: ApiGatewayV2CustomAuthorizerV2Request| {
-                    for (name, values) in tag.headers.0 {
+                    for (name, values) in repeated(event, &tag, &e.headers).0 {
                         e.headers.remove(&name);
                         for value in values {
                             e.headers.append(name.clone(), value);
@@ -156,7 +218,7 @@ impl AuthorizerEvent {
                 .map_err(unsupported),
             (_, Some("REQUEST")) => serde_json::from_slice(event)
                 .map(|mut e: ApiGatewayCustomAuthorizerRequestTypeRequest| {
-                    tag.headers.restore(&mut e.multi_value_headers);
+                    repeated(event, &tag, &e.headers).restore(&mut e.multi_value_headers);
                     Self::Request(Box::new(e))
                 })
                 .map_err(unsupported),
