@@ -298,7 +298,6 @@ fn routes_and_authorizer(pre_inputs: &PreInputs) -> Value {
     } else {
         json!([{"tokengate": []}])
     };
-    let denial = r#"{"error": "$context.authorizer.error", "error_description": "$context.authorizer.error_description"}"#;
     json!({
         "openapi": "3.0.1",
         "info": {"title": {"Ref": "AWS::StackName"}, "version": "1.0"},
@@ -336,15 +335,22 @@ fn routes_and_authorizer(pre_inputs: &PreInputs) -> Value {
                 ]},
             },
         }}},
-        "x-amazon-apigateway-gateway-responses": {
-            "ACCESS_DENIED": {"statusCode": 401, "responseTemplates": {"application/json": denial}},
-            "UNAUTHORIZED": {"statusCode": 401, "responseTemplates": {"application/json":
-                r#"{"error": "IdentityNotPresentInRequest", "error_description": "The Authorization header or the API key is missing."}"#}},
-            "AUTHORIZER_FAILURE": {"statusCode": 500, "responseTemplates": {"application/json":
-                r#"{"error": "AuthorizerFailure", "error_description": "The authorizer failed."}"#}},
-            "AUTHORIZER_CONFIGURATION_ERROR": {"statusCode": 500, "responseTemplates": {"application/json":
-                r#"{"error": "AuthorizerFailure", "error_description": "The authorizer failed."}"#}},
-        },
+        "x-amazon-apigateway-gateway-responses": gateway_responses(),
+    })
+}
+
+/// The gateway responses: a Deny's 401 naming its error, missing identity sources, and an
+/// authorizer that failed.
+fn gateway_responses() -> Value {
+    let denial = r#"{"error": "$context.authorizer.error", "error_description": "$context.authorizer.error_description"}"#;
+    json!({
+        "ACCESS_DENIED": {"statusCode": 401, "responseTemplates": {"application/json": denial}},
+        "UNAUTHORIZED": {"statusCode": 401, "responseTemplates": {"application/json":
+            r#"{"error": "IdentityNotPresentInRequest", "error_description": "The Authorization header or the API key is missing."}"#}},
+        "AUTHORIZER_FAILURE": {"statusCode": 500, "responseTemplates": {"application/json":
+            r#"{"error": "AuthorizerFailure", "error_description": "The authorizer failed."}"#}},
+        "AUTHORIZER_CONFIGURATION_ERROR": {"statusCode": 500, "responseTemplates": {"application/json":
+            r#"{"error": "AuthorizerFailure", "error_description": "The authorizer failed."}"#}},
     })
 }
 

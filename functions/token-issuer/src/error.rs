@@ -206,7 +206,13 @@ impl TokenEndpointError {
             self.status(),
             &json!({"error": code, "error_description": description}),
         );
-        let headers = response.headers_mut();
+        self.add_headers(response.headers_mut());
+        response
+    }
+
+    /// The headers this error's answer carries beside the body: `WWW-Authenticate`,
+    /// `Allow` or `Retry-After`.
+    fn add_headers(&self, headers: &mut lambda_http::http::HeaderMap) {
         match self {
             Self::AuthenticationFailed(_)
             | Self::ClientAuthenticationFailed(_)
@@ -220,11 +226,10 @@ impl TokenEndpointError {
                 headers.insert(header::ALLOW, HeaderValue::from_static(allow));
             }
             Self::Throttled { retry_after, .. } => {
-                headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
             }
             _ => {}
         }
-        response
     }
 }
 
