@@ -64,9 +64,9 @@ pub struct ServeOptions {
     /// Where keys and tokens live.
     #[arg(long, value_enum, default_value_t = StoreKind::Memory)]
     pub store: StoreKind,
-    /// The backend to forward authorized requests to; by default a built-in echo that
-    /// answers with the method, path and headers it received.
-    #[arg(long)]
+    /// The backend to forward authorized requests to (an http or https URL); by default a
+    /// built-in echo that answers with the method, path and headers it received.
+    #[arg(long, value_parser = upstream_url)]
     pub upstream: Option<reqwest::Url>,
     /// How long a client may take to send a request's headers, and how long an idle
     /// keep-alive connection stays open (slowloris protection).
@@ -84,6 +84,18 @@ pub struct ServeOptions {
     /// server stops. The memory store always has one: it goes with the process.
     #[arg(long)]
     pub demo_key: bool,
+}
+
+/// `--upstream`: an absolute http or https URL with a host. `localhost:8080` parses as a URL
+/// of scheme `localhost`, and would make every allowed request a 502: refused at start.
+fn upstream_url(text: &str) -> Result<reqwest::Url, String> {
+    let url = reqwest::Url::parse(text).map_err(|e| format!("not a URL: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(format!(
+            "must be an http or https URL with a host, such as http://{text}"
+        ));
+    }
+    Ok(url)
 }
 
 /// The largest request body accepted.

@@ -1197,3 +1197,32 @@ async fn a_strangers_hundred_wrong_secrets_for_the_rfc7662_authorizers_client_st
     assert_eq!(status, 200, "the API still allows a valid token: {body}");
     let _ = std::fs::remove_file(config);
 }
+
+#[test]
+fn an_upstream_without_a_scheme_is_refused_at_start_saying_what_to_write() {
+    for (upstream, says) in [
+        ("localhost:8080", "http://localhost:8080"),
+        ("ftp://example.com/x", "http or https URL"),
+        ("not a url", "not a URL"),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_tokengate"))
+            .args([
+                "serve",
+                "--port",
+                "0",
+                "--admin-port",
+                "0",
+                "--upstream",
+                upstream,
+            ])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{upstream}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("--upstream") && stderr.contains(says),
+            "{upstream}: {stderr}"
+        );
+    }
+}

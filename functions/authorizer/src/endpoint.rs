@@ -279,17 +279,7 @@ impl ValidationEndpoint for HttpValidationEndpoint {
 
 /// RFC 6749 §2.3.1: client credentials are form-urlencoded before HTTP Basic.
 fn form_encode(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for byte in value.bytes() {
-        if byte.is_ascii_alphanumeric() || b"*-._".contains(&byte) {
-            out.push(byte as char);
-        } else if byte == b' ' {
-            out.push('+');
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
+    form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }
 
 #[cfg(test)]
