@@ -1,5 +1,7 @@
 //! `tokengate api render`.
 
+#![allow(clippy::unwrap_used)]
+
 use std::process::Command;
 
 use std::path::{Path, PathBuf};

@@ -1,5 +1,7 @@
 //! The `tokengate` binary against moto's DynamoDB server.
 
+#![allow(clippy::unwrap_used)]
+
 use std::process::{Command, Output};
 
 use serde_json::Value;

@@ -1,5 +1,7 @@
 //! `tokengate config check FILE`.
 
+#![allow(clippy::unwrap_used)]
+
 use std::process::{Command, Output};
 
 use tokengate_tests::{unique_name, workspace_root};

@@ -1,6 +1,8 @@
 //! `tokengate serve` over real HTTP: the user journey, each 401 body, header forging, an
 //! upstream, and DynamoDB as the store.
 
+#![allow(clippy::unwrap_used)]
+
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 

@@ -7,6 +7,8 @@
 //!
 //! A missing tool is a failure that says how to install it, never a skipped test.
 
+#![allow(clippy::unwrap_used)]
+
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};

@@ -3,6 +3,8 @@
 //! `infra/scripts/coldstart` runs in release for the README's figures; and the functions'
 //! DynamoDB warm-up, seen from the harness's DynamoDB.
 
+#![allow(clippy::unwrap_used)]
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Arc, Mutex};

@@ -1,6 +1,8 @@
 //! A seconds-long run of every fuzz target (`infra/scripts/fuzz 5`): the targets build, run
 //! from their seeds, and find no crash in that time. Long runs are the README's command.
 
+#![allow(clippy::unwrap_used)]
+
 use std::process::Command;
 
 use tokengate_tests::workspace_root;

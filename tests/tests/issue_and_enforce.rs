@@ -4,6 +4,8 @@
 //! style). And the authorizer binary in `jwt` style, enforcing node oidc-provider's JWT
 //! access tokens.
 
+#![allow(clippy::unwrap_used)]
+
 use serde_json::{Value, json};
 use tokengate_shared::store::dynamodb::DynamoKeyStore;
 use tokengate_shared::{KeyAdmin, KeyId, KeyStatus};

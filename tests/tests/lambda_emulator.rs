@@ -1,6 +1,8 @@
 //! token-issuer under cargo-lambda's runtime emulator, with moto as DynamoDB: the real
 //! runtime path, from an HTTP request at a function URL to a DynamoDB write.
 
+#![allow(clippy::unwrap_used)]
+
 use serde_json::Value;
 use tokengate_shared::TokenHash;
 use tokengate_tests::{

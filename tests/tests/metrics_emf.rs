@@ -2,6 +2,8 @@
 //! the function's log, read from cargo-lambda's emulator with `AWS_LAMBDA_LOG_FORMAT=JSON`,
 //! one set per invocation, for the decision just made.
 
+#![allow(clippy::unwrap_used)]
+
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};

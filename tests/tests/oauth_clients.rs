@@ -3,6 +3,8 @@
 //! authentication methods, and openid-client through discovery. Each gets a token at
 //! `/oauth2/token` unchanged, introspects it, revokes it, and sees it inactive.
 
+#![allow(clippy::unwrap_used)]
+
 use tokengate_tests::clients::{assert_client_run, openid_client, python_clients};
 use tokengate_tests::{FIXTURE_KEY, FIXTURE_SECRET, LambdaEmulator, Moto, free_port};
 

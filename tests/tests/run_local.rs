@@ -1,5 +1,7 @@
 //! The README's "run locally" command, `infra/scripts/run-local`, from start to a token.
 
+#![allow(clippy::unwrap_used)]
+
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 

@@ -1,6 +1,8 @@
 //! A function that cannot start says why in one line, naming the variable, and reports it to
 //! the Lambda Runtime API so that the pending invocation is answered instead of left waiting.
 
+#![allow(clippy::unwrap_used)]
+
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;

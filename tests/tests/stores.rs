@@ -1,6 +1,8 @@
 //! The store contract, held by both implementations: DynamoDB (against moto's server)
 //! and in-memory.
 
+#![allow(clippy::unwrap_used)]
+
 use std::collections::BTreeSet;
 
 use aws_sdk_dynamodb::types::TimeToLiveStatus;

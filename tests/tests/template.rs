@@ -1,6 +1,8 @@
 //! `template.yaml` declares exactly the tables `tokengate tables create` makes, and wires
 //! the functions to the contract's binary names and environment variables.
 
+#![allow(clippy::unwrap_used)]
+
 use aws_sdk_dynamodb::types::{BillingMode, KeyType, ScalarAttributeType};
 use serde_yaml_ng::Value;
 use tokengate_shared::store::dynamodb::{EXPIRES_AT, KEY_ID, TOKEN_HASH, create_tables};

@@ -1,5 +1,7 @@
 //! The token issuer's handler over the DynamoDB stores, against moto's server.
 
+#![allow(clippy::unwrap_used)]
+
 use std::collections::BTreeSet;
 use std::sync::Arc;
 

@@ -12,6 +12,8 @@
 //!
 //! `cargo bench --bench decision`
 
+#![allow(clippy::unwrap_used)]
+
 use std::hint::black_box;
 use std::sync::Arc;
 

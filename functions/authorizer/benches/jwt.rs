@@ -9,6 +9,8 @@
 //!
 //! `cargo bench --bench jwt` (and `--bench decision` for the other styles).
 
+#![allow(clippy::unwrap_used)]
+
 use std::hint::black_box;
 use std::sync::Arc;
 

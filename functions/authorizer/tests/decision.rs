@@ -5,6 +5,8 @@
 //! Tests of the decision assert on [`Decision`]; tests of the API Gateway edge assert on
 //! the typed answer.
 
+#![allow(clippy::unwrap_used)]
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;

@@ -2,6 +2,8 @@
 //! commit `7be7c1f`, BSD-2: `fixtures/jsonpath-cts/LICENSE`), run case by case against the
 //! authorizer's JSONPath, its `match` and `search` included.
 
+#![allow(clippy::unwrap_used)]
+
 use authorizer::jsonpath::JsonPath;
 use serde_json::Value;
 

@@ -3,6 +3,8 @@
 //! keys aws-lc-rs generates, node `oidc-provider`'s own JWT access tokens, and a real
 //! forward proxy.
 
+#![allow(clippy::unwrap_used)]
+
 use std::sync::atomic::{AtomicU16, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;

@@ -1,6 +1,8 @@
 //! Pre-inputs: both of Mashery's syntaxes, its string encodings, the additions, and an
 //! error naming the key path for everything wrong, all of them in one pass.
 
+#![allow(clippy::unwrap_used)]
+
 use std::time::Duration;
 
 use authorizer::pre_inputs::{

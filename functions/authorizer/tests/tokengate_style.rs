@@ -3,6 +3,8 @@
 //! a counting wrapper for the round trips; DynamoDB's one-batch read is under test in
 //! `tests/tests/stores.rs` and, through the Lambda emulator, `tests/tests/issue_and_enforce.rs`.
 
+#![allow(clippy::unwrap_used)]
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 

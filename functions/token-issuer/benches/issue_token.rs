@@ -3,6 +3,8 @@
 //!
 //! `cargo bench --bench issue_token`
 
+#![allow(clippy::unwrap_used)]
+
 use std::collections::BTreeSet;
 use std::hint::black_box;
 use std::sync::Arc;

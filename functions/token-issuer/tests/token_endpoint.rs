@@ -2,6 +2,8 @@
 //! stores (the same ones `tokengate serve` uses). The DynamoDB path is covered by the
 //! end-to-end tests in `tests/`.
 
+#![allow(clippy::unwrap_used)]
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 

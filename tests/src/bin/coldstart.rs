@@ -10,6 +10,8 @@
 //!
 //! `infra/scripts/coldstart [ROUNDS] [PROFILE] [OPTIONS]` builds the binaries and runs it.
 
+#![allow(clippy::unwrap_used)]
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
