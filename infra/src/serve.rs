@@ -150,6 +150,7 @@ pub async fn serve(
     let ttl_seconds = token_issuer::config::ttl_seconds(&env).map_err(|e| usage(&e))?;
     let throttle = token_issuer::config::Throttle::from_lookup(&env).map_err(|e| usage(&e))?;
     let issuer = token_issuer::config::issuer_url(&env).map_err(|e| usage(&e))?;
+    let pre_inputs = load_pre_inputs(&options)?;
     let demo = match (options.store, options.demo_key) {
         (StoreKind::Memory, _) | (StoreKind::Dynamodb, true) => {
             Some(create_demo_key(&*keys).await?)
@@ -167,18 +168,14 @@ pub async fn serve(
             StoreKind::Dynamodb => "dynamodb",
         },
     });
-    let pre_inputs = load_pre_inputs(&options)?;
-    let injectable = pre_inputs
-        .as_ref()
-        .map(|p| p.all_injected_headers().into_keys().collect())
-        .unwrap_or_default();
-    let endpoint = HttpValidationEndpoint::new(pre_inputs.as_ref().ok())
+    let injectable = pre_inputs.all_injected_headers().into_keys().collect();
+    let endpoint = HttpValidationEndpoint::new(Some(&pre_inputs))
         .map_err(|e| CliError::Usage(format!("cannot build the HTTP client: {e}")))?;
     let app = Arc::new(App {
         tokens: TokenService::new(keys.clone(), tokens, ttl_seconds)
             .with_throttle(throttle)
             .with_issuer(issuer.or_else(|| Some(format!("http://{address}")))),
-        authorizer: Authorizer::new(pre_inputs, keys.clone(), Arc::new(endpoint))
+        authorizer: Authorizer::new(Ok(pre_inputs), keys.clone(), Arc::new(endpoint))
             .with_token_lookup(lookup),
         injectable,
         upstream: options.upstream.clone(),
@@ -250,27 +247,24 @@ async fn open_stores(
     }
 }
 
-/// `--config`, or the built-in pre-inputs; invalid ones are reported and kept, so that
-/// every API request is denied as in Lambda.
-fn load_pre_inputs(
-    options: &ServeOptions,
-) -> Result<Result<PreInputs, authorizer::pre_inputs::ConfigError>, CliError> {
-    let config_text = match &options.config {
-        Some(path) => std::fs::read_to_string(path).map_err(|e| {
-            CliError::Usage(format!("cannot read --config {}: {e}", path.display()))
-        })?,
-        None => default_pre_inputs().to_string(),
+/// `--config`, or the built-in pre-inputs. Invalid ones stop serve before it listens, each
+/// problem named: a server that denies every request, under a banner that says "Try it",
+/// would mislead.
+fn load_pre_inputs(options: &ServeOptions) -> Result<PreInputs, CliError> {
+    let Some(path) = &options.config else {
+        return PreInputs::parse(&default_pre_inputs().to_string()).map_err(|e| {
+            CliError::PreInputs {
+                file: "the built-in pre-inputs".into(),
+                problems: e.problems,
+            }
+        });
     };
-    let pre_inputs = PreInputs::parse(&config_text);
-    if let Err(invalid) = &pre_inputs {
-        eprintln!(
-            "warning: the pre-inputs are invalid; every API request will be denied, as in Lambda:"
-        );
-        for problem in &invalid.problems {
-            eprintln!("  {problem}");
-        }
-    }
-    Ok(pre_inputs)
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| CliError::Usage(format!("cannot read --config {}: {e}", path.display())))?;
+    PreInputs::parse(&text).map_err(|e| CliError::PreInputs {
+        file: path.display().to_string(),
+        problems: e.problems,
+    })
 }
 
 /// The client that forwards to `--upstream`: no proxy, no redirects, within `timeout`.
