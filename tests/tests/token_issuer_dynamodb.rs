@@ -230,25 +230,32 @@ async fn failures_counted_in_dynamodb_throttle_wrong_secrets_and_never_the_right
 }
 
 #[tokio::test]
-async fn concurrent_wrong_secrets_never_overrun_the_limit_in_dynamodb() {
+async fn wrong_secrets_past_the_limit_are_throttled_and_counted_no_further_in_dynamodb() {
+    // One at a time: moto applies a conditional write without DynamoDB's atomicity, so a
+    // concurrent run would test moto's races, not the condition. Exactness under
+    // concurrency is DynamoDB's conditional-write guarantee, and the in-memory store's
+    // test (`sixty_concurrent_wrong_secrets_are_counted_exactly_against_a_limit_of_ten`).
     let moto = Moto::start();
     let (keys, tokens) = moto.fresh_tables().await;
     let service = service(moto.client(), &keys, &tokens);
     let store = DynamoKeyStore::new(moto.client(), &keys);
     let (key, _) = provision(&store, "d2ir1").await;
-    let answers = futures_util::future::join_all(
-        (0..40)
-            .map(|_| handler::handle(&service, token_request(key.id.as_str(), "wrong", "d2ir1"))),
-    )
-    .await;
-    let refused = answers
-        .iter()
-        .filter(|a| a.as_ref().unwrap().status() == StatusCode::UNAUTHORIZED)
-        .count();
+    let mut refused = 0;
+    for _ in 0..15 {
+        let (status, _) = send(&service, token_request(key.id.as_str(), "wrong", "d2ir1")).await;
+        if status == StatusCode::UNAUTHORIZED {
+            refused += 1;
+        } else {
+            assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+        }
+    }
     assert_eq!(
         refused, 10,
         "TOKEN_MAX_FAILURES answered, the rest throttled"
     );
     let stored = store.get(&key.id).await.unwrap().unwrap();
-    assert_eq!(stored.failures.count, 10);
+    assert_eq!(
+        stored.failures.count, 10,
+        "a full window is written no further"
+    );
 }
