@@ -78,6 +78,16 @@ impl Server {
         }
     }
 
+    /// GET `path` with the demo key and a fresh token of it.
+    async fn get_with_a_token(&self, path: &str) -> (u16, Value) {
+        let bearer = format!("Bearer {}", self.token().await);
+        self.get(
+            path,
+            &[("x-api-key", &self.key), ("Authorization", &bearer)],
+        )
+        .await
+    }
+
     async fn token(&self) -> String {
         self.token_body().await["access_token"]
             .as_str()
@@ -1169,14 +1179,7 @@ async fn a_strangers_hundred_wrong_secrets_for_the_rfc7662_authorizers_client_st
         "the stranger is throttled"
     );
 
-    let token = server.token().await;
-    let bearer = format!("Bearer {token}");
-    let (status, body) = server
-        .get(
-            "/x",
-            &[("x-api-key", &server.key), ("Authorization", &bearer)],
-        )
-        .await;
+    let (status, body) = server.get_with_a_token("/x").await;
     assert_eq!(status, 200, "the API still allows a valid token: {body}");
     let _ = std::fs::remove_file(config);
 }
@@ -1188,19 +1191,7 @@ fn an_upstream_without_a_scheme_is_refused_at_start_saying_what_to_write() {
         ("ftp://example.com/x", "http or https URL"),
         ("not a url", "not a URL"),
     ] {
-        let out = Command::new(env!("CARGO_BIN_EXE_tokengate"))
-            .args([
-                "serve",
-                "--port",
-                "0",
-                "--admin-port",
-                "0",
-                "--upstream",
-                upstream,
-            ])
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
+        let out = serve_until_it_stops(&["--upstream", upstream]);
         assert!(!out.status.success(), "{upstream}");
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(
@@ -1217,19 +1208,7 @@ fn invalid_pre_inputs_stop_serve_at_start_naming_every_problem() {
     let bad = write_config(
         &json!({"inject_headers": {"X-A": "$[?"}, "block_authorisation_header": true}),
     );
-    let out = Command::new(env!("CARGO_BIN_EXE_tokengate"))
-        .args([
-            "serve",
-            "--port",
-            "0",
-            "--admin-port",
-            "0",
-            "--config",
-            bad.arg(),
-        ])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let out = serve_until_it_stops(&["--config", bad.arg()]);
     assert_eq!(out.status.code(), Some(1));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(!stdout.contains("Try it"), "no banner: {stdout}");
@@ -1241,4 +1220,15 @@ fn invalid_pre_inputs_stop_serve_at_start_naming_every_problem() {
     ] {
         assert!(stderr.contains(problem), "{problem}: {stderr}");
     }
+}
+
+/// `tokengate serve` on free ports with `args`, run until it exits by itself (a refusal at
+/// start): its output.
+fn serve_until_it_stops(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_tokengate"))
+        .args(["serve", "--port", "0", "--admin-port", "0"])
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
 }
