@@ -257,7 +257,7 @@ impl Authorizer {
     /// Decides one request. Never fails: every problem is a [`Decision::Deny`].
     pub async fn decide(&self, request: &AuthRequest) -> Decision {
         let decision = self.decide_uncounted(request).await;
-        crate::metrics::decision(&decision);
+        crate::metrics::decision(decision.reason(), decision.cached());
         decision
     }
 

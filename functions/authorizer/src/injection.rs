@@ -1,93 +1,14 @@
 //! Header injection: values pulled from the validation response by JSONPath or XPath,
-//! checked before they may travel to a backend as headers; and the rules for which
-//! headers may be injected, and under which `context` key each travels.
+//! checked by [`crate::header_rules`] before they may travel to a backend as headers.
 
 use std::collections::BTreeMap;
 
 use serde_json::Value;
 
 use crate::endpoint::ContentKind;
-use crate::pre_inputs::ResponsePath;
+use crate::header_rules::is_safe_header_value;
+use crate::pre_inputs::{HeaderInjection, ResponsePath};
 use crate::xpath::parse_xml;
-
-/// One header to inject: its name, the `context` key it travels under, and the path to
-/// its value.
-#[derive(Debug, Clone)]
-pub struct HeaderInjection {
-    /// The header's name as configured (`X-User-Id`).
-    pub header: String,
-    /// The authorizer `context` key: `inject_` and the lowercase name with every
-    /// non-alphanumeric character as `_` (`inject_x_user_id`).
-    pub context_key: String,
-    /// Where its value comes from.
-    pub path: ResponsePath,
-}
-
-/// Headers that only mean something between two hops (RFC 9110 §7.6.1): never injected,
-/// never forwarded.
-pub const HOP_BY_HOP: [&str; 8] = [
-    "connection",
-    "keep-alive",
-    "proxy-authenticate",
-    "proxy-authorization",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
-];
-
-/// Headers that frame, route or authenticate the request itself: never injected.
-const REQUEST_CONTROL: [&str; 4] = ["authorization", "content-length", "content-type", "host"];
-
-/// Whether the pre-inputs may name this header for injection.
-pub fn may_inject(header: &str) -> bool {
-    let lower = header.to_ascii_lowercase();
-    !HOP_BY_HOP.contains(&lower.as_str()) && !REQUEST_CONTROL.contains(&lower.as_str())
-}
-
-/// An HTTP header name (RFC 9110 token).
-pub fn is_header_name(name: &str) -> bool {
-    !name.is_empty()
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
-}
-
-/// The authorizer `context` key an injected header travels under. Names that differ only
-/// in case or in `-` against `_` share one key: many servers (CGI, WSGI, Rack, PHP) read
-/// them as the same variable.
-pub fn context_key(header: &str) -> String {
-    let name: String = header
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    format!("inject_{name}")
-}
-
-/// Whether two header names would reach a backend as the same variable: equal once case
-/// is folded and `-` and `_` are taken as one.
-pub fn same_variable(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes().zip(b.bytes()).all(|(x, y)| {
-            let fold = |c: u8| {
-                if c == b'_' {
-                    b'-'
-                } else {
-                    c.to_ascii_lowercase()
-                }
-            };
-            fold(x) == fold(y)
-        })
-}
-
-/// The longest value injected; longer ones are dropped.
-pub const MAX_VALUE_LEN: usize = 4_096;
 
 /// A header to inject, its value checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -96,7 +17,7 @@ pub struct InjectedHeader {
     pub header: String,
     /// The `context` key it travels under.
     pub context_key: String,
-    /// Its value: UTF-8, no control characters, at most [`MAX_VALUE_LEN`] bytes.
+    /// Its value: UTF-8, no control characters, at most [`crate::header_rules::MAX_VALUE_LEN`] bytes.
     pub value: String,
 }
 
@@ -189,15 +110,10 @@ fn json_value(path: &crate::jsonpath::JsonPath, json: &Value) -> Option<String> 
     }
 }
 
-/// Nothing copied from an upstream response reaches a header unchecked: no control
-/// characters (CR and LF above all), not empty, not over [`MAX_VALUE_LEN`].
-pub fn is_safe_header_value(value: &str) -> bool {
-    !value.is_empty() && value.len() <= MAX_VALUE_LEN && !value.chars().any(char::is_control)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::header_rules::{MAX_VALUE_LEN, context_key, same_variable};
     use crate::pre_inputs::ResponsePath;
 
     fn injection(header: &str, path: &str) -> HeaderInjection {

@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use metrics::{Unit, counter, describe_counter, describe_histogram, histogram};
 
-use crate::decision::Decision;
 use crate::error::Reason;
 
 /// Decisions, by `result` (`Allow`, `Deny`) and `error` (the denial's name, `None` for
@@ -61,19 +60,20 @@ pub fn describe() {
     tokengate_shared::store::describe_metrics();
 }
 
-pub(crate) fn decision(decision: &Decision) {
-    let (result, error) = match decision.reason() {
+/// One decision: denied for `reason` (`None`: allowed), answered from the cache or not.
+pub(crate) fn decision(reason: Option<Reason>, cached: bool) {
+    let (result, error) = match reason {
         None => ("Allow", "None"),
         Some(reason) => ("Deny", reason.error().name()),
     };
     counter!(DECISIONS, "result" => result, "error" => error).increment(1);
-    if decision.reason().is_some() {
+    if reason.is_some() {
         counter!(DENIALS).increment(1);
     }
-    match decision.reason() {
+    match reason {
         Some(Reason::KeyStoreUnavailable) => counter!(KEY_STORE_ERRORS).increment(1),
         // The call itself answered: counted here, as a call that got no usable answer.
-        Some(Reason::EndpointFailed) if !decision.cached() => {
+        Some(Reason::EndpointFailed) if !cached => {
             counter!(VALIDATION_ENDPOINT_ERRORS).increment(1);
         }
         _ => {}

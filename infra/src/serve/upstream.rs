@@ -2,7 +2,8 @@
 //! echo, and the proxy to `--upstream`, whose base path a request can never climb out of.
 
 use authorizer::endpoint::{innermost_cause, loggable};
-use authorizer::injection::{HOP_BY_HOP, InjectedHeader, same_variable};
+use authorizer::header_rules::{HOP_BY_HOP, same_variable};
+use authorizer::injection::InjectedHeader;
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Response, StatusCode};
 use serde_json::json;

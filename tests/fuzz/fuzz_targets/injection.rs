@@ -5,7 +5,9 @@
 use std::collections::BTreeMap;
 
 use authorizer::endpoint::ContentKind;
-use authorizer::injection::{HeaderInjection, ResponseBody, context_key, is_safe_header_value};
+use authorizer::header_rules::{context_key, is_safe_header_value};
+use authorizer::injection::ResponseBody;
+use authorizer::pre_inputs::HeaderInjection;
 use authorizer::pre_inputs::ResponsePath;
 use libfuzzer_sys::fuzz_target;
 
