@@ -510,7 +510,8 @@ async fn api_route(
 ) -> (Response<Body>, Method, Outcome) {
     let method = parts.method.clone();
     let event = authorizer_event(&parts);
-    let (decision, _) = authorizer::handler::decide(&app.authorizer, &event).await;
+    let (decision, _) =
+        authorizer::handler::decide(&app.authorizer, &event, authorizer::Moment::now()).await;
     let (headers, block_authorization) = match &decision {
         Decision::Allow {
             headers,

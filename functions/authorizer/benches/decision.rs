@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 use authorizer::apigw::AuthorizerEvent;
 use authorizer::endpoint::HttpValidationEndpoint;
-use authorizer::{Authorizer, Decision, PreInputs, handler};
+use authorizer::{Authorizer, Decision, Moment, PreInputs, handler};
 use criterion::{Criterion, criterion_group, criterion_main};
 use serde_json::json;
 use tokengate_shared::store::memory::MemoryTokenStore;
@@ -57,7 +57,7 @@ fn authorizer(runtime: &tokio::runtime::Runtime, idp: &str, cache_ttl: u64) -> A
 
 fn decide(runtime: &tokio::runtime::Runtime, authorizer: &Authorizer, event: &str) -> String {
     let event = AuthorizerEvent::from_slice(event.as_bytes()).expect("an authorizer event");
-    let (_, answer) = runtime.block_on(handler::decide(authorizer, &event));
+    let (_, answer) = runtime.block_on(handler::decide(authorizer, &event, Moment::now()));
     serde_json::to_string(&answer).expect("JSON")
 }
 
@@ -94,7 +94,7 @@ fn decision(c: &mut Criterion) {
     });
 
     let typed = AuthorizerEvent::from_slice(event.as_bytes()).expect("an authorizer event");
-    let allow = runtime.block_on(cached.decide(&typed.request()));
+    let allow = runtime.block_on(cached.decide(&typed.request(), Moment::now()));
     assert!(allow.is_allow(), "{allow:?}");
     let context_keys = cached.context_keys().to_vec();
     assert_eq!(floor(&allow, &context_keys, &event), warm);

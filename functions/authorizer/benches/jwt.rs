@@ -14,6 +14,7 @@
 use std::hint::black_box;
 use std::sync::Arc;
 
+use authorizer::Moment;
 use authorizer::apigw::AuthorizerEvent;
 use authorizer::endpoint::HttpValidationEndpoint;
 use authorizer::{Authorizer, PreInputs, handler};
@@ -72,7 +73,7 @@ fn authorizer(runtime: &tokio::runtime::Runtime, idp: &str, cache_ttl: u64) -> A
 
 fn decide(runtime: &tokio::runtime::Runtime, authorizer: &Authorizer, event: &str) -> String {
     let event = AuthorizerEvent::from_slice(event.as_bytes()).expect("an authorizer event");
-    let (_, answer) = runtime.block_on(handler::decide(authorizer, &event));
+    let (_, answer) = runtime.block_on(handler::decide(authorizer, &event, Moment::now()));
     serde_json::to_string(&answer).expect("JSON")
 }
 

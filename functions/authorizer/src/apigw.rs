@@ -18,8 +18,9 @@ use http::{HeaderMap, HeaderName, HeaderValue};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::decision::{AuthRequest, Decision};
+use crate::decision::Decision;
 use crate::error::Reason;
+use crate::request::AuthRequest;
 
 /// An API Gateway authorizer event, of any type this authorizer answers.
 #[derive(Debug, Clone)]

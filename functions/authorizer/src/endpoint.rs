@@ -287,6 +287,12 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_logged_endpoint_never_shows_credentials_or_a_query() {
+        let url = Url::parse("https://user:s3cret@idp.example:8443/introspect?key=k").unwrap();
+        assert_eq!(loggable(&url), "https://idp.example:8443/introspect");
+    }
+
+    #[test]
     fn content_types_are_classified_by_media_type() {
         assert_eq!(
             ContentKind::of(Some("application/json; charset=utf-8")),

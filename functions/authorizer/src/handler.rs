@@ -6,6 +6,7 @@ use tracing::{info, warn};
 
 use crate::apigw::{AuthorizerAnswer, AuthorizerEvent, UnsupportedEvent};
 use crate::decision::{Authorizer, Decision};
+use crate::moment::Moment;
 
 /// Handles one authorizer event. Only an event that is not an authorizer event at all
 /// (a deployment mistake, not anything a caller sent) is an error to the runtime.
@@ -14,16 +15,17 @@ pub async fn handle(
     event: LambdaEvent<Box<RawValue>>,
 ) -> Result<AuthorizerAnswer, UnsupportedEvent> {
     let event = AuthorizerEvent::from_slice(event.payload.get().as_bytes())?;
-    Ok(decide(authorizer, &event).await.1)
+    Ok(decide(authorizer, &event, Moment::now()).await.1)
 }
 
-/// Decides a typed event and logs the decision once: the functions' path, shared with
-/// `tokengate serve`.
+/// Decides a typed event at `now` and logs the decision once: the functions' path, shared
+/// with `tokengate serve`.
 pub async fn decide(
     authorizer: &Authorizer,
     event: &AuthorizerEvent,
+    now: Moment,
 ) -> (Decision, AuthorizerAnswer) {
-    let decision = authorizer.decide(&event.request()).await;
+    let decision = authorizer.decide(&event.request(), now).await;
     log(&decision);
     let answer = event.answer(&decision, authorizer.context_keys());
     (decision, answer)

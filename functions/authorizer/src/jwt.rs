@@ -23,6 +23,7 @@ use tracing::{info, warn};
 use crate::endpoint::{ValidationCall, ValidationEndpoint, loggable};
 use crate::error::{Denial, Reason};
 use crate::keyset::KeySet;
+use crate::moment::Moment;
 use crate::pre_inputs::{JwtStyle, PreInputs};
 
 /// The longest a fetched key set is trusted before it is refreshed, whatever its
@@ -74,12 +75,23 @@ impl KeySource {
 
     /// Fetches the key set once, unless another task fetched it since `seen`. A failure
     /// keeps the keys there were.
-    async fn refresh(&self, endpoint: &dyn ValidationEndpoint, seen: Option<Instant>) {
+    async fn refresh(
+        &self,
+        endpoint: &dyn ValidationEndpoint,
+        seen: Option<Instant>,
+        now: Instant,
+    ) {
         let _fetching = self.fetching.lock().await;
-        self.refresh_locked(endpoint, seen).await;
+        self.refresh_locked(endpoint, seen, now).await;
     }
 
-    async fn refresh_locked(&self, endpoint: &dyn ValidationEndpoint, seen: Option<Instant>) {
+    /// The fetch is recorded at `now`, or when it ended if that is later.
+    async fn refresh_locked(
+        &self,
+        endpoint: &dyn ValidationEndpoint,
+        seen: Option<Instant>,
+        now: Instant,
+    ) {
         let jwks_uri = {
             let state = self.state.read().unwrap_or_else(|e| e.into_inner());
             if state.last_fetch != seen {
@@ -89,7 +101,7 @@ impl KeySource {
         };
         let fetched = self.fetch(endpoint, jwks_uri).await;
         crate::metrics::jwks_refresh(fetched.is_ok());
-        let now = Instant::now();
+        let now = now.max(Instant::now());
         let mut state = self.state.write().unwrap_or_else(|e| e.into_inner());
         state.last_fetch = Some(now);
         match fetched {
@@ -276,16 +288,18 @@ impl JwtVerifier {
         let Some(source) = self.default_uri.as_ref().and_then(|u| self.sources.get(u)) else {
             return;
         };
-        let snapshot = source.snapshot(Instant::now());
+        let now = Instant::now();
+        let snapshot = source.snapshot(now);
         if snapshot.keys.is_none() {
             source
-                .refresh(self.endpoint.as_ref(), snapshot.last_fetch)
+                .refresh(self.endpoint.as_ref(), snapshot.last_fetch, now)
                 .await;
         }
     }
 
-    /// Verifies a token's signature with the key set of `uri`; its claims, as JSON.
-    pub async fn verify(&self, uri: &Url, token: &str) -> Result<Value, Denial> {
+    /// Verifies a token's signature with the key set of `uri` as it stands at `now`; its
+    /// claims, as JSON.
+    pub async fn verify(&self, uri: &Url, token: &str, now: Moment) -> Result<Value, Denial> {
         let header = jsonwebtoken::decode_header(token).map_err(|e| refused_header(token, &e))?;
         // The header was read once; the signature is checked over the token's own bytes.
         let Some((message, signature)) = token.rsplit_once('.') else {
@@ -327,7 +341,7 @@ impl JwtVerifier {
             ));
         }
         let kid = header.kid.as_deref();
-        let keys = self.keys_for(uri, kid, alg).await?;
+        let keys = self.keys_for(uri, kid, alg, now.instant()).await?;
         let mut candidates = keys.candidates(kid, alg).peekable();
         if candidates.peek().is_none() {
             return Err(Denial::with_detail(
@@ -374,16 +388,17 @@ impl JwtVerifier {
         uri: &Url,
         kid: Option<&str>,
         alg: Algorithm,
+        now: Instant,
     ) -> Result<Arc<KeySet>, Denial> {
         let source = self
             .sources
             .get(uri)
             .ok_or_else(|| Denial::with_detail(Reason::JwksUnavailable, "no key source"))?;
-        let snapshot = source.snapshot(Instant::now());
+        let snapshot = source.snapshot(now);
         match snapshot.keys {
             Some(keys) if keys.knows(kid, alg) => {
                 if snapshot.stale && snapshot.may_fetch {
-                    self.refresh_in_background(source, snapshot.last_fetch);
+                    self.refresh_in_background(source, snapshot.last_fetch, now);
                 }
                 Ok(keys)
             }
@@ -398,9 +413,9 @@ impl JwtVerifier {
             )),
             _ => {
                 source
-                    .refresh(self.endpoint.as_ref(), snapshot.last_fetch)
+                    .refresh(self.endpoint.as_ref(), snapshot.last_fetch, now)
                     .await;
-                source.snapshot(Instant::now()).keys.ok_or_else(|| {
+                source.snapshot(now).keys.ok_or_else(|| {
                     Denial::with_detail(
                         Reason::JwksUnavailable,
                         format!("{}: the key set could not be fetched", loggable(uri)),
@@ -410,14 +425,14 @@ impl JwtVerifier {
         }
     }
 
-    fn refresh_in_background(&self, source: &Arc<KeySource>, seen: Option<Instant>) {
+    fn refresh_in_background(&self, source: &Arc<KeySource>, seen: Option<Instant>, now: Instant) {
         // One refresh at a time: while one runs, requests go on with the keys there are.
         let Ok(fetching) = source.fetching.clone().try_lock_owned() else {
             return;
         };
         let (source, endpoint) = (source.clone(), self.endpoint.clone());
         tokio::spawn(async move {
-            source.refresh_locked(endpoint.as_ref(), seen).await;
+            source.refresh_locked(endpoint.as_ref(), seen, now).await;
             drop(fetching);
         });
     }

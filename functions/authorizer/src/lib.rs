@@ -23,11 +23,15 @@ pub mod jsonpath;
 pub mod jwt;
 pub mod keyset;
 pub mod metrics;
+pub mod moment;
 pub mod pre_inputs;
+pub mod request;
 pub mod settings;
 pub mod signature;
+mod validations;
 pub mod xpath;
 
 pub use decision::{AuthRequest, Authorizer, Decision};
 pub use error::{Denial, Deny, Reason};
+pub use moment::Moment;
 pub use pre_inputs::{ConfigError, PreInputs};

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use authorizer::apigw::{AuthorizerAnswer, AuthorizerEvent};
 use authorizer::endpoint::HttpValidationEndpoint;
-use authorizer::{Authorizer, Decision, Deny, PreInputs, Reason, handler};
+use authorizer::{Authorizer, Decision, Deny, Moment, PreInputs, Reason, handler};
 use serde_json::{Value, json};
 use tokengate_shared::store::dynamodb::{DynamoKeyStore, StoreLimits};
 use tokengate_shared::store::memory::MemoryKeyStore;
@@ -102,12 +102,19 @@ fn event(value: Value) -> AuthorizerEvent {
 
 /// The decision for an event, through the function's own path.
 async fn decide(authorizer: &Authorizer, value: Value) -> Decision {
-    handler::decide(authorizer, &event(value)).await.0
+    decide_at(authorizer, value, Moment::now()).await
+}
+
+/// The same, at a given moment: a test moves time on instead of sleeping.
+async fn decide_at(authorizer: &Authorizer, value: Value, now: Moment) -> Decision {
+    handler::decide(authorizer, &event(value), now).await.0
 }
 
 /// The answer API Gateway gets for an event, as JSON.
 async fn answer(authorizer: &Authorizer, value: Value) -> Value {
-    let answer: AuthorizerAnswer = handler::decide(authorizer, &event(value)).await.1;
+    let answer: AuthorizerAnswer = handler::decide(authorizer, &event(value), Moment::now())
+        .await
+        .1;
     serde_json::to_value(answer).unwrap()
 }
 
@@ -701,8 +708,8 @@ async fn a_cached_result_expires_after_the_configured_ttl() {
     let authorizer = authorizer(&config, &idp).await;
     assert!(!decide(&authorizer, request(&[])).await.cached());
     assert!(decide(&authorizer, request(&[])).await.cached());
-    tokio::time::sleep(Duration::from_millis(1_300)).await;
-    assert!(!decide(&authorizer, request(&[])).await.cached());
+    let later = Moment::now().later(Duration::from_millis(1_300));
+    assert!(!decide_at(&authorizer, request(&[]), later).await.cached());
     assert_eq!(calls(&idp, "/userinfo").await, 2);
 }
 
@@ -825,8 +832,8 @@ async fn a_cached_introspection_is_rechecked_and_denied_once_its_exp_passes() {
     assert!(decide(&authorizer, request(&[])).await.is_allow());
     let hit = decide(&authorizer, request(&[])).await;
     assert!(hit.is_allow() && hit.cached(), "{hit:?}");
-    tokio::time::sleep(Duration::from_millis(2_200)).await;
-    let decision = decide(&authorizer, request(&[])).await;
+    let later = Moment::now().later(Duration::from_millis(2_200));
+    let decision = decide_at(&authorizer, request(&[]), later).await;
     assert_denied(&decision, Deny::TokenValidationFails);
 }
 
@@ -1056,14 +1063,14 @@ async fn two_spellings_of_a_header_in_headers_alone_are_two_values_whatever_thei
             1,
         );
         let event = AuthorizerEvent::from_slice(text.as_bytes()).unwrap();
-        let decision = handler::decide(&authorizer, &event).await.0;
+        let decision = handler::decide(&authorizer, &event, Moment::now()).await.0;
         assert_denied(&decision, Deny::MultipleApiKeysInRequest);
     }
     let text = format!(
         r#"{{"type":"REQUEST","methodArn":"{METHOD_ARN}","headers":{{"X-Api-Key":"{API_KEY}","Authorization":"Bearer a","authorization":"Bearer b"}},"requestContext":{{}}}}"#
     );
     let event = AuthorizerEvent::from_slice(text.as_bytes()).unwrap();
-    let decision = handler::decide(&authorizer, &event).await.0;
+    let decision = handler::decide(&authorizer, &event, Moment::now()).await.0;
     assert_denied(&decision, Deny::MultipleAuthorizationHeadersInRequest);
     let mut v2: Value =
         serde_json::from_str(include_str!("../events/http-api-request.json")).unwrap();
@@ -1074,7 +1081,7 @@ async fn two_spellings_of_a_header_in_headers_alone_are_two_values_whatever_thei
         1,
     );
     let event = AuthorizerEvent::from_slice(v2.as_bytes()).unwrap();
-    let decision = handler::decide(&authorizer, &event).await.0;
+    let decision = handler::decide(&authorizer, &event, Moment::now()).await.0;
     assert_denied(&decision, Deny::MultipleApiKeysInRequest);
 }
 

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use authorizer::apigw::AuthorizerEvent;
 use authorizer::endpoint::HttpValidationEndpoint;
-use authorizer::{Authorizer, Decision, Deny, PreInputs, Reason, handler};
+use authorizer::{Authorizer, Decision, Deny, Moment, PreInputs, Reason, handler};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
@@ -146,7 +146,12 @@ fn event_with(authorization: &str) -> AuthorizerEvent {
 }
 
 async fn decide(authorizer: &Authorizer, token: &str) -> Decision {
-    handler::decide(authorizer, &event(token)).await.0
+    decide_at(authorizer, token, Moment::now()).await
+}
+
+/// The same, at a given moment: a test moves time on instead of sleeping.
+async fn decide_at(authorizer: &Authorizer, token: &str, now: Moment) -> Decision {
+    handler::decide(authorizer, &event(token), now).await.0
 }
 
 /// The injected headers of an Allow, by name.
@@ -343,8 +348,12 @@ async fn the_answer_names_the_check_that_failed_without_the_token() {
     let (idp, _jwks) = JwksEndpoint::start(&[rsa()]).await;
     let authorizer = authorizer_for(JWT, &idp.uri()).await;
     let token = rsa().sign(&claims(json!({"scope": "orders.write"})));
-    let answer =
-        serde_json::to_value(handler::decide(&authorizer, &event(&token)).await.1).unwrap();
+    let answer = serde_json::to_value(
+        handler::decide(&authorizer, &event(&token), Moment::now())
+            .await
+            .1,
+    )
+    .unwrap();
     assert_eq!(answer["context"]["error"], "TokenValidationFails");
     assert_eq!(
         answer["context"]["error_description"],
@@ -384,8 +393,8 @@ async fn a_cache_hit_verifies_nothing_again_and_never_outlives_the_expiry() {
     let hit = decide(&authorizer, &token).await;
     assert!(hit.is_allow() && hit.cached(), "{hit:?}");
     assert_eq!(jwks.fetches(), fetched);
-    tokio::time::sleep(Duration::from_millis(2_100)).await;
-    let expired = decide(&authorizer, &token).await;
+    let later = Moment::now().later(Duration::from_millis(2_100));
+    let expired = decide_at(&authorizer, &token, later).await;
     assert_reason(&expired, Reason::TokenExpired);
 }
 
@@ -404,13 +413,18 @@ async fn a_new_signing_key_is_fetched_once_and_a_second_unknown_kid_in_the_windo
     );
     // The issuer rotates: it publishes the new key beside the old one.
     jwks.serve(&[old, new]);
-    tokio::time::sleep(Duration::from_millis(1_100)).await;
-    let rotated = decide(&authorizer, &new.sign(&claims(json!({})))).await;
+    let later = Moment::now().later(Duration::from_millis(1_100));
+    let rotated = decide_at(&authorizer, &new.sign(&claims(json!({}))), later).await;
     assert!(rotated.is_allow(), "{rotated:?}");
     assert_eq!(jwks.fetches(), 2, "exactly one refetch");
     let mut stranger = new.header();
     stranger.kid = Some("never-published".into());
-    let unknown = decide(&authorizer, &new.sign_with(&stranger, &claims(json!({})))).await;
+    let unknown = decide_at(
+        &authorizer,
+        &new.sign_with(&stranger, &claims(json!({}))),
+        later,
+    )
+    .await;
     assert_reason(&unknown, Reason::SigningKeyUnknown);
     assert_eq!(jwks.fetches(), 2, "no fetch inside jwks_refresh_seconds");
 }
@@ -420,15 +434,23 @@ async fn a_jwks_endpoint_that_goes_down_keeps_the_last_good_key_set_in_use() {
     let (idp, jwks) = JwksEndpoint::start(&[rsa()]).await;
     let authorizer = authorizer_for(JWT, &idp.uri()).await;
     jwks.fail_with(503);
-    tokio::time::sleep(Duration::from_millis(1_100)).await;
     // The key set is past its lifetime (max-age=0): a background refresh fails.
+    let mut later = Moment::now();
     for jti in 0..3 {
+        later = later.later(Duration::from_millis(1_100));
         let token = rsa().sign(&claims(json!({"jti": jti})));
-        let decision = decide(&authorizer, &token).await;
+        let decision = decide_at(&authorizer, &token, later).await;
         assert!(decision.is_allow(), "{decision:?}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert!(jwks.fetches() >= 2, "a refresh was tried");
+    // The refresh runs in the background: wait for it, not for a fixed time.
+    let tried = async {
+        while jwks.fetches() < 2 {
+            tokio::task::yield_now().await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(10), tried)
+        .await
+        .expect("a refresh was tried");
 }
 
 #[tokio::test]
@@ -539,18 +561,18 @@ async fn each_region_has_its_own_jwks_and_issuer() {
         }))
         .unwrap()
     };
-    let decision = handler::decide(&authorizer, &with_region(&eu_token))
+    let decision = handler::decide(&authorizer, &with_region(&eu_token), Moment::now())
         .await
         .0;
     assert!(decision.is_allow(), "{decision:?}");
     let default_token = rsa().sign(&claims(json!({})));
     assert!(decide(&authorizer, &default_token).await.is_allow());
-    let decision = handler::decide(&authorizer, &with_region(&default_token))
+    let decision = handler::decide(&authorizer, &with_region(&default_token), Moment::now())
         .await
         .0;
     assert_reason(&decision, Reason::SigningKeyUnknown);
     let wrong_issuer = keys()[1].sign(&claims(json!({})));
-    let decision = handler::decide(&authorizer, &with_region(&wrong_issuer))
+    let decision = handler::decide(&authorizer, &with_region(&wrong_issuer), Moment::now())
         .await
         .0;
     assert_reason(&decision, Reason::IssuerMismatch);
@@ -625,7 +647,7 @@ async fn a_token_without_the_bearer_scheme_is_refused_in_the_jwt_style() {
             "requestContext": {},
         }))
         .unwrap();
-        let decision = handler::decide(&authorizer, &event).await.0;
+        let decision = handler::decide(&authorizer, &event, Moment::now()).await.0;
         assert!(!decision.is_allow(), "{authorization}: {decision:?}");
     }
     let lower = AuthorizerEvent::from_value(&json!({
@@ -636,7 +658,10 @@ async fn a_token_without_the_bearer_scheme_is_refused_in_the_jwt_style() {
     }))
     .unwrap();
     assert!(
-        handler::decide(&authorizer, &lower).await.0.is_allow(),
+        handler::decide(&authorizer, &lower, Moment::now())
+            .await
+            .0
+            .is_allow(),
         "any case"
     );
 }

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use async_trait::async_trait;
 use authorizer::apigw::AuthorizerEvent;
 use authorizer::endpoint::HttpValidationEndpoint;
-use authorizer::{Authorizer, Decision, PreInputs, Reason, handler};
+use authorizer::{Authorizer, Decision, Moment, PreInputs, Reason, handler};
 use serde_json::{Value, json};
 use tokengate_shared::store::memory::{MemoryKeyStore, MemoryTokenStore};
 use tokengate_shared::{
@@ -139,7 +139,9 @@ impl Stack {
 
     async fn decide_event(&self, value: Value) -> Decision {
         let event = AuthorizerEvent::from_value(&value).unwrap();
-        handler::decide(&self.authorizer, &event).await.0
+        handler::decide(&self.authorizer, &event, Moment::now())
+            .await
+            .0
     }
 
     async fn set_status(&self, id: &str, status: KeyStatus) {
