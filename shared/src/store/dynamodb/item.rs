@@ -1,11 +1,14 @@
 //! DynamoDB items as the stores write them: attribute names, and typed reads that name the
 //! attribute at fault.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use crate::code::SystemCode;
+use crate::key::{ClientKey, FailedAttempts, KeyId, KeyStatus};
+use crate::secret::SecretHash;
+use crate::token::{TokenHash, TokenRecord};
 
 /// An item as the SDK holds it.
 pub(super) type Item = HashMap<String, AttributeValue>;
@@ -79,5 +82,151 @@ impl Attributes<'_> {
         self.optional_string(name)?
             .map(|code| SystemCode::parse(code).map_err(|e| format!("attribute '{name}': {e}")))
             .transpose()
+    }
+}
+
+impl TryFrom<&Item> for ClientKey {
+    type Error = String;
+
+    fn try_from(item: &Item) -> Result<Self, Self::Error> {
+        let a = Attributes(item);
+        let id = KeyId::parse(a.string(KEY_ID)?).map_err(|e| e.to_string())?;
+        let codes = a
+            .string_set("codes")?
+            .iter()
+            .map(|c| SystemCode::parse(c).map_err(|e| format!("attribute 'codes': {e}")))
+            .collect::<Result<BTreeSet<_>, _>>()?;
+        Ok(Self {
+            secret_hash: SecretHash::parse(a.string("secret_hash")?)
+                .map_err(|e| format!("key {id}: {e}"))?,
+            status: KeyStatus::parse(a.string("status")?)
+                .ok_or_else(|| format!("key {id}: attribute 'status' is not active or disabled"))?,
+            created_at: a.number("created_at")?,
+            updated_at: a.number("updated_at")?,
+            description: a.optional_string("description")?.map(str::to_owned),
+            failures: FailedAttempts {
+                count: a.optional_number(FAILURES)?,
+                since: a.optional_number(FAILURES_SINCE)?,
+            },
+            tokens_revoked_at: a.optional_number(TOKENS_REVOKED_AT)?,
+            codes,
+            id,
+        })
+    }
+}
+
+impl From<&ClientKey> for Item {
+    fn from(key: &ClientKey) -> Self {
+        let mut item = Item::from([
+            (KEY_ID.to_owned(), s(key.id.as_str())),
+            ("secret_hash".to_owned(), s(key.secret_hash.encode())),
+            ("status".to_owned(), s(key.status.as_str())),
+            ("created_at".to_owned(), n(key.created_at)),
+            ("updated_at".to_owned(), n(key.updated_at)),
+        ]);
+        // DynamoDB has no empty sets: a key with no codes simply has no attribute.
+        if !key.codes.is_empty() {
+            let codes = key.codes.iter().map(|c| c.to_string()).collect();
+            item.insert("codes".to_owned(), AttributeValue::Ss(codes));
+        }
+        if let Some(description) = &key.description {
+            item.insert("description".to_owned(), s(description));
+        }
+        if key.failures != FailedAttempts::default() {
+            item.insert(FAILURES.to_owned(), n(key.failures.count));
+            item.insert(FAILURES_SINCE.to_owned(), n(key.failures.since));
+        }
+        if key.tokens_revoked_at != 0 {
+            item.insert(TOKENS_REVOKED_AT.to_owned(), n(key.tokens_revoked_at));
+        }
+        item
+    }
+}
+
+impl TryFrom<&Item> for TokenRecord {
+    type Error = String;
+
+    fn try_from(item: &Item) -> Result<Self, Self::Error> {
+        let a = Attributes(item);
+        Ok(Self {
+            hash: TokenHash::from_hex(a.string(TOKEN_HASH)?)
+                .ok_or_else(|| format!("attribute '{TOKEN_HASH}' is not a SHA-256 in hex"))?,
+            key_id: KeyId::parse(a.string(KEY_ID)?).map_err(|e| e.to_string())?,
+            from_code: a.optional_code("from_code")?,
+            to_code: a.optional_code("to_code")?,
+            scope: a.string("scope")?.to_owned(),
+            issued_at: a.number("issued_at")?,
+            expires_at: a.number(EXPIRES_AT)?,
+        })
+    }
+}
+
+impl From<&TokenRecord> for Item {
+    fn from(token: &TokenRecord) -> Self {
+        let codes = [("from_code", &token.from_code), ("to_code", &token.to_code)]
+            .into_iter()
+            .filter_map(|(name, code)| code.as_ref().map(|c| (name.to_owned(), s(c.as_str()))));
+        Item::from([
+            (TOKEN_HASH.to_owned(), s(token.hash.to_hex())),
+            (KEY_ID.to_owned(), s(token.key_id.as_str())),
+            ("scope".to_owned(), s(&token.scope)),
+            ("issued_at".to_owned(), n(token.issued_at)),
+            (EXPIRES_AT.to_owned(), n(token.expires_at)),
+        ])
+        .into_iter()
+        .chain(codes)
+        .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_key_survives_the_round_trip_through_an_item() {
+        let codes = ["d2ir1", "abcde"]
+            .iter()
+            .map(|c| SystemCode::parse(c).unwrap())
+            .collect();
+        let (key, _) = ClientKey::generate(codes, Some("ILS of Example U".into()), 1_700_000_000);
+        let item = Item::from(&key);
+        assert_eq!(ClientKey::try_from(&item), Ok(key));
+    }
+
+    #[test]
+    fn a_key_item_missing_its_hash_is_reported_by_attribute_name() {
+        let (key, _) = ClientKey::generate(BTreeSet::new(), None, 1);
+        let mut item = Item::from(&key);
+        item.remove("secret_hash");
+        assert_eq!(
+            ClientKey::try_from(&item),
+            Err("attribute 'secret_hash' is missing".to_owned())
+        );
+    }
+
+    #[test]
+    fn a_token_record_survives_the_round_trip_through_an_item() {
+        let record = TokenRecord {
+            hash: TokenHash::of("t"),
+            key_id: KeyId::generate(),
+            from_code: SystemCode::parse("d2ir1").ok(),
+            to_code: SystemCode::parse("abcde").ok(),
+            scope: "innreach_tp".into(),
+            issued_at: 10,
+            expires_at: 609,
+        };
+        assert_eq!(
+            TokenRecord::try_from(&Item::from(&record)),
+            Ok(record.clone())
+        );
+        let generic = TokenRecord {
+            from_code: None,
+            to_code: None,
+            ..record
+        };
+        let item = Item::from(&generic);
+        assert!(!item.contains_key("from_code") && !item.contains_key("to_code"));
+        assert_eq!(TokenRecord::try_from(&item), Ok(generic));
     }
 }
