@@ -147,9 +147,9 @@ pub async fn serve(
     let (keys, tokens, lookup) = open_stores(options.store, keys_table, tokens_table).await?;
     let usage = |e: &dyn std::fmt::Display| CliError::Usage(e.to_string());
     let env = |name: &str| std::env::var(name).ok();
-    let ttl_seconds = token_issuer::config::ttl_seconds(&env).map_err(|e| usage(&e))?;
-    let throttle = token_issuer::config::Throttle::from_lookup(&env).map_err(|e| usage(&e))?;
-    let issuer = token_issuer::config::issuer_url(&env).map_err(|e| usage(&e))?;
+    let ttl_seconds = token_issuer::settings::ttl_seconds(&env).map_err(|e| usage(&e))?;
+    let throttle = token_issuer::settings::Throttle::from_lookup(&env).map_err(|e| usage(&e))?;
+    let issuer = token_issuer::settings::issuer_url(&env).map_err(|e| usage(&e))?;
     let pre_inputs = load_pre_inputs(&options)?;
     let demo = match (options.store, options.demo_key) {
         (StoreKind::Memory, _) | (StoreKind::Dynamodb, true) => {
@@ -391,7 +391,7 @@ async fn route(State(app): State<Arc<App>>, request: Request<Body>) -> Response<
                 "error_description": "The request path has a dot segment (. or ..), raw or percent-encoded."}),
         );
     }
-    let is_token_route = token_issuer::handler::ROUTES.contains(&path.as_str());
+    let is_token_route = token_issuer::routes::ROUTES.contains(&path.as_str());
     let (response, method, outcome) = if is_token_route {
         token_route(&app, parts, body).await
     } else {

@@ -10,7 +10,7 @@ use base64::engine::general_purpose::STANDARD;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request};
 use serde_json::Value;
-use token_issuer::config::Throttle;
+use token_issuer::settings::Throttle;
 use token_issuer::{TokenService, handler};
 use tokengate_shared::store::dynamodb::{DynamoKeyStore, DynamoTokenStore, StoreLimits};
 use tokengate_shared::{ClientKey, KeyAdmin, KeyReader, Secret, SystemCode};

@@ -13,7 +13,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use criterion::{Criterion, criterion_group, criterion_main};
 use lambda_http::{Body, Request};
-use token_issuer::config::Throttle;
+use token_issuer::settings::Throttle;
 use token_issuer::{TokenService, handler};
 use tokengate_shared::store::memory::{MemoryKeyStore, MemoryTokenStore};
 use tokengate_shared::{AccessToken, ClientKey, KeyAdmin, SystemCode};

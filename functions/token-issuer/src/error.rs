@@ -5,9 +5,8 @@ use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Response};
 use serde_json::json;
 use tokengate_shared::StoreError;
-use tracing::{error, info, warn};
 
-use crate::request::Contract;
+use crate::routes::Contract;
 
 /// Why credentials were refused. Only logged: every case answers the same 401 body. Key
 /// ids are identifiers, not secrets (like user names): the secret is what authenticates.
@@ -24,7 +23,8 @@ pub enum AuthFailure {
 }
 
 impl AuthFailure {
-    fn as_str(self) -> &'static str {
+    /// The failure's name in the log.
+    pub fn as_str(self) -> &'static str {
         match self {
             Self::UnknownKey => "unknown_key",
             Self::WrongSecret => "wrong_secret",
@@ -128,80 +128,51 @@ impl TokenEndpointError {
         }
     }
 
-    /// Logs the error once, with its reason id, and renders the response.
-    pub fn into_response(self) -> Response<Body> {
-        let (code, description) = match &self {
-            Self::InvalidRequest(description) => {
-                info!(reason = "invalid_request", description = %description);
-                ("invalid_request", description.as_str())
-            }
-            Self::AuthenticationFailed(failure) => {
-                warn!(reason = "authentication_failed", cause = failure.as_str());
-                ("invalid_token", "Token authentication failed")
-            }
-            Self::ClientAuthenticationFailed(failure) => {
-                warn!(reason = "authentication_failed", cause = failure.as_str());
+    /// The OAuth 2.0 error code and the description the body carries.
+    pub fn code_and_description(&self) -> (&'static str, &str) {
+        match self {
+            Self::InvalidRequest(description) => ("invalid_request", description.as_str()),
+            Self::AuthenticationFailed(_) => ("invalid_token", "Token authentication failed"),
+            Self::ClientAuthenticationFailed(_) => {
                 ("invalid_client", "Client authentication failed.")
             }
-            Self::ClientAuthenticationRequired => {
-                info!(reason = "client_authentication_missing");
-                (
-                    "invalid_client",
-                    "Client authentication is required: HTTP Basic credentials of a client key, or client_id and client_secret in the form body.",
-                )
-            }
-            Self::UnsupportedGrantType => {
-                info!(reason = "unsupported_grant_type");
-                (
-                    "unsupported_grant_type",
-                    "The grant_type parameter must be client_credentials.",
-                )
-            }
-            Self::InvalidScope => {
-                info!(reason = "invalid_scope");
-                (
-                    "invalid_scope",
-                    "The scope parameter may only be innreach_tp, or be left out.",
-                )
-            }
-            Self::UnauthorizedClient(description) => {
-                warn!(reason = "unauthorized_client", description);
-                ("unauthorized_client", *description)
-            }
+            Self::ClientAuthenticationRequired => (
+                "invalid_client",
+                "Client authentication is required: HTTP Basic credentials of a client key, or client_id and client_secret in the form body.",
+            ),
+            Self::UnsupportedGrantType => (
+                "unsupported_grant_type",
+                "The grant_type parameter must be client_credentials.",
+            ),
+            Self::InvalidScope => (
+                "invalid_scope",
+                "The scope parameter may only be innreach_tp, or be left out.",
+            ),
+            Self::UnauthorizedClient(description) => ("unauthorized_client", description),
             Self::NotFound => (
                 "not_found",
                 "No such route. The routes are POST /innreach/v2/oauth2/token, POST /oauth2/token, POST /oauth2/introspect, POST /oauth2/revoke and GET /.well-known/oauth-authorization-server.",
             ),
-            Self::MethodNotAllowed(allow) => (
-                "method_not_allowed",
-                if *allow == "GET" {
-                    "This route accepts only GET."
-                } else {
-                    "This route accepts only POST."
-                },
+            Self::MethodNotAllowed("GET") => ("method_not_allowed", "This route accepts only GET."),
+            Self::MethodNotAllowed(_) => ("method_not_allowed", "This route accepts only POST."),
+            Self::Throttled { .. } => (
+                "temporarily_unavailable",
+                "Too many failed authentications for this client key or from this address. Retry after the time Retry-After gives.",
             ),
-            Self::Throttled { retry_after, key } => {
-                warn!(reason = "throttled", key_id = %key, retry_after);
-                (
-                    "temporarily_unavailable",
-                    "Too many failed authentications for this client key or from this address. Retry after the time Retry-After gives.",
-                )
-            }
-            Self::IssuerUnknown => {
-                error!(reason = "issuer_unknown");
-                (
-                    "server_error",
-                    "The issuer is unknown: set ISSUER_URL, or call through API Gateway, whose request context names the domain.",
-                )
-            }
-            Self::Unavailable(err) => {
-                error!(reason = "store_unavailable", error = %err);
-                (
-                    "temporarily_unavailable",
-                    "The token service cannot reach its store. Retry shortly.",
-                )
-            }
-        };
+            Self::IssuerUnknown => (
+                "server_error",
+                "The issuer is unknown: set ISSUER_URL, or call through API Gateway, whose request context names the domain.",
+            ),
+            Self::Unavailable(_) => (
+                "temporarily_unavailable",
+                "The token service cannot reach its store. Retry shortly.",
+            ),
+        }
+    }
+
+    /// The response: status, JSON body and headers. Logging is the handler's.
+    pub fn into_response(self) -> Response<Body> {
+        let (code, description) = self.code_and_description();
         let mut response = json_response(
             self.status(),
             &json!({"error": code, "error_description": description}),

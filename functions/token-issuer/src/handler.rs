@@ -8,32 +8,16 @@ use lambda_http::http::{HeaderValue, Method, StatusCode};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 use tokengate_shared::clock;
-use tracing::info;
+use tracing::{error, info, warn};
 
 use crate::error::{TokenEndpointError, json_response};
 use crate::metadata;
 use crate::metrics::{self, Operation};
-use crate::request::{Contract, TokenOperation, TokenRequest};
+use crate::request::{TokenOperation, TokenRequest};
+use crate::routes::{
+    Contract, INN_REACH_TOKEN_PATH, INTROSPECTION_PATH, METADATA_PATH, REVOCATION_PATH, TOKEN_PATH,
+};
 use crate::service::{Introspection, TokenService};
-
-/// INN-Reach's token route, held to its contract.
-pub const INN_REACH_TOKEN_PATH: &str = "/innreach/v2/oauth2/token";
-/// The generic RFC 6749 token route.
-pub const TOKEN_PATH: &str = "/oauth2/token";
-/// The RFC 7662 introspection route.
-pub const INTROSPECTION_PATH: &str = "/oauth2/introspect";
-/// The RFC 7009 revocation route.
-pub const REVOCATION_PATH: &str = "/oauth2/revoke";
-/// The RFC 8414 metadata route.
-pub const METADATA_PATH: &str = "/.well-known/oauth-authorization-server";
-/// Every route the token service answers.
-pub const ROUTES: [&str; 5] = [
-    INN_REACH_TOKEN_PATH,
-    TOKEN_PATH,
-    INTROSPECTION_PATH,
-    REVOCATION_PATH,
-    METADATA_PATH,
-];
 
 enum Route {
     Token(Contract),
@@ -71,7 +55,33 @@ pub async fn handle(
         Err(err) => (Operation::Other, Err(err)),
     };
     metrics::outcome(operation, &outcome);
-    Ok(outcome.unwrap_or_else(TokenEndpointError::into_response))
+    Ok(outcome.unwrap_or_else(|err| {
+        log(&err);
+        err.into_response()
+    }))
+}
+
+/// A refusal's one log line, with its reason id: never a secret, a token or a body.
+fn log(err: &TokenEndpointError) {
+    use TokenEndpointError as E;
+    match err {
+        E::InvalidRequest(description) => {
+            info!(reason = "invalid_request", description = %description)
+        }
+        E::AuthenticationFailed(failure) | E::ClientAuthenticationFailed(failure) => {
+            warn!(reason = "authentication_failed", cause = failure.as_str());
+        }
+        E::ClientAuthenticationRequired => info!(reason = "client_authentication_missing"),
+        E::UnsupportedGrantType => info!(reason = "unsupported_grant_type"),
+        E::InvalidScope => info!(reason = "invalid_scope"),
+        E::UnauthorizedClient(description) => warn!(reason = "unauthorized_client", description),
+        E::Throttled { retry_after, key } => {
+            warn!(reason = "throttled", key_id = %key, retry_after);
+        }
+        E::IssuerUnknown => error!(reason = "issuer_unknown"),
+        E::Unavailable(err) => error!(reason = "store_unavailable", error = %err),
+        E::NotFound | E::MethodNotAllowed(_) => {}
+    }
 }
 
 /// The route as deployed: API Gateway puts the stage in the URI, the raw path is without.

@@ -5,14 +5,15 @@
 //! [`handler::handle`] is the whole function: the Lambda binary and the local server both
 //! call it with an HTTP request and get an HTTP response back.
 
-pub mod config;
 pub mod error;
 pub mod handler;
 pub mod metadata;
 pub mod metrics;
 pub mod request;
+pub mod routes;
 pub mod service;
+pub mod settings;
 
-pub use config::TokenIssuerConfig;
 pub use error::TokenEndpointError;
 pub use service::TokenService;
+pub use settings::TokenIssuerSettings;

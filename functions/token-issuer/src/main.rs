@@ -2,7 +2,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use lambda_http::{Error, Request, RequestExt, service_fn};
-use token_issuer::{TokenIssuerConfig, TokenService, handler};
+use token_issuer::{TokenIssuerSettings, TokenService, handler};
 use tokengate_shared::startup;
 use tokengate_shared::store::dynamodb::{self, DynamoKeyStore, DynamoTokenStore, StoreLimits};
 
@@ -20,20 +20,20 @@ async fn main() -> ExitCode {
 async fn run() -> Result<(), Error> {
     let metrics = startup::metrics("token-issuer")?;
     token_issuer::metrics::describe();
-    let config = TokenIssuerConfig::from_env()?;
+    let settings = TokenIssuerSettings::from_env()?;
     let limits = StoreLimits::from_env()?;
     let client = dynamodb::lambda_client(&limits)?;
-    let keys = Arc::new(DynamoKeyStore::new(client.clone(), config.keys_table));
+    let keys = Arc::new(DynamoKeyStore::new(client.clone(), settings.keys_table));
     if limits.warm_up {
         keys.warm_up().await;
     }
     let service = TokenService::new(
         keys,
-        Arc::new(DynamoTokenStore::new(client, config.tokens_table)),
-        config.ttl_seconds,
+        Arc::new(DynamoTokenStore::new(client, settings.tokens_table)),
+        settings.ttl_seconds,
     )
-    .with_throttle(config.throttle)
-    .with_issuer(config.issuer);
+    .with_throttle(settings.throttle)
+    .with_issuer(settings.issuer);
     let handler = service_fn(|request: Request| {
         let request_id = request
             .lambda_context_ref()

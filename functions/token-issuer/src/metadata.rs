@@ -3,8 +3,8 @@
 
 use serde_json::{Value, json};
 
-use crate::handler::{INTROSPECTION_PATH, REVOCATION_PATH, TOKEN_PATH};
 use crate::request::{GRANT_TYPE, SCOPE};
+use crate::routes::{INTROSPECTION_PATH, REVOCATION_PATH, TOKEN_PATH};
 
 /// The client authentication methods every route accepts.
 pub const AUTH_METHODS: [&str; 2] = ["client_secret_basic", "client_secret_post"];

@@ -12,6 +12,7 @@ use lambda_http::http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use tokengate_shared::{Secret, SystemCode};
 
 use crate::error::TokenEndpointError;
+use crate::routes::Contract;
 
 /// The only grant type the endpoint serves.
 pub const GRANT_TYPE: &str = "client_credentials";
@@ -51,17 +52,6 @@ impl fmt::Debug for ClientCredentials {
             .field("source", &self.source)
             .finish()
     }
-}
-
-/// Which contract a token request is held to, by its route.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Contract {
-    /// `/innreach/v2/oauth2/token`: every INN-Reach header required, HTTP Basic only, and
-    /// INN-Reach's `invalid_token` answer to refused credentials.
-    InnReach,
-    /// `/oauth2/token`, introspection and revocation: RFC 6749 as any OAuth client speaks
-    /// it, both client authentication methods, `invalid_client` on refused credentials.
-    Standard,
 }
 
 /// A well-formed token request.

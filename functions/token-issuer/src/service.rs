@@ -9,7 +9,7 @@ use tokengate_shared::{
 };
 use tracing::error;
 
-use crate::config::Throttle;
+use crate::settings::Throttle;
 
 use crate::error::{AuthFailure, TokenEndpointError};
 use crate::request::{ClientCredentials, SCOPE, TokenOperation, TokenRequest};

@@ -1,4 +1,4 @@
-//! The token issuer's configuration, read once at cold start.
+//! The token issuer's settings from the environment, read once at cold start.
 
 /// Default token lifetime, INN-Reach's 599 seconds.
 pub const DEFAULT_TTL_SECONDS: u64 = 599;
@@ -35,7 +35,7 @@ impl Throttle {
     }
 
     /// `TOKEN_MAX_FAILURES` and `TOKEN_FAILURE_WINDOW_SECONDS` through `lookup`.
-    pub fn from_lookup(lookup: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+    pub fn from_lookup(lookup: &impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
         let defaults = Self::default();
         let number = |name: &'static str, default: u64, max: u64| match lookup(name) {
             None => Ok(default),
@@ -44,7 +44,7 @@ impl Throttle {
                 .parse()
                 .ok()
                 .filter(|n| (1..=max).contains(n))
-                .ok_or(ConfigError::OutOfRange(name, max)),
+                .ok_or(SettingsError::OutOfRange(name, max)),
         };
         Ok(Self {
             max_failures: number("TOKEN_MAX_FAILURES", defaults.max_failures, 1_000)?,
@@ -59,7 +59,7 @@ impl Throttle {
 
 /// Where keys and tokens live and how long tokens last.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TokenIssuerConfig {
+pub struct TokenIssuerSettings {
     /// `KEYS_TABLE`: the client keys table.
     pub keys_table: String,
     /// `TOKENS_TABLE`: the issued tokens table.
@@ -75,7 +75,7 @@ pub struct TokenIssuerConfig {
 
 /// A configuration problem, naming the environment variable at fault.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ConfigError {
+pub enum SettingsError {
     /// A required variable is unset or empty.
     #[error("{0} must be set (the name of a DynamoDB table)")]
     Missing(&'static str),
@@ -92,18 +92,18 @@ pub enum ConfigError {
     InvalidIssuer,
 }
 
-impl TokenIssuerConfig {
+impl TokenIssuerSettings {
     /// Reads the configuration from the process environment.
-    pub fn from_env() -> Result<Self, ConfigError> {
+    pub fn from_env() -> Result<Self, SettingsError> {
         Self::from_lookup(|name| std::env::var(name).ok())
     }
 
     /// Reads the configuration through `lookup`, a stand-in for the environment.
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
         let required = |name: &'static str| {
             lookup(name)
                 .filter(|v| !v.trim().is_empty())
-                .ok_or(ConfigError::Missing(name))
+                .ok_or(SettingsError::Missing(name))
         };
         Ok(Self {
             keys_table: required("KEYS_TABLE")?,
@@ -117,12 +117,14 @@ impl TokenIssuerConfig {
 
 /// `ISSUER_URL` through `lookup`, without a trailing `/`: RFC 8414 §2 asks for https and
 /// no query or fragment; plain http is allowed for loopback hosts, for local runs.
-pub fn issuer_url(lookup: &impl Fn(&str) -> Option<String>) -> Result<Option<String>, ConfigError> {
+pub fn issuer_url(
+    lookup: &impl Fn(&str) -> Option<String>,
+) -> Result<Option<String>, SettingsError> {
     let Some(text) = lookup("ISSUER_URL").filter(|v| !v.trim().is_empty()) else {
         return Ok(None);
     };
     let text = text.trim().trim_end_matches('/');
-    let uri: lambda_http::http::Uri = text.parse().map_err(|_| ConfigError::InvalidIssuer)?;
+    let uri: lambda_http::http::Uri = text.parse().map_err(|_| SettingsError::InvalidIssuer)?;
     let host = uri.host().unwrap_or_default();
     let loopback = host == "localhost" || host == "127.0.0.1" || host == "[::1]";
     let scheme_ok = match uri.scheme_str() {
@@ -131,13 +133,13 @@ pub fn issuer_url(lookup: &impl Fn(&str) -> Option<String>) -> Result<Option<Str
         _ => false,
     };
     if !scheme_ok || host.is_empty() || uri.query().is_some() || text.contains('#') {
-        return Err(ConfigError::InvalidIssuer);
+        return Err(SettingsError::InvalidIssuer);
     }
     Ok(Some(text.to_owned()))
 }
 
 /// `TOKEN_TTL_SECONDS` through `lookup`: 599 when unset.
-pub fn ttl_seconds(lookup: &impl Fn(&str) -> Option<String>) -> Result<u64, ConfigError> {
+pub fn ttl_seconds(lookup: &impl Fn(&str) -> Option<String>) -> Result<u64, SettingsError> {
     match lookup("TOKEN_TTL_SECONDS") {
         None => Ok(DEFAULT_TTL_SECONDS),
         Some(text) => text
@@ -145,7 +147,7 @@ pub fn ttl_seconds(lookup: &impl Fn(&str) -> Option<String>) -> Result<u64, Conf
             .parse()
             .ok()
             .filter(|ttl| (1..=MAX_TTL_SECONDS).contains(ttl))
-            .ok_or(ConfigError::InvalidTtl),
+            .ok_or(SettingsError::InvalidTtl),
     }
 }
 
@@ -157,14 +159,14 @@ mod tests {
     #[test]
     fn the_token_lifetime_defaults_to_599_seconds() {
         let config =
-            TokenIssuerConfig::from_lookup(env(&[("KEYS_TABLE", "k"), ("TOKENS_TABLE", "t")]));
+            TokenIssuerSettings::from_lookup(env(&[("KEYS_TABLE", "k"), ("TOKENS_TABLE", "t")]));
         assert_eq!(config.map(|c| c.ttl_seconds), Ok(599));
     }
 
     #[test]
     fn throttling_defaults_to_ten_failures_in_five_minutes_and_is_refused_by_name_when_wrong() {
         let config =
-            TokenIssuerConfig::from_lookup(env(&[("KEYS_TABLE", "k"), ("TOKENS_TABLE", "t")]));
+            TokenIssuerSettings::from_lookup(env(&[("KEYS_TABLE", "k"), ("TOKENS_TABLE", "t")]));
         assert_eq!(config.map(|c| c.throttle), Ok(Throttle::default()));
         assert_eq!(
             Throttle::from_lookup(&env(&[
@@ -207,14 +209,14 @@ mod tests {
             "ftp://api.example.com",
             "https:///path",
         ] {
-            assert_eq!(issuer(bad), Err(ConfigError::InvalidIssuer), "{bad}");
+            assert_eq!(issuer(bad), Err(SettingsError::InvalidIssuer), "{bad}");
         }
     }
 
     #[test]
     fn a_missing_table_name_is_named() {
-        let config = TokenIssuerConfig::from_lookup(env(&[("KEYS_TABLE", "k")]));
-        assert_eq!(config, Err(ConfigError::Missing("TOKENS_TABLE")));
+        let config = TokenIssuerSettings::from_lookup(env(&[("KEYS_TABLE", "k")]));
+        assert_eq!(config, Err(SettingsError::Missing("TOKENS_TABLE")));
     }
 
     #[test]
@@ -225,8 +227,8 @@ mod tests {
                 ("TOKENS_TABLE", "t"),
                 ("TOKEN_TTL_SECONDS", bad),
             ];
-            let config = TokenIssuerConfig::from_lookup(env(&vars));
-            assert_eq!(config, Err(ConfigError::InvalidTtl), "{bad:?}");
+            let config = TokenIssuerSettings::from_lookup(env(&vars));
+            assert_eq!(config, Err(SettingsError::InvalidTtl), "{bad:?}");
         }
     }
 }
