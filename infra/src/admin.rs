@@ -43,7 +43,7 @@ impl std::fmt::Debug for Admin {
 pub fn install_recorder() -> Result<PrometheusHandle, CliError> {
     let handle = PrometheusBuilder::new()
         .install_recorder()
-        .map_err(|e| CliError::Usage(format!("cannot install the metrics recorder: {e}")))?;
+        .map_err(|e| CliError::Setup(format!("cannot install the metrics recorder: {e}")))?;
     authorizer::metrics::describe();
     token_issuer::metrics::describe();
     let upkeep = handle.clone();

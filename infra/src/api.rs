@@ -50,17 +50,14 @@ pub fn run(command: ApiCommand) -> Result<(), CliError> {
         template,
         check,
     } = command;
-    let read = |path: &PathBuf| {
-        std::fs::read_to_string(path)
-            .map_err(|e| CliError::Usage(format!("cannot read {}: {e}", path.display())))
-    };
+    let read = |path: &PathBuf| std::fs::read_to_string(path).map_err(CliError::io("read", path));
     let config_text = read(&config)?;
     let template_text = read(&template)?;
     let rendered = render(&template_text, &config_text)
-        .map_err(|e| CliError::Usage(format!("{}: {e}", config.display())))?;
+        .map_err(|e| CliError::Config(format!("{}: {e}", config.display())))?;
     if check {
         if rendered != template_text {
-            return Err(CliError::Usage(format!(
+            return Err(CliError::Config(format!(
                 "{} is not rendered from {}; run `tokengate api render`",
                 template.display(),
                 config.display()
@@ -73,8 +70,7 @@ pub fn run(command: ApiCommand) -> Result<(), CliError> {
         );
         return Ok(());
     }
-    std::fs::write(&template, &rendered)
-        .map_err(|e| CliError::Usage(format!("cannot write {}: {e}", template.display())))?;
+    std::fs::write(&template, &rendered).map_err(CliError::io("write", &template))?;
     println!("rendered {} from {}", template.display(), config.display());
     Ok(())
 }

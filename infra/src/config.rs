@@ -25,8 +25,7 @@ pub enum ConfigCommand {
 /// Runs a configuration command.
 pub fn run(command: ConfigCommand, json: bool) -> Result<(), CliError> {
     let ConfigCommand::Check { file } = command;
-    let text = std::fs::read_to_string(&file)
-        .map_err(|e| CliError::Usage(format!("cannot read {}: {e}", file.display())))?;
+    let text = std::fs::read_to_string(&file).map_err(CliError::io("read", &file))?;
     let pre_inputs = PreInputs::parse_unresolved(&text).map_err(|e| CliError::PreInputs {
         file: file.display().to_string(),
         problems: e.problems,

@@ -13,7 +13,7 @@ pub mod tokens;
 
 use clap::{Parser, Subcommand};
 use tokengate_shared::StoreError;
-use tokengate_shared::store::dynamodb::endpoint_description;
+use tokengate_shared::store::dynamodb::{InvalidStoreLimit, endpoint_description};
 
 /// Operate tokengate: tables and client keys.
 #[derive(Debug, Parser)]
@@ -70,9 +70,40 @@ pub enum CliError {
     /// The store refused or failed.
     #[error("{}", describe_store_error(.0))]
     Store(#[from] StoreError),
+    /// The store's client could not be set up from the environment.
+    #[error("{0}")]
+    StoreSettings(#[from] InvalidStoreLimit),
     /// An argument was not acceptable.
     #[error("{0}")]
     Usage(String),
+    /// Settings from the environment, or a configuration file, are not acceptable.
+    #[error("{0}")]
+    Config(String),
+    /// A port could not be bound.
+    #[error(
+        "cannot listen on {address}: {source} (choose another with {option}; 0 picks a free one)"
+    )]
+    Bind {
+        /// The address asked for.
+        address: String,
+        /// The option that chose it.
+        option: &'static str,
+        /// Why not.
+        source: std::io::Error,
+    },
+    /// A file could not be read or written.
+    #[error("cannot {action} {}: {source}", path.display())]
+    Io {
+        /// What was being done (`read`, `write`, `read --config`).
+        action: &'static str,
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why not.
+        source: std::io::Error,
+    },
+    /// A part of the process could not be set up (the HTTP client, the metrics recorder).
+    #[error("{0}")]
+    Setup(String),
     /// A pre-inputs file has problems: every one of them, one a line.
     #[error("{}", .problems.iter().map(|p| format!("{file}: {p}")).collect::<Vec<_>>().join("\n"))]
     PreInputs {
@@ -81,6 +112,30 @@ pub enum CliError {
         /// What is wrong, each naming its key path.
         problems: Vec<authorizer::pre_inputs::Problem>,
     },
+}
+
+impl CliError {
+    /// What failed, in one word, for scripts reading `--json` errors.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Store(_) | Self::StoreSettings(_) => "store",
+            Self::Usage(_) => "usage",
+            Self::Config(_) | Self::PreInputs { .. } => "config",
+            Self::Bind { .. } => "bind",
+            Self::Io { .. } => "io",
+            Self::Setup(_) => "setup",
+        }
+    }
+
+    /// A file that could not be read or written.
+    pub fn io(action: &'static str, path: &std::path::Path) -> impl FnOnce(std::io::Error) -> Self {
+        let path = path.to_owned();
+        move |source| Self::Io {
+            action,
+            path,
+            source,
+        }
+    }
 }
 
 fn describe_store_error(err: &StoreError) -> String {
@@ -110,9 +165,7 @@ fn describe_store_error(err: &StoreError) -> String {
 async fn key_store(
     table: String,
 ) -> Result<tokengate_shared::store::dynamodb::DynamoKeyStore, CliError> {
-    let client = tokengate_shared::store::dynamodb::client_from_env()
-        .await
-        .map_err(|e| CliError::Usage(e.to_string()))?;
+    let client = tokengate_shared::store::dynamodb::client_from_env().await?;
     Ok(tokengate_shared::store::dynamodb::DynamoKeyStore::new(
         client, table,
     ))
@@ -123,9 +176,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
     use tokengate_shared::store::dynamodb::client_from_env;
     match cli.command {
         Command::Tables(command) => {
-            let client = client_from_env()
-                .await
-                .map_err(|e| CliError::Usage(e.to_string()))?;
+            let client = client_from_env().await?;
             tables::run(
                 command,
                 &client,

@@ -82,10 +82,10 @@ pub fn error(json: bool, err: &CliError) {
                 .collect();
             eprintln!(
                 "{}",
-                json!({"error": format!("{file}: invalid pre-inputs"), "problems": problems})
+                json!({"error": format!("{file}: invalid pre-inputs"), "kind": err.kind(), "problems": problems})
             );
         }
-        (true, _) => eprintln!("{}", json!({"error": err.to_string()})),
+        (true, _) => eprintln!("{}", json!({"error": err.to_string(), "kind": err.kind()})),
         (false, _) => {
             for line in err.to_string().lines() {
                 eprintln!("error: {line}");

@@ -145,7 +145,7 @@ pub async fn serve(
     init_log();
     let metrics = crate::admin::install_recorder()?;
     let (keys, tokens, lookup) = open_stores(options.store, keys_table, tokens_table).await?;
-    let usage = |e: &dyn std::fmt::Display| CliError::Usage(e.to_string());
+    let usage = |e: &dyn std::fmt::Display| CliError::Config(e.to_string());
     let env = |name: &str| std::env::var(name).ok();
     let ttl_seconds = token_issuer::settings::ttl_seconds(&env).map_err(|e| usage(&e))?;
     let throttle = token_issuer::settings::Throttle::from_lookup(&env).map_err(|e| usage(&e))?;
@@ -170,7 +170,7 @@ pub async fn serve(
     });
     let injectable = pre_inputs.all_injected_headers().into_keys().collect();
     let endpoint = HttpValidationEndpoint::new(Some(&pre_inputs))
-        .map_err(|e| CliError::Usage(format!("cannot build the HTTP client: {e}")))?;
+        .map_err(|e| CliError::Setup(format!("cannot build the HTTP client: {e}")))?;
     let app = Arc::new(App {
         tokens: TokenService::new(keys.clone(), tokens, ttl_seconds)
             .with_throttle(throttle)
@@ -230,13 +230,11 @@ async fn open_stores(
             Ok((keys, tokens, lookup))
         }
         StoreKind::Dynamodb => {
-            let client = tokengate_shared::store::dynamodb::client_from_env()
-                .await
-                .map_err(|e| CliError::Usage(e.to_string()))?;
+            let client = tokengate_shared::store::dynamodb::client_from_env().await?;
             let keys = DynamoKeyStore::new(client.clone(), &keys_table);
             // The tables must answer before the server says it listens.
             let probe = tokengate_shared::KeyId::parse("tokengate-serve-probe")
-                .map_err(|e| CliError::Usage(e.to_string()))?;
+                .map_err(|e| CliError::Setup(e.to_string()))?;
             keys.get(&probe).await?;
             Ok((
                 Arc::new(keys),
@@ -259,8 +257,7 @@ fn load_pre_inputs(options: &ServeOptions) -> Result<PreInputs, CliError> {
             }
         });
     };
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| CliError::Usage(format!("cannot read --config {}: {e}", path.display())))?;
+    let text = std::fs::read_to_string(path).map_err(CliError::io("read --config", path))?;
     PreInputs::parse(&text).map_err(|e| CliError::PreInputs {
         file: path.display().to_string(),
         problems: e.problems,
@@ -270,18 +267,18 @@ fn load_pre_inputs(options: &ServeOptions) -> Result<PreInputs, CliError> {
 /// The client that forwards to `--upstream`: no proxy, no redirects, within `timeout`.
 fn upstream_client(timeout: std::time::Duration) -> Result<reqwest::Client, CliError> {
     reqwest::Client::builder()
-        .tls_backend_preconfigured(tokengate_shared::tls::client_config().map_err(CliError::Usage)?)
+        .tls_backend_preconfigured(tokengate_shared::tls::client_config().map_err(CliError::Setup)?)
         .no_proxy()
         .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(timeout.min(std::time::Duration::from_secs(5)))
         .timeout(timeout)
         .build()
-        .map_err(|e| CliError::Usage(format!("cannot build the HTTP client: {e}")))
+        .map_err(|e| CliError::Setup(format!("cannot build the HTTP client: {e}")))
 }
 
 /// A new demo key, valid for `d2ir1`, in the store.
 async fn create_demo_key(keys: &dyn KeyAdmin) -> Result<(ClientKey, Secret), CliError> {
-    let codes = [SystemCode::parse("d2ir1").map_err(|e| CliError::Usage(e.to_string()))?].into();
+    let codes = [SystemCode::parse("d2ir1").map_err(|e| CliError::Setup(e.to_string()))?].into();
     let (key, secret) = ClientKey::generate(
         codes,
         Some("tokengate serve demo key".into()),
@@ -307,18 +304,20 @@ async fn stopped() {
 /// A listener on 127.0.0.1:`port`, and its address.
 async fn listen(
     port: u16,
-    option: &str,
+    option: &'static str,
 ) -> Result<(tokio::net::TcpListener, SocketAddr), CliError> {
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
         .await
-        .map_err(|e| {
-            CliError::Usage(format!(
-                "cannot listen on 127.0.0.1:{port}: {e} (choose another with {option}; 0 picks a free one)"
-            ))
+        .map_err(|source| CliError::Bind {
+            address: format!("127.0.0.1:{port}"),
+            option,
+            source,
         })?;
-    let address = listener
-        .local_addr()
-        .map_err(|e| CliError::Usage(e.to_string()))?;
+    let address = listener.local_addr().map_err(|source| CliError::Bind {
+        address: format!("127.0.0.1:{port}"),
+        option,
+        source,
+    })?;
     Ok((listener, address))
 }
 

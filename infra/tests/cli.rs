@@ -314,6 +314,26 @@ fn an_endpoint_that_is_down_is_an_error_naming_the_endpoint() {
         message.starts_with(&format!("cannot reach DynamoDB at {endpoint}")),
         "{message}"
     );
+    assert_eq!(error["kind"], "store", "what failed, in one word");
+}
+
+#[test]
+fn a_port_in_use_is_a_bind_error_naming_the_address_and_the_option() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let out = Command::new(env!("CARGO_BIN_EXE_tokengate"))
+        .args(["--json", "serve", "--port", &port, "--admin-port", "0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let error: Value = serde_json::from_slice(&out.stderr).unwrap();
+    assert_eq!(error["kind"], "bind");
+    let message = error["error"].as_str().unwrap();
+    assert!(
+        message.starts_with(&format!("cannot listen on 127.0.0.1:{port}:"))
+            && message.contains("--port"),
+        "{message}"
+    );
 }
 
 #[test]
