@@ -1,6 +1,7 @@
 //! `tokengate serve`'s admin listener, on a loopback port of its own as Kong's and
 //! Oathkeeper's are: `GET /health` (the store's reachability) and `GET /metrics` (the same
-//! counters the Lambda functions emit as EMF, in the Prometheus text format).
+//! counters the Lambda functions emit as EMF, in the Prometheus text format, under
+//! Prometheus' names: [`crate::prometheus`]).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,12 +10,13 @@ use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use metrics_exporter_prometheus::PrometheusHandle;
 use serde_json::json;
 use tokengate_shared::{KeyAdmin, KeyId};
 
 use crate::CliError;
 use crate::answer::json_answer;
+use crate::prometheus::PrometheusNames;
 
 /// How long `/health` waits for the store before calling it unreachable.
 const STORE_PROBE_TIMEOUT: Duration = Duration::from_secs(2);
@@ -41,8 +43,8 @@ impl std::fmt::Debug for Admin {
 /// # Errors
 /// When a recorder is already installed.
 pub fn install_recorder() -> Result<PrometheusHandle, CliError> {
-    let handle = PrometheusBuilder::new()
-        .install_recorder()
+    let (recorder, handle) = PrometheusNames::new();
+    metrics::set_global_recorder(recorder)
         .map_err(|e| CliError::Setup(format!("cannot install the metrics recorder: {e}")))?;
     authorizer::metrics::describe();
     token_issuer::metrics::describe();

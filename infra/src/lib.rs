@@ -7,6 +7,7 @@ pub mod api;
 pub mod config;
 pub mod keys;
 pub mod output;
+pub mod prometheus;
 pub mod serve;
 pub mod tables;
 pub mod tokens;

@@ -890,17 +890,39 @@ async fn the_admin_port_reports_health_and_counts_the_requests_sent_in_prometheu
             .unwrap_or_else(|| panic!("{series} missing:\n{text}"))
     };
     assert_eq!(
-        sample(r#"Decisions{result="Allow",error="None"}"#),
+        sample(r#"tokengate_decisions_total{result="Allow",error="None"}"#),
         3.0,
         "{text}"
     );
     assert_eq!(
-        sample(r#"Decisions{result="Deny",error="ApiKeyNotValid"}"#),
+        sample(r#"tokengate_decisions_total{result="Deny",error="ApiKeyNotValid"}"#),
         1.0,
         "{text}"
     );
-    assert_eq!(sample("TokensIssued"), 1.0, "{text}");
-    assert!(text.contains("# TYPE Decisions counter"), "{text}");
+    assert_eq!(sample("tokengate_tokens_issued_total"), 1.0, "{text}");
+    assert!(
+        text.contains("# TYPE tokengate_decisions_total counter"),
+        "{text}"
+    );
+    // Every name follows Prometheus' conventions: snake case, namespaced, counters in
+    // _total, and a unit on what is not a count.
+    for line in text.lines().filter(|l| l.starts_with("# TYPE ")) {
+        let mut words = line.split(' ').skip(2);
+        let (name, kind) = (words.next().unwrap(), words.next().unwrap());
+        assert!(name.starts_with("tokengate_"), "{line}");
+        assert!(
+            name.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'),
+            "{line}"
+        );
+        match kind {
+            "counter" => assert!(name.ends_with("_total"), "{line}"),
+            _ => assert!(
+                name.ends_with("_milliseconds") || name.ends_with("_seconds"),
+                "{line}"
+            ),
+        }
+    }
 
     let unknown = server.admin_get("/nothing").await;
     assert_eq!(unknown.status(), 404);
