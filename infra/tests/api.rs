@@ -201,3 +201,14 @@ fn the_cache_rule_and_the_usage_plan_render_templates_that_pass_cfn_lint() {
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
+
+#[test]
+fn the_deployable_pre_inputs_are_the_ones_serve_runs_with() {
+    // serve's tests issue and enforce tokens with its built-in pre-inputs; the template
+    // deploys the same, so a stack deployed as it is behaves as serve does.
+    let deployable: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(workspace_root().join("infra/api/pre-inputs.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(deployable, tokengate_cli::serve::default_pre_inputs());
+}

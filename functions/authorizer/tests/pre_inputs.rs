@@ -409,9 +409,12 @@ fn api_keys_may_be_left_to_api_gateway() {
 }
 
 #[test]
-fn the_deployed_pre_inputs_are_valid() {
+fn the_deployed_pre_inputs_are_valid_and_enforce_tokengates_own_tokens() {
+    // Deployed as it is, the stack issues tokens and enforces them with no outside
+    // identity provider.
     let parsed = parse(include_str!("../../../infra/api/pre-inputs.json"));
-    assert!(parsed.is_ok(), "{:?}", parsed.err());
+    let parsed = parsed.unwrap_or_else(|e| panic!("{e}"));
+    assert!(matches!(parsed.style, ValidationStyle::Tokengate { .. }));
 }
 
 #[test]
