@@ -10,7 +10,7 @@ use authorizer::apigw::AuthorizerEvent;
 use authorizer::endpoint::{
     ContentKind, EndpointResponse, NoResponse, ValidationCall, ValidationEndpoint,
 };
-use authorizer::{Authorizer, PreInputs, handler};
+use authorizer::{Authorizer, Moment, PreInputs, handler};
 use libfuzzer_sys::fuzz_target;
 
 #[path = "support.rs"]
@@ -63,9 +63,10 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let harness = harness();
-    let (decision, answer) = harness
-        .runtime
-        .block_on(handler::decide(&harness.authorizer, &event));
+    let (decision, answer) =
+        harness
+            .runtime
+            .block_on(handler::decide(&harness.authorizer, &event, Moment::now()));
     let text = serde_json::to_string(&answer).expect("an answer serializes");
     assert_eq!(
         decision.is_allow(),

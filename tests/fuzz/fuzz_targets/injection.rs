@@ -7,8 +7,7 @@ use std::collections::BTreeMap;
 use authorizer::endpoint::ContentKind;
 use authorizer::header_rules::{context_key, is_safe_header_value};
 use authorizer::injection::ResponseBody;
-use authorizer::pre_inputs::HeaderInjection;
-use authorizer::pre_inputs::ResponsePath;
+use authorizer::pre_inputs::{HeaderInjection, ResponsePath};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -9,7 +9,7 @@ use std::sync::{Arc, OnceLock};
 use async_trait::async_trait;
 use authorizer::apigw::AuthorizerEvent;
 use authorizer::endpoint::{EndpointResponse, NoResponse, ValidationCall, ValidationEndpoint};
-use authorizer::{Authorizer, PreInputs, handler};
+use authorizer::{Authorizer, Moment, PreInputs, handler};
 use libfuzzer_sys::fuzz_target;
 
 #[path = "support.rs"]
@@ -67,8 +67,9 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let harness = harness();
-    let (decision, _) = harness
-        .runtime
-        .block_on(handler::decide(&harness.authorizer, &event));
+    let (decision, _) =
+        harness
+            .runtime
+            .block_on(handler::decide(&harness.authorizer, &event, Moment::now()));
     assert!(!decision.is_allow(), "no token is forged: {decision:?}");
 });
