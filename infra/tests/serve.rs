@@ -9,6 +9,7 @@ use std::process::{Command, Stdio};
 use serde_json::{Value, json};
 use tokengate_shared::store::dynamodb::DynamoKeyStore;
 use tokengate_shared::{KeyAdmin, KeyId, KeyReader, KeyStatus};
+use tokengate_tests::docs::shell_block;
 use tokengate_tests::{
     ClosedPort, Moto, ProcessGroup, basic, inn_reach_token_request, unique_name,
 };
@@ -465,21 +466,16 @@ async fn with_the_dynamodb_store_keys_and_tokens_live_in_dynamodb() {
 
 #[tokio::test]
 async fn the_readme_run_command_starts_the_whole_stack() {
-    let mut command = Command::new("cargo");
+    let test = "the_readme_run_command_starts_the_whole_stack";
+    let documented = shell_block("README.md", test);
+    assert_eq!(documented, shell_block("docs/running-locally.md", test));
+    // As documented, on free ports: 3000 and 3001 may be taken where the suite runs.
+    let words: Vec<&str> = documented.split_whitespace().collect();
+    let mut command = Command::new(words[0]);
     command
         .current_dir(tokengate_tests::workspace_root())
-        .args([
-            "run",
-            "--quiet",
-            "--bin",
-            "tokengate",
-            "--",
-            "serve",
-            "--port",
-            "0",
-            "--admin-port",
-            "0",
-        ])
+        .args(&words[1..])
+        .args(["--port", "0", "--admin-port", "0"])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
@@ -802,6 +798,57 @@ fn the_printed_walkthrough_runs_as_pasted_from_a_token_to_an_allow_and_a_named_d
         denied["error"], "AuthorizationHeaderNotPresentInRequest",
         "{denied}"
     );
+}
+
+#[test]
+fn the_getting_started_oauth_client_commands_run_against_serve() {
+    let block = shell_block(
+        "docs/running-locally.md",
+        "the_getting_started_oauth_client_commands_run_against_serve",
+    );
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tokengate"));
+    command
+        .args(["serve", "--port", "0", "--admin-port", "0"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    let mut process = ProcessGroup::spawn(&mut command).expect("tokengate serve starts");
+    let stdout = process.child().stdout.take().expect("stdout is piped");
+    let banner: Vec<String> = BufReader::new(stdout)
+        .lines()
+        .map_while(Result::ok)
+        .take_while(|line| !line.starts_with("Stop the server"))
+        .collect();
+    let base = banner
+        .iter()
+        .find_map(|l| l.split("listening on ").nth(1))
+        .expect("serve says where it listens");
+    let export = banner
+        .iter()
+        .find_map(|l| l.trim().strip_prefix("as variables"))
+        .expect("serve prints the demo key as shell variables")
+        .trim();
+    // The commands as documented, on serve's free port instead of 3000.
+    let script = format!("{export}\n{}", block.replace("http://127.0.0.1:3000", base));
+    let output = Command::new("bash")
+        .args(["-c", &script])
+        .output()
+        .expect("bash runs the commands");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(
+        lines.len(),
+        4,
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let metadata: Value = serde_json::from_str(lines[0]).expect("the metadata is JSON");
+    assert_eq!(metadata["token_endpoint"], format!("{base}/oauth2/token"));
+    let allowed: Value = serde_json::from_str(lines[1]).expect("the echo answers JSON");
+    assert!(allowed["headers"]["x-client-id"].is_string(), "{allowed}");
+    assert_eq!(lines[2], "{}", "revocation answers an empty object");
+    let denied: Value = serde_json::from_str(lines[3]).expect("the denial is JSON");
+    assert_eq!(denied["error"], "TokenValidationFails", "{denied}");
 }
 
 #[test]

@@ -23,6 +23,7 @@ use nix::unistd::Pid;
 
 pub mod clients;
 pub mod coldstart;
+pub mod docs;
 pub mod dynamo_counter;
 pub mod fixtures;
 pub mod idp;

@@ -6,6 +6,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
 use serde_json::Value;
+use tokengate_tests::docs::shell_block;
 use tokengate_tests::{
     LambdaEmulator, ProcessGroup, basic, free_port, inn_reach_token_request, workspace_root,
 };
@@ -55,9 +56,16 @@ async fn run_local_starts_dynamodb_and_the_token_issuer_and_prints_a_working_dem
 
 #[test]
 fn run_local_try_ends_with_the_authorizer_allowing_the_fixture_with_the_injected_headers() {
+    let documented = shell_block(
+        "docs/running-locally.md",
+        "run_local_try_ends_with_the_authorizer_allowing_the_fixture_with_the_injected_headers",
+    );
+    let words: Vec<&str> = documented.split_whitespace().collect();
     let port = free_port();
-    let output = Command::new(workspace_root().join("infra/scripts/run-local"))
-        .args(["--port", &port.to_string(), "--try"])
+    // As documented, on a free port.
+    let output = Command::new(workspace_root().join(words[0]))
+        .args(&words[1..])
+        .args(["--port", &port.to_string()])
         .stdin(Stdio::null())
         .output()
         .expect("run-local --try runs");

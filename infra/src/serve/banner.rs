@@ -24,6 +24,7 @@ pub(super) fn print_walkthrough(
   admin           GET  http://{admin}/health, http://{admin}/metrics  (Prometheus)
   demo key        {key_id}
   demo secret     {secret}   (valid for X-From-Code d2ir1)
+  as variables    export DEMO_KEY='{key_id}' DEMO_SECRET='{secret}'
 
 Try it (paste these into a shell, in order):
 
