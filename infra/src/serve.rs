@@ -6,21 +6,11 @@
 //! pre-inputs block it). Both handlers are the functions' own code: this module only
 //! adapts HTTP to their events and back.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use authorizer::apigw::AuthorizerEvent;
 use authorizer::endpoint::HttpValidationEndpoint;
-use authorizer::{Authorizer, Decision, PreInputs};
-use aws_lambda_events::apigw::{
-    ApiGatewayCustomAuthorizerRequestTypeRequest,
-    ApiGatewayCustomAuthorizerRequestTypeRequestContext,
-};
-use aws_lambda_events::query_map::QueryMap;
-use axum::body::{Body, Bytes};
-use axum::extract::State;
-use axum::http::{Method, Request, Response, StatusCode};
+use authorizer::{Authorizer, PreInputs};
 use serde_json::{Value, json};
 use token_issuer::TokenService;
 use tokengate_shared::store::dynamodb::{DynamoKeyStore, DynamoTokenLookup, DynamoTokenStore};
@@ -29,17 +19,18 @@ use tokengate_shared::{
     ClientKey, IssuerTokens, KeyAdmin, KeyReader, KeyStatus, ReadEach, Secret, SystemCode,
     TokenLookup, clock,
 };
-use tracing::info;
 
 use crate::CliError;
-use crate::answer::json_answer;
 
 mod banner;
 mod bare_errors;
+mod gateway;
+mod listeners;
 mod upstream;
 
 use banner::{print_walkthrough, print_without_demo_key};
-use upstream::UpstreamFailure;
+use gateway::{App, route};
+use listeners::{accept_loop, listen, stopped};
 
 /// Where `serve` keeps keys and tokens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -96,26 +87,6 @@ fn upstream_url(text: &str) -> Result<reqwest::Url, String> {
         ));
     }
     Ok(url)
-}
-
-/// The largest request body accepted.
-const MAX_BODY: usize = 1024 * 1024;
-
-/// The most headers a request may carry, as API Gateway allows; more is a JSON 431.
-const MAX_HEADERS: usize = 100;
-
-/// What hyper itself parses before the handler sees the count, well above [`MAX_HEADERS`];
-/// past it hyper answers 431 itself, rewritten as JSON by [`bare_errors`].
-const PARSED_HEADERS: usize = 1_000;
-
-struct App {
-    tokens: TokenService,
-    authorizer: Authorizer,
-    /// Every header the pre-inputs may inject: a client may not send these, in any
-    /// spelling.
-    injectable: Vec<String>,
-    upstream: Option<reqwest::Url>,
-    client: reqwest::Client,
 }
 
 /// The built-in pre-inputs: the `tokengate` style, which reads this server's own tokens
@@ -288,39 +259,6 @@ async fn create_demo_key(keys: &dyn KeyAdmin) -> Result<(ClientKey, Secret), Cli
     Ok((key, secret))
 }
 
-/// Ctrl-C or SIGTERM.
-async fn stopped() {
-    use tokio::signal::unix::{SignalKind, signal};
-    let Ok(mut term) = signal(SignalKind::terminate()) else {
-        let _ = tokio::signal::ctrl_c().await;
-        return;
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
-    }
-}
-
-/// A listener on 127.0.0.1:`port`, and its address.
-async fn listen(
-    port: u16,
-    option: &'static str,
-) -> Result<(tokio::net::TcpListener, SocketAddr), CliError> {
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
-        .await
-        .map_err(|source| CliError::Bind {
-            address: format!("127.0.0.1:{port}"),
-            option,
-            source,
-        })?;
-    let address = listener.local_addr().map_err(|source| CliError::Bind {
-        address: format!("127.0.0.1:{port}"),
-        option,
-        source,
-    })?;
-    Ok((listener, address))
-}
-
 /// Log lines for a terminal: a timestamp each, filtered by `RUST_LOG` as the functions do
 /// (`info` by default).
 fn init_log() {
@@ -332,218 +270,4 @@ fn init_log() {
         .with_max_level(tracing::level_filters::LevelFilter::TRACE)
         .finish();
     let _ = tracing::subscriber::set_global_default(logs.with(filter));
-}
-
-/// Serves HTTP/1.1 connections with a header-read (and idle keep-alive) timeout, which
-/// `axum::serve` does not offer.
-async fn accept_loop(
-    listener: tokio::net::TcpListener,
-    router: axum::Router,
-    header_timeout: std::time::Duration,
-) -> Result<(), CliError> {
-    use hyper_util::rt::{TokioIo, TokioTimer};
-    use hyper_util::service::TowerToHyperService;
-    loop {
-        let (stream, peer) = match listener.accept().await {
-            Ok(accepted) => accepted,
-            Err(e) => {
-                // Out of file descriptors and the like: back off, keep serving.
-                tracing::warn!(reason = "accept_failed", error = %e);
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                continue;
-            }
-        };
-        let service =
-            TowerToHyperService::new(router.clone().layer(axum::Extension(Peer(peer.ip()))));
-        tokio::spawn(async move {
-            let _ = hyper::server::conn::http1::Builder::new()
-                .timer(TokioTimer::new())
-                .header_read_timeout(header_timeout)
-                .max_headers(PARSED_HEADERS)
-                .serve_connection(TokioIo::new(bare_errors::JsonErrors::new(stream)), service)
-                .await;
-        });
-    }
-}
-
-async fn route(State(app): State<Arc<App>>, request: Request<Body>) -> Response<Body> {
-    let started = std::time::Instant::now();
-    let (parts, body) = request.into_parts();
-    if parts.headers.len() > MAX_HEADERS {
-        return json_answer(
-            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-            &json!({"error": "request_header_fields_too_large",
-                "error_description": format!("The request has more than {MAX_HEADERS} headers.")}),
-        );
-    }
-    let Ok(body) = axum::body::to_bytes(body, MAX_BODY).await else {
-        return json_answer(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            &json!({"error": "request_too_large", "error_description": "The request body is over 1 MiB."}),
-        );
-    };
-    let path = parts.uri.path().to_owned();
-    if upstream::has_dot_segment(&path) {
-        return json_answer(
-            StatusCode::BAD_REQUEST,
-            &json!({"error": "invalid_request",
-                "error_description": "The request path has a dot segment (. or ..), raw or percent-encoded."}),
-        );
-    }
-    let is_token_route = token_issuer::routes::ROUTES.contains(&path.as_str());
-    let (response, method, outcome) = if is_token_route {
-        token_route(&app, parts, body).await
-    } else {
-        api_route(&app, parts, body).await
-    };
-    let upstream_failure = response
-        .extensions()
-        .get::<UpstreamFailure>()
-        .map_or("", |f| f.0.as_str());
-    info!(
-        reason = "request",
-        method = %method,
-        path = %path,
-        status = response.status().as_u16(),
-        latency_ms = format_args!("{:.2}", started.elapsed().as_secs_f64() * 1000.0),
-        decision = %outcome.decision,
-        decision_reason = outcome.reason,
-        upstream_failure,
-    );
-    response
-}
-
-/// What a request's log line says of how it was decided.
-struct Outcome {
-    /// `allow`, `deny:<error name>`, or `token_endpoint`.
-    decision: String,
-    /// The authorizer's finer reason id, empty for the token endpoint.
-    reason: &'static str,
-}
-
-/// The address a connection came from: the source API Gateway would name.
-#[derive(Debug, Clone, Copy)]
-struct Peer(std::net::IpAddr);
-
-async fn token_route(
-    app: &App,
-    parts: axum::http::request::Parts,
-    body: Bytes,
-) -> (Response<Body>, Method, Outcome) {
-    let method = parts.method.clone();
-    let body = if body.is_empty() {
-        lambda_http::Body::Empty
-    } else {
-        lambda_http::Body::Binary(body.to_vec())
-    };
-    let source = parts.extensions.get::<Peer>().map(|p| p.0.to_string());
-    let request = lambda_http::Request::from_parts(parts, body);
-    let request = lambda_http::RequestExt::with_request_context(request, rest_context(source));
-    let Ok(response) = token_issuer::handler::handle(&app.tokens, request).await;
-    let (parts, body) = response.into_parts();
-    let bytes = match body {
-        lambda_http::Body::Empty => Bytes::new(),
-        lambda_http::Body::Text(text) => Bytes::from(text),
-        lambda_http::Body::Binary(bytes) => Bytes::from(bytes),
-        _ => Bytes::new(),
-    };
-    (
-        Response::from_parts(parts, Body::from(bytes)),
-        method,
-        Outcome {
-            decision: "token_endpoint".into(),
-            reason: "",
-        },
-    )
-}
-
-/// A REST API's request context, as API Gateway gives token-issuer: the caller's address.
-fn rest_context(source: Option<String>) -> lambda_http::request::RequestContext {
-    let mut context = aws_lambda_events::apigw::ApiGatewayProxyRequestContext::default();
-    context.identity.source_ip = source;
-    lambda_http::request::RequestContext::ApiGatewayV1(context)
-}
-
-/// The REST API REQUEST event API Gateway would send the authorizer for this request:
-/// each header's last value in `headers`, every value in `multiValueHeaders`, and the same
-/// for the query string.
-fn authorizer_event(parts: &axum::http::request::Parts) -> AuthorizerEvent {
-    let mut event = ApiGatewayCustomAuthorizerRequestTypeRequest::default();
-    event.type_ = Some("REQUEST".into());
-    event.method_arn = Some(format!(
-        "arn:aws:execute-api:local:000000000000:tokengate/local/{}{}",
-        parts.method,
-        parts.uri.path()
-    ));
-    event.resource = Some(parts.uri.path().to_owned());
-    event.path = Some(parts.uri.path().to_owned());
-    event.http_method = Some(parts.method.clone());
-    for (name, value) in &parts.headers {
-        event.headers.insert(name.clone(), value.clone());
-    }
-    event.multi_value_headers = parts.headers.clone();
-    let mut single = std::collections::HashMap::new();
-    let mut multi: std::collections::HashMap<String, Vec<String>> =
-        std::collections::HashMap::new();
-    for (key, value) in form_urlencoded::parse(parts.uri.query().unwrap_or_default().as_bytes()) {
-        single.insert(key.to_string(), value.to_string());
-        multi
-            .entry(key.into_owned())
-            .or_default()
-            .push(value.into_owned());
-    }
-    event.query_string_parameters = QueryMap::from(single);
-    event.multi_value_query_string_parameters = QueryMap::from(multi);
-    let mut context = ApiGatewayCustomAuthorizerRequestTypeRequestContext::default();
-    context.stage = Some("local".into());
-    context.path = Some(parts.uri.path().to_owned());
-    context.http_method = Some(parts.method.clone());
-    event.request_context = context;
-    AuthorizerEvent::Request(Box::new(event))
-}
-
-async fn api_route(
-    app: &App,
-    parts: axum::http::request::Parts,
-    body: Bytes,
-) -> (Response<Body>, Method, Outcome) {
-    let method = parts.method.clone();
-    let event = authorizer_event(&parts);
-    let (decision, _) =
-        authorizer::handler::decide(&app.authorizer, &event, authorizer::Moment::now()).await;
-    let (headers, block_authorization) = match &decision {
-        Decision::Allow {
-            headers,
-            block_authorization_header,
-            ..
-        } => (headers, *block_authorization_header),
-        Decision::Deny { denial, .. } => {
-            // What the deployed gateway response renders for a Deny.
-            let error = denial.reason.error().name();
-            let body = json!({"error": error, "error_description": denial.reason.description()});
-            return (
-                json_answer(StatusCode::UNAUTHORIZED, &body),
-                method,
-                Outcome {
-                    decision: format!("deny:{error}"),
-                    reason: denial.reason.id(),
-                },
-            );
-        }
-    };
-    let headers = upstream::backend_headers(
-        &app.injectable,
-        &parts.headers,
-        headers,
-        block_authorization,
-    );
-    let response = match &app.upstream {
-        None => upstream::echo(&parts, &headers, body.len()),
-        Some(upstream) => upstream::forward(&app.client, upstream, &parts, headers, body).await,
-    };
-    let outcome = Outcome {
-        decision: "allow".into(),
-        reason: "allowed",
-    };
-    (response, method, outcome)
 }
