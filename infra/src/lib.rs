@@ -39,6 +39,7 @@ pub struct Cli {
     /// Print JSON for machines instead of text for people (errors too, on stderr).
     #[arg(long, global = true)]
     pub json: bool,
+    /// What to do.
     #[command(subcommand)]
     pub command: Command,
 }

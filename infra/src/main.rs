@@ -1,3 +1,5 @@
+//! The `tokengate` command: a thin `main` over [`tokengate_cli::run`].
+
 use std::process::ExitCode;
 
 use clap::Parser;

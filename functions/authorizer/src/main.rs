@@ -1,3 +1,6 @@
+//! The authorizer Lambda function: settings, stores and the authorizer built once at cold
+//! start, then the runtime's loop over [`authorizer::handler::handle`].
+
 use std::process::ExitCode;
 use std::sync::Arc;
 

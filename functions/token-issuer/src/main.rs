@@ -1,3 +1,6 @@
+//! The token-issuer Lambda function: settings and stores read once at cold start, then
+//! `lambda_http`'s loop over [`token_issuer::handler::handle`].
+
 use std::process::ExitCode;
 use std::sync::Arc;
 

@@ -21,7 +21,7 @@ pub struct StoreLimits {
     /// `DYNAMODB_MAX_ATTEMPTS`: attempts per call, the first included.
     pub max_attempts: u32,
     /// `DYNAMODB_WARM_UP`: whether the functions open DynamoDB's connection during init
-    /// ([`DynamoKeyStore::warm_up`]); the CLI never does.
+    /// ([`super::DynamoKeyStore::warm_up`]); the CLI never does.
     pub warm_up: bool,
 }
 
