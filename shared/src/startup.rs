@@ -23,7 +23,7 @@ pub const INIT_ERROR_TYPE: &str = "Runtime.tokengate.ConfigurationError";
 /// level in `RUST_LOG`, else `INFO`; `RUST_LOG`'s `target=level` directives apply on top.
 ///
 /// The runtime's subscriber also takes span and field filters, which bring a regex engine
-/// into the binary: these directives need none (README, "Cold start").
+/// into the binary: these directives need none (docs/decisions/0002-cold-start.md).
 pub fn init_logging() {
     let lookup = |name: &str| std::env::var(name).ok();
     let json = lookup("AWS_LAMBDA_LOG_FORMAT").is_some_and(|f| f.eq_ignore_ascii_case("json"));

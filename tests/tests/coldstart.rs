@@ -1,6 +1,6 @@
 //! A seconds-long smoke of the cold-start benchmark: one round of each function and of the
 //! Python comparison, debug builds, through the same Runtime API harness that
-//! `infra/scripts/coldstart` runs in release for the README's figures; and the functions'
+//! `infra/scripts/coldstart` runs in release for docs/performance.md's figures; and the functions'
 //! DynamoDB warm-up, seen from the harness's DynamoDB.
 
 #![allow(clippy::unwrap_used)]

@@ -1,5 +1,5 @@
 //! A seconds-long run of every fuzz target (`infra/scripts/fuzz 5`): the targets build, run
-//! from their seeds, and find no crash in that time. Long runs are the README's command.
+//! from their seeds, and find no crash in that time. Long runs are DEVELOP.md's command.
 
 #![allow(clippy::unwrap_used)]
 

@@ -101,7 +101,7 @@ async fn the_token_issuer_issues_and_introspects_under_the_lambda_emulator_with_
         "The scope parameter is required."
     );
 
-    // The event fixtures work with `cargo lambda invoke --data-file`, as the README shows.
+    // The event fixtures work with `cargo lambda invoke --data-file`, as DEVELOP.md shows.
     for fixture in ["token-request-rest-api.json", "token-request-http-api.json"] {
         let path = workspace_root()
             .join("functions/token-issuer/events")

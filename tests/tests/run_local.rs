@@ -1,4 +1,4 @@
-//! The README's "run locally" command, `infra/scripts/run-local`, from start to a token.
+//! The getting-started page's `infra/scripts/run-local` (docs/running-locally.md), from start to a token.
 
 #![allow(clippy::unwrap_used)]
 

@@ -212,9 +212,13 @@ impl Authorizer {
         if let Some(reason) = request.malformed {
             return Validation::denied(None, reason.into());
         }
-        let default_source = ApiKeySource::default();
-        let source = self.pre_inputs().map_or(&default_source, |p| &p.api_key);
-        let presented = match presented_key(request, source) {
+        let presented = match self.pre_inputs() {
+            Some(pre_inputs) => presented_key(request, &pre_inputs.api_key),
+            // Invalid pre-inputs: the API key is still read where it usually is, so that
+            // its own problems keep their names.
+            None => presented_key(request, &ApiKeySource::default()),
+        };
+        let presented = match presented {
             Ok(presented) => presented,
             Err(denial) => return Validation::denied(None, denial),
         };

@@ -4,7 +4,7 @@
 //!
 //! The input is request text: the first line a path and query, then `Name: value` header
 //! lines, a blank line, and the body. It is built into the request directly, not through
-//! lambda_http's event conversion, which panics on some URIs (see the README's Fuzzing).
+//! lambda_http's event conversion, which panics on some URIs (see DEVELOP.md, "Fuzzing").
 #![no_main]
 
 use std::sync::{Arc, OnceLock};
