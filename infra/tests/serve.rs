@@ -727,6 +727,25 @@ async fn the_metadata_document_names_this_servers_own_endpoints_and_a_generic_cl
     assert!(echo["headers"].get("x-from-code").is_none(), "{echo}");
 }
 
+/// `tokengate serve` on free ports, and what it printed up to "Stop the server": it stops
+/// when the returned process group is dropped.
+fn serve_with_banner() -> (ProcessGroup, Vec<String>) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tokengate"));
+    command
+        .args(["serve", "--port", "0", "--admin-port", "0"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    let mut process = ProcessGroup::spawn(&mut command).expect("tokengate serve starts");
+    let stdout = process.child().stdout.take().expect("stdout is piped");
+    let banner: Vec<String> = BufReader::new(stdout)
+        .lines()
+        .map_while(Result::ok)
+        .take_while(|line| !line.starts_with("Stop the server"))
+        .collect();
+    (process, banner)
+}
+
 /// The commands of serve's printed walkthrough, as a user pastes them: each indented block
 /// after "Try it", its `\` continuations joined.
 fn walkthrough_commands(banner: &[String]) -> Vec<String> {
@@ -751,19 +770,7 @@ fn the_printed_walkthrough_runs_as_pasted_from_a_token_to_an_allow_and_a_named_d
         Command::new("curl").arg("--version").output().is_ok(),
         "the walkthrough uses curl: install it (apt-get install curl)"
     );
-    let mut command = Command::new(env!("CARGO_BIN_EXE_tokengate"));
-    command
-        .args(["serve", "--port", "0", "--admin-port", "0"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null());
-    let mut process = ProcessGroup::spawn(&mut command).expect("tokengate serve starts");
-    let stdout = process.child().stdout.take().expect("stdout is piped");
-    let banner: Vec<String> = BufReader::new(stdout)
-        .lines()
-        .map_while(Result::ok)
-        .take_while(|line| !line.starts_with("Stop the server"))
-        .collect();
+    let (_process, banner) = serve_with_banner();
     let commands = walkthrough_commands(&banner);
     assert_eq!(commands.len(), 3, "{banner:#?}");
 
@@ -806,19 +813,7 @@ fn the_getting_started_oauth_client_commands_run_against_serve() {
         "docs/running-locally.md",
         "the_getting_started_oauth_client_commands_run_against_serve",
     );
-    let mut command = Command::new(env!("CARGO_BIN_EXE_tokengate"));
-    command
-        .args(["serve", "--port", "0", "--admin-port", "0"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null());
-    let mut process = ProcessGroup::spawn(&mut command).expect("tokengate serve starts");
-    let stdout = process.child().stdout.take().expect("stdout is piped");
-    let banner: Vec<String> = BufReader::new(stdout)
-        .lines()
-        .map_while(Result::ok)
-        .take_while(|line| !line.starts_with("Stop the server"))
-        .collect();
+    let (_process, banner) = serve_with_banner();
     let base = banner
         .iter()
         .find_map(|l| l.split("listening on ").nth(1))

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::workspace_root;
+use crate::{files_below, workspace_root};
 
 /// One shell block of a page, with the marker above it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,17 +62,8 @@ pub fn pages() -> Vec<PathBuf> {
         .iter()
         .map(|p| root.join(p))
         .collect();
-    let mut dirs = vec![root.join("docs"), root.join("infra/examples")];
-    while let Some(dir) = dirs.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                dirs.push(path);
-            } else if path.extension().is_some_and(|e| e == "md") {
-                pages.push(path);
-            }
-        }
-    }
+    pages.extend(files_below(&root.join("docs"), "md"));
+    pages.extend(files_below(&root.join("infra/examples"), "md"));
     pages.sort();
     pages
 }

@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use tokengate_tests::workspace_root;
+use tokengate_tests::{files_below, workspace_root};
 
 /// The product crates' sources.
 const PRODUCT: [&str; 4] = [
@@ -100,20 +100,7 @@ fn the_checks_see_functions_and_imports_as_written() {
 }
 
 fn rust_files(dir: &Path) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    let mut dirs = vec![dir.to_path_buf()];
-    while let Some(dir) = dirs.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                dirs.push(path);
-            } else if path.extension().is_some_and(|e| e == "rs") {
-                files.push(path);
-            }
-        }
-    }
-    files.sort();
-    files
+    files_below(dir, "rs")
 }
 
 /// A file's lines before its unit tests.
