@@ -4,6 +4,7 @@ use std::collections::BTreeSet;
 use std::fmt;
 
 use crate::code::SystemCode;
+use crate::grants::Grants;
 use crate::secret::{Secret, SecretHash};
 
 /// A client key's identifier, the user-id half of HTTP Basic credentials.
@@ -101,6 +102,8 @@ pub struct ClientKey {
     /// Every token this key was issued at or before this time (epoch seconds) is revoked:
     /// `tokengate tokens revoke --key`. 0 when never used.
     pub tokens_revoked_at: u64,
+    /// The scopes, audiences and token lifetime it may be granted.
+    pub grants: Grants,
 }
 
 /// Failed authentications of a key: how many, since when. Kept in the key's own record,
@@ -186,6 +189,7 @@ impl ClientKey {
             description,
             failures: FailedAttempts::default(),
             tokens_revoked_at: 0,
+            grants: Grants::default(),
         };
         (key, secret)
     }

@@ -7,6 +7,7 @@
 
 pub mod clock;
 pub mod code;
+pub mod grants;
 pub mod key;
 pub mod random;
 pub mod secret;
@@ -17,10 +18,11 @@ pub mod token;
 pub mod transport;
 
 pub use code::SystemCode;
+pub use grants::{Audience, Grants, INN_REACH_SCOPE, Scope};
 pub use key::{ClientKey, FailedAttempts, FailureLimit, KeyId, KeyStatus, Reservation};
 pub use secret::{Secret, SecretHash};
 pub use store::{
     FailureLog, IssuerKeys, IssuerTokens, KeyAdmin, KeyReader, ReadEach, Revocation,
     SourceFailureLog, StoreError, TokenAndKeys, TokenLookup, TokenStore,
 };
-pub use token::{AccessToken, ActiveToken, TokenHash, TokenRecord};
+pub use token::{AccessToken, ActiveToken, AudienceClaim, TokenHash, TokenRecord};

@@ -22,6 +22,7 @@ pub fn describe_metrics() {
 
 use async_trait::async_trait;
 
+use crate::grants::Grants;
 use crate::key::{ClientKey, FailureLimit, KeyId, KeyStatus, Reservation};
 use crate::secret::SecretHash;
 use crate::token::{TokenHash, TokenRecord};
@@ -148,6 +149,15 @@ pub trait KeyAdmin: IssuerKeys {
     /// Revokes every token the key was issued until `now` (one write to the key's own
     /// record: no token is read or deleted) and returns the key as it now is.
     async fn revoke_tokens(&self, id: &KeyId, now: u64) -> Result<ClientKey, StoreError>;
+
+    /// Replaces what a key may be granted (its scopes, audiences and token lifetime) and
+    /// returns the key as it now is. Tokens already issued keep what they were granted.
+    async fn set_grants(
+        &self,
+        id: &KeyId,
+        grants: &Grants,
+        now: u64,
+    ) -> Result<ClientKey, StoreError>;
 
     /// Deletes a key; [`StoreError::NotFound`] if there is none.
     async fn delete(&self, id: &KeyId) -> Result<(), StoreError>;

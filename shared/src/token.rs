@@ -3,6 +3,7 @@
 //! A token carries 128 random bits, so an unsalted SHA-256 is enough to make a stolen
 //! table useless, and it lets the store look a token up by its hash in one read.
 
+use std::collections::BTreeSet;
 use std::fmt;
 
 use serde::Serialize;
@@ -87,8 +88,10 @@ pub struct TokenRecord {
     pub from_code: Option<SystemCode>,
     /// The `X-To-Code` of the token request, on the same terms.
     pub to_code: Option<SystemCode>,
-    /// The granted scope.
+    /// The granted scopes, space-separated.
     pub scope: String,
+    /// The audiences the token is for (RFC 8707), none when it has none.
+    pub audiences: BTreeSet<String>,
     /// Issue time, epoch seconds.
     pub issued_at: u64,
     /// Expiry, epoch seconds; also the table's TTL attribute.
@@ -120,7 +123,38 @@ impl TokenRecord {
             token_type: "Bearer",
             from_code: self.from_code.as_ref().map(ToString::to_string),
             to_code: self.to_code.as_ref().map(ToString::to_string),
+            aud: AudienceClaim::of(&self.audiences),
         })
+    }
+}
+
+/// `aud` as RFC 7662 §2.2 and RFC 7519 §4.1.3 write it: a string for one audience, an array
+/// for several.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(untagged)]
+pub enum AudienceClaim {
+    /// One audience.
+    One(String),
+    /// Several.
+    Many(Vec<String>),
+}
+
+impl AudienceClaim {
+    /// The claim for these audiences; `None` for none.
+    pub fn of(audiences: &BTreeSet<String>) -> Option<Self> {
+        match audiences.len() {
+            0 => None,
+            1 => audiences.first().cloned().map(Self::One),
+            _ => Some(Self::Many(audiences.iter().cloned().collect())),
+        }
+    }
+
+    /// Every audience it names.
+    pub fn audiences(&self) -> Vec<&str> {
+        match self {
+            Self::One(one) => vec![one.as_str()],
+            Self::Many(many) => many.iter().map(String::as_str).collect(),
+        }
     }
 }
 
@@ -146,6 +180,9 @@ pub struct ActiveToken {
     /// The `X-To-Code` the token was issued for, when there was one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub to_code: Option<String>,
+    /// The audiences the token is for, when it has any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aud: Option<AudienceClaim>,
 }
 
 #[cfg(test)]
@@ -185,6 +222,7 @@ mod tests {
             from_code: None,
             to_code: SystemCode::parse("abcde").ok(),
             scope: "innreach_tp".into(),
+            audiences: Default::default(),
             issued_at: 100,
             expires_at: 700,
         };
@@ -202,11 +240,13 @@ mod tests {
         assert!(record.active_claims(Some(&disabled), 200).is_none());
         let revoked = ClientKey {
             tokens_revoked_at: 100,
+            grants: Default::default(),
             ..key.clone()
         };
         assert!(record.active_claims(Some(&revoked), 200).is_none());
         let revoked_before = ClientKey {
             tokens_revoked_at: 99,
+            grants: Default::default(),
             ..key
         };
         assert!(record.active_claims(Some(&revoked_before), 200).is_some());

@@ -31,6 +31,7 @@ pub fn client_key(id: &str, secret: &str, status: KeyStatus, valid_for: &[&str])
         description: None,
         failures: tokengate_shared::FailedAttempts::default(),
         tokens_revoked_at: 0,
+        grants: Default::default(),
     }
 }
 

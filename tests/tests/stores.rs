@@ -13,9 +13,9 @@ use tokengate_shared::store::dynamodb::{
 };
 use tokengate_shared::store::memory::{MemoryKeyStore, MemoryTokenStore};
 use tokengate_shared::{
-    ClientKey, FailedAttempts, FailureLimit, IssuerTokens, KeyAdmin, KeyId, KeyReader, KeyStatus,
-    ReadEach, Reservation, Revocation, Secret, SecretHash, StoreError, SystemCode, TokenAndKeys,
-    TokenHash, TokenLookup, TokenRecord, TokenStore,
+    Audience, ClientKey, FailedAttempts, FailureLimit, Grants, IssuerTokens, KeyAdmin, KeyId,
+    KeyReader, KeyStatus, ReadEach, Reservation, Revocation, Scope, Secret, SecretHash, StoreError,
+    SystemCode, TokenAndKeys, TokenHash, TokenLookup, TokenRecord, TokenStore,
 };
 use tokengate_tests::{ClosedPort, Moto, dynamodb_client};
 
@@ -110,6 +110,7 @@ async fn key_store_contract(store: &dyn KeyAdmin) {
         ClientKey {
             failures: FailedAttempts::default(),
             tokens_revoked_at: 0,
+            grants: Default::default(),
             ..counted
         },
         second,
@@ -144,6 +145,49 @@ async fn key_store_contract(store: &dyn KeyAdmin) {
         store.revoke_tokens(&gone, 1).await,
         Err(StoreError::NotFound { what: "key", .. })
     ));
+    grants_contract(store, &second.id, &gone).await;
+}
+
+/// A key's grants are replaced whole, and what is empty is gone from the record.
+async fn grants_contract(store: &dyn KeyAdmin, id: &KeyId, gone: &KeyId) {
+    let grants = Grants {
+        scopes: ["orders.read", "https://api.example.com/orders.write"]
+            .iter()
+            .map(|s| Scope::parse(s).unwrap())
+            .collect(),
+        audiences: ["https://api.example.com", "urn:example:reports"]
+            .iter()
+            .map(|a| Audience::parse(a).unwrap())
+            .collect(),
+        token_ttl: Some(60),
+    };
+    let granted = store.set_grants(id, &grants, 1_500).await.unwrap();
+    assert_eq!((&granted.grants, granted.updated_at), (&grants, 1_500));
+    assert_eq!(store.get(id).await.unwrap(), Some(granted));
+    let narrower = Grants {
+        scopes: grants.scopes.iter().take(1).cloned().collect(),
+        ..Grants::default()
+    };
+    let narrowed = store.set_grants(id, &narrower, 1_600).await.unwrap();
+    assert_eq!(narrowed.grants, narrower, "audiences and lifetime cleared");
+    assert_eq!(store.get(id).await.unwrap(), Some(narrowed));
+    let legacy = store
+        .set_grants(id, &Grants::default(), 1_700)
+        .await
+        .unwrap();
+    assert_eq!(
+        legacy
+            .grants
+            .scopes_held()
+            .iter()
+            .map(Scope::as_str)
+            .collect::<Vec<_>>(),
+        ["innreach_tp"]
+    );
+    assert!(matches!(
+        store.set_grants(gone, &grants, 1).await,
+        Err(StoreError::NotFound { what: "key", .. })
+    ));
 }
 
 async fn token_store_contract(store: &dyn TokenStore) {
@@ -153,6 +197,7 @@ async fn token_store_contract(store: &dyn TokenStore) {
         from_code: SystemCode::parse("d2ir1").ok(),
         to_code: SystemCode::parse("abcde").ok(),
         scope: "innreach_tp".into(),
+        audiences: Default::default(),
         issued_at: 1_700_000_000,
         expires_at: 1_700_000_599,
     };
@@ -279,6 +324,7 @@ async fn token_lookup_contract(
         from_code: None,
         to_code: SystemCode::parse("abcde").ok(),
         scope: "innreach_tp".into(),
+        audiences: Default::default(),
         issued_at: 1_700_000_000,
         expires_at: 1_700_000_599,
     };

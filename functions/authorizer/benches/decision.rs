@@ -147,6 +147,7 @@ fn tokengate(runtime: &tokio::runtime::Runtime, cache_ttl: u64) -> (Authorizer, 
         from_code: tokengate_shared::SystemCode::parse("d2ir1").ok(),
         to_code: None,
         scope: "innreach_tp".into(),
+        audiences: Default::default(),
         issued_at: now,
         expires_at: now + 3_600,
     };

@@ -120,6 +120,7 @@ impl Stack {
             from_code: SystemCode::parse("d2ir1").ok(),
             to_code: None,
             scope: "innreach_tp".into(),
+            audiences: Default::default(),
             issued_at: now.saturating_sub(1),
             expires_at: now.saturating_add_signed(lifetime),
         };

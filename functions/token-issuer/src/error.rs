@@ -20,6 +20,8 @@ pub enum AuthFailure {
     DisabledKey,
     /// The key is not valid for the request's `X-From-Code`.
     CodeNotAllowed,
+    /// At INN-Reach's path: the key does not hold `innreach_tp` (its scopes are others).
+    ScopeNotHeld,
 }
 
 impl AuthFailure {
@@ -30,6 +32,7 @@ impl AuthFailure {
             Self::WrongSecret => "wrong_secret",
             Self::DisabledKey => "disabled_key",
             Self::CodeNotAllowed => "code_not_allowed",
+            Self::ScopeNotHeld => "scope_not_held",
         }
     }
 }
@@ -57,9 +60,14 @@ pub enum TokenEndpointError {
     /// `unsupported_grant_type`.
     #[error("unsupported grant type")]
     UnsupportedGrantType,
-    /// A `scope` other than `innreach_tp` at `/oauth2/token`: 400 `invalid_scope`.
+    /// A `scope` that is malformed, or that the client does not hold: 400 `invalid_scope`,
+    /// the description naming it.
     #[error("invalid scope")]
-    InvalidScope,
+    InvalidScope(String),
+    /// A `resource` or `audience` that is malformed, or not one of the client's audiences:
+    /// 400 `invalid_target` (RFC 8707 §2), the description naming it.
+    #[error("invalid target")]
+    InvalidTarget(String),
     /// An authenticated client asked for what it may not have: 400
     /// `unauthorized_client` (a token for a code its key is not valid for, or the
     /// revocation of another client's token, RFC 7009 §2.1).
@@ -115,7 +123,8 @@ impl TokenEndpointError {
         match self {
             Self::InvalidRequest(_)
             | Self::UnsupportedGrantType
-            | Self::InvalidScope
+            | Self::InvalidScope(_)
+            | Self::InvalidTarget(_)
             | Self::UnauthorizedClient(_) => StatusCode::BAD_REQUEST,
             Self::AuthenticationFailed(_)
             | Self::ClientAuthenticationFailed(_)
@@ -144,10 +153,8 @@ impl TokenEndpointError {
                 "unsupported_grant_type",
                 "The grant_type parameter must be client_credentials.",
             ),
-            Self::InvalidScope => (
-                "invalid_scope",
-                "The scope parameter may only be innreach_tp, or be left out.",
-            ),
+            Self::InvalidScope(description) => ("invalid_scope", description.as_str()),
+            Self::InvalidTarget(description) => ("invalid_target", description.as_str()),
             Self::UnauthorizedClient(description) => ("unauthorized_client", description),
             Self::NotFound => (
                 "not_found",

@@ -73,7 +73,10 @@ fn log(err: &TokenEndpointError) {
         }
         E::ClientAuthenticationRequired => info!(reason = "client_authentication_missing"),
         E::UnsupportedGrantType => info!(reason = "unsupported_grant_type"),
-        E::InvalidScope => info!(reason = "invalid_scope"),
+        E::InvalidScope(description) => info!(reason = "invalid_scope", description = %description),
+        E::InvalidTarget(description) => {
+            info!(reason = "invalid_target", description = %description);
+        }
         E::UnauthorizedClient(description) => warn!(reason = "unauthorized_client", description),
         E::Throttled { retry_after, key } => {
             warn!(reason = "throttled", key_id = %key, retry_after);

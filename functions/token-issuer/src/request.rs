@@ -9,7 +9,7 @@ use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use lambda_http::Request;
 use lambda_http::http::HeaderMap;
 use lambda_http::http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
-use tokengate_shared::{Secret, SystemCode};
+use tokengate_shared::{Audience, Scope, Secret, SystemCode};
 
 use crate::error::TokenEndpointError;
 use crate::routes::Contract;
@@ -66,6 +66,11 @@ pub struct TokenRequest {
     pub to_code: Option<SystemCode>,
     /// The contract the request was held to.
     pub contract: Contract,
+    /// The scopes asked for; `None`: every scope the client holds.
+    pub scopes: Option<Vec<Scope>>,
+    /// The audiences asked for (`resource`, RFC 8707, or `audience`); none: every audience
+    /// the client's tokens may be for.
+    pub audiences: Vec<Audience>,
 }
 
 /// A well-formed RFC 7662 introspection or RFC 7009 revocation request: an authenticated
@@ -126,6 +131,10 @@ impl TokenRequest {
             from_code: Some(from_code),
             to_code: Some(to_code),
             contract: Contract::InnReach,
+            scopes: Some(vec![
+                Scope::parse(SCOPE).map_err(|e| TokenEndpointError::invalid(e.to_string()))?,
+            ]),
+            audiences: Vec::new(),
         })
     }
 
@@ -144,17 +153,13 @@ impl TokenRequest {
             GRANT_TYPE => {}
             _ => return Err(TokenEndpointError::UnsupportedGrantType),
         }
-        // RFC 6749 §3.3: space-delimited; absent means the default scope.
-        if let Some(scope) = optional_parameter(&params, "scope")?
-            && scope.split(' ').any(|s| s != SCOPE)
-        {
-            return Err(TokenEndpointError::InvalidScope);
-        }
         Ok(Self {
             credentials,
             from_code,
             to_code,
             contract: Contract::Standard,
+            scopes: requested_scopes(&params)?,
+            audiences: requested_audiences(&params)?,
         })
     }
 }
@@ -426,6 +431,30 @@ fn optional_parameter<'a>(params: &'a Params, name: &str) -> Result<Option<&'a s
     } else {
         Ok(None)
     }
+}
+
+/// RFC 6749 §3.3: space-delimited scope tokens; absent means every scope the client holds.
+fn requested_scopes(params: &Params) -> Result<Option<Vec<Scope>>> {
+    let Some(scope) = optional_parameter(params, "scope")? else {
+        return Ok(None);
+    };
+    scope
+        .split(' ')
+        .map(|s| Scope::parse(s).map_err(|e| TokenEndpointError::InvalidScope(e.to_string())))
+        .collect::<Result<Vec<_>>>()
+        .map(Some)
+}
+
+/// RFC 8707's `resource`, and the `audience` Auth0 and Cognito clients send, each
+/// repeatable: every value an absolute URI.
+fn requested_audiences(params: &Params) -> Result<Vec<Audience>> {
+    params
+        .iter()
+        .filter(|(k, _)| k == "resource" || k == "audience")
+        .map(|(_, v)| {
+            Audience::parse(v).map_err(|e| TokenEndpointError::InvalidTarget(e.to_string()))
+        })
+        .collect()
 }
 
 fn expect_parameter(params: &Params, name: &str, expected: &str) -> Result<()> {

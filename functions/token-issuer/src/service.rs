@@ -3,16 +3,42 @@
 use std::sync::Arc;
 
 use serde::Serialize;
+use std::collections::BTreeSet;
+
+use tokengate_shared::grants::{Refused, scope_text};
 use tokengate_shared::{
-    AccessToken, ActiveToken, ClientKey, IssuerKeys, IssuerTokens, KeyId, KeyStatus, Reservation,
-    Revocation, SecretHash, TokenHash, TokenRecord,
+    AccessToken, ActiveToken, Audience, ClientKey, IssuerKeys, IssuerTokens, KeyId, KeyStatus,
+    Reservation, Revocation, Scope, SecretHash, TokenHash, TokenRecord,
 };
 use tracing::error;
 
 use crate::settings::Throttle;
 
 use crate::error::{AuthFailure, TokenEndpointError};
-use crate::request::{ClientCredentials, SCOPE, TokenOperation, TokenRequest};
+use crate::request::{ClientCredentials, TokenOperation, TokenRequest};
+use crate::routes::Contract;
+
+/// What a token request is granted, of what its key holds: exactly what it asked for, or
+/// a refusal naming what the key does not hold. At INN-Reach's path a key without
+/// `innreach_tp` is refused as a key not valid for the request.
+fn granted(
+    key: &ClientKey,
+    request: &TokenRequest,
+) -> Result<(BTreeSet<Scope>, BTreeSet<Audience>), TokenEndpointError> {
+    key.grants
+        .grant(request.scopes.as_deref(), &request.audiences)
+        .map_err(|refused| match (refused, request.contract) {
+            (_, Contract::InnReach) => {
+                TokenEndpointError::AuthenticationFailed(AuthFailure::ScopeNotHeld)
+            }
+            (Refused::Scope(scope), Contract::Standard) => TokenEndpointError::InvalidScope(
+                format!("The client does not hold the scope '{scope}'."),
+            ),
+            (Refused::Audience(audience), Contract::Standard) => TokenEndpointError::InvalidTarget(
+                format!("'{audience}' is not an audience this client's tokens may be for."),
+            ),
+        })
+}
 
 /// The body of a successful token response.
 #[derive(Debug, Serialize)]
@@ -23,6 +49,9 @@ pub struct IssuedToken {
     pub token_type: &'static str,
     /// Seconds until the token expires.
     pub expires_in: u64,
+    /// The granted scopes, when they are not exactly those asked for (RFC 6749 §5.1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
 }
 
 /// The body of an introspection response (RFC 7662 §2.2).
@@ -108,21 +137,27 @@ impl TokenService {
                 AuthFailure::CodeNotAllowed,
             ));
         }
+        let (scopes, audiences) = granted(&key, request)?;
+        let ttl = key.grants.token_ttl.unwrap_or(self.ttl_seconds);
         let token = AccessToken::mint();
+        let scope = scope_text(&scopes);
         let record = TokenRecord {
             hash: token.hash(),
             key_id: key.id.clone(),
             from_code: request.from_code.clone(),
             to_code: request.to_code.clone(),
-            scope: SCOPE.to_owned(),
+            scope: scope.clone(),
+            audiences: audiences.iter().map(ToString::to_string).collect(),
             issued_at: now,
-            expires_at: now + self.ttl_seconds,
+            expires_at: now + ttl,
         };
         self.tokens.put(&record).await?;
+        let asked = request.scopes.as_ref().map(scope_text);
         let issued = IssuedToken {
             access_token: token.expose().to_owned(),
             token_type: "Bearer",
-            expires_in: self.ttl_seconds,
+            expires_in: ttl,
+            scope: (asked.as_deref() != Some(scope.as_str())).then_some(scope),
         };
         Ok((issued, key.id))
     }

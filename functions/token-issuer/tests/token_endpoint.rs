@@ -728,6 +728,7 @@ async fn introspection_reports_an_expired_token_inactive_though_it_is_still_stor
         from_code: SystemCode::parse("d2ir1").ok(),
         to_code: SystemCode::parse("abcde").ok(),
         scope: "innreach_tp".into(),
+        audiences: Default::default(),
         issued_at: now - 700,
         expires_at: now - 101,
     };
@@ -1413,6 +1414,7 @@ async fn revoking_every_token_of_a_key_makes_them_inactive_and_later_ones_are_no
         from_code: None,
         to_code: None,
         scope: "innreach_tp".into(),
+        audiences: Default::default(),
         issued_at: now + 1,
         expires_at: now + 600,
     };

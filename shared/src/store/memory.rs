@@ -10,6 +10,7 @@ use super::{
     FailureLog, KeyAdmin, KeyReader, Revocation, SourceFailureLog, StoreError, TokenStore,
     in_listing_order, key_not_found,
 };
+use crate::grants::Grants;
 use crate::key::{ClientKey, FailedAttempts, FailureLimit, KeyId, KeyStatus, Reservation};
 use crate::secret::SecretHash;
 use crate::token::{TokenHash, TokenRecord};
@@ -105,6 +106,18 @@ impl KeyAdmin for MemoryKeyStore {
     ) -> Result<ClientKey, StoreError> {
         self.update(id, |key| {
             key.status = status;
+            key.updated_at = now;
+        })
+    }
+
+    async fn set_grants(
+        &self,
+        id: &KeyId,
+        grants: &Grants,
+        now: u64,
+    ) -> Result<ClientKey, StoreError> {
+        self.update(id, |key| {
+            key.grants = grants.clone();
             key.updated_at = now;
         })
     }
@@ -266,6 +279,7 @@ mod tests {
             from_code: SystemCode::parse("d2ir1").ok(),
             to_code: SystemCode::parse("abcde").ok(),
             scope: "innreach_tp".into(),
+            audiences: Default::default(),
             issued_at,
             expires_at,
         }

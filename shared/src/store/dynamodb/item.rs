@@ -6,6 +6,7 @@ use std::collections::{BTreeSet, HashMap};
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use crate::code::SystemCode;
+use crate::grants::{Audience, Grants, Scope};
 use crate::key::{ClientKey, FailedAttempts, KeyId, KeyStatus};
 use crate::secret::SecretHash;
 use crate::token::{TokenHash, TokenRecord};
@@ -23,6 +24,11 @@ pub const EXPIRES_AT: &str = "expires_at";
 /// A key's failed authentications: how many, and since when (absent: none).
 pub(super) const FAILURES: &str = "failures";
 pub(super) const FAILURES_SINCE: &str = "failures_since";
+/// A key's scopes and audiences (string sets, absent when empty), and its tokens' lifetime
+/// (absent: `TOKEN_TTL_SECONDS`); a token's audiences.
+pub(super) const SCOPES: &str = "scopes";
+pub(super) const AUDIENCES: &str = "audiences";
+pub(super) const TOKEN_TTL: &str = "token_ttl";
 /// Until when a key's tokens are revoked (absent: never).
 pub(super) const TOKENS_REVOKED_AT: &str = "tokens_revoked_at";
 
@@ -78,6 +84,31 @@ impl Attributes<'_> {
         }
     }
 
+    /// A key's grants; a scope or an audience that no longer parses is reported by
+    /// attribute name.
+    pub(super) fn grants(&self) -> Result<Grants, String> {
+        let scopes = self
+            .string_set(SCOPES)?
+            .iter()
+            .map(|v| Scope::parse(v).map_err(|e| format!("attribute '{SCOPES}': {e}")))
+            .collect::<Result<_, _>>()?;
+        let audiences = self
+            .string_set(AUDIENCES)?
+            .iter()
+            .map(|v| Audience::parse(v).map_err(|e| format!("attribute '{AUDIENCES}': {e}")))
+            .collect::<Result<_, _>>()?;
+        let token_ttl = self
+            .0
+            .contains_key(TOKEN_TTL)
+            .then(|| self.number(TOKEN_TTL))
+            .transpose()?;
+        Ok(Grants {
+            scopes,
+            audiences,
+            token_ttl,
+        })
+    }
+
     pub(super) fn optional_code(&self, name: &str) -> Result<Option<SystemCode>, String> {
         self.optional_string(name)?
             .map(|code| SystemCode::parse(code).map_err(|e| format!("attribute '{name}': {e}")))
@@ -109,6 +140,7 @@ impl TryFrom<&Item> for ClientKey {
                 since: a.optional_number(FAILURES_SINCE)?,
             },
             tokens_revoked_at: a.optional_number(TOKENS_REVOKED_AT)?,
+            grants: a.grants()?,
             codes,
             id,
         })
@@ -139,8 +171,27 @@ impl From<&ClientKey> for Item {
         if key.tokens_revoked_at != 0 {
             item.insert(TOKENS_REVOKED_AT.to_owned(), n(key.tokens_revoked_at));
         }
+        item.extend(grant_attributes(&key.grants));
         item
     }
+}
+
+/// A key's grants as attributes; what is empty has none (DynamoDB has no empty sets).
+pub(super) fn grant_attributes(grants: &Grants) -> Vec<(String, AttributeValue)> {
+    let mut attributes = Vec::new();
+    let set = |values: Vec<String>| AttributeValue::Ss(values);
+    if !grants.scopes.is_empty() {
+        let scopes = grants.scopes.iter().map(ToString::to_string).collect();
+        attributes.push((SCOPES.to_owned(), set(scopes)));
+    }
+    if !grants.audiences.is_empty() {
+        let audiences = grants.audiences.iter().map(ToString::to_string).collect();
+        attributes.push((AUDIENCES.to_owned(), set(audiences)));
+    }
+    if let Some(ttl) = grants.token_ttl {
+        attributes.push((TOKEN_TTL.to_owned(), n(ttl)));
+    }
+    attributes
 }
 
 impl TryFrom<&Item> for TokenRecord {
@@ -155,6 +206,7 @@ impl TryFrom<&Item> for TokenRecord {
             from_code: a.optional_code("from_code")?,
             to_code: a.optional_code("to_code")?,
             scope: a.string("scope")?.to_owned(),
+            audiences: a.string_set(AUDIENCES)?.iter().cloned().collect(),
             issued_at: a.number("issued_at")?,
             expires_at: a.number(EXPIRES_AT)?,
         })
@@ -166,6 +218,10 @@ impl From<&TokenRecord> for Item {
         let codes = [("from_code", &token.from_code), ("to_code", &token.to_code)]
             .into_iter()
             .filter_map(|(name, code)| code.as_ref().map(|c| (name.to_owned(), s(c.as_str()))));
+        let audiences = (!token.audiences.is_empty()).then(|| {
+            let audiences = token.audiences.iter().cloned().collect();
+            (AUDIENCES.to_owned(), AttributeValue::Ss(audiences))
+        });
         Item::from([
             (TOKEN_HASH.to_owned(), s(token.hash.to_hex())),
             (KEY_ID.to_owned(), s(token.key_id.as_str())),
@@ -175,6 +231,7 @@ impl From<&TokenRecord> for Item {
         ])
         .into_iter()
         .chain(codes)
+        .chain(audiences)
         .collect()
     }
 }
@@ -182,6 +239,27 @@ impl From<&TokenRecord> for Item {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn grants_and_audiences_survive_the_round_trip_and_absent_ones_read_as_none() {
+        let (mut key, _) = ClientKey::generate(BTreeSet::new(), None, 1);
+        key.grants = Grants {
+            scopes: [Scope::parse("orders.read").unwrap()].into(),
+            audiences: [Audience::parse("https://api.example.com").unwrap()].into(),
+            token_ttl: Some(60),
+        };
+        let item = Item::from(&key);
+        assert!(matches!(item.get(SCOPES), Some(AttributeValue::Ss(_))));
+        assert_eq!(ClientKey::try_from(&item), Ok(key.clone()));
+        key.grants = Grants::default();
+        let item = Item::from(&key);
+        assert!(!item.contains_key(SCOPES) && !item.contains_key(AUDIENCES));
+        assert_eq!(ClientKey::try_from(&item), Ok(key));
+        let mut bad = Item::from(&ClientKey::generate(BTreeSet::new(), None, 1).0);
+        bad.insert(SCOPES.into(), AttributeValue::Ss(vec!["two words".into()]));
+        let err = ClientKey::try_from(&bad).unwrap_err();
+        assert!(err.starts_with("attribute 'scopes'"), "{err}");
+    }
 
     #[test]
     fn a_key_survives_the_round_trip_through_an_item() {
@@ -213,6 +291,7 @@ mod tests {
             from_code: SystemCode::parse("d2ir1").ok(),
             to_code: SystemCode::parse("abcde").ok(),
             scope: "innreach_tp".into(),
+            audiences: Default::default(),
             issued_at: 10,
             expires_at: 609,
         };

@@ -6,12 +6,13 @@ use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use tracing::instrument;
 
+use crate::grants::Grants;
 use crate::key::{ClientKey, FailureLimit, KeyId, KeyStatus, Reservation};
 use crate::store::{FailureLog, KeyAdmin, KeyReader, StoreError, in_listing_order, key_not_found};
 
 use super::call::{classify, is_condition_failure, timed};
 use super::counters::{self};
-use super::item::{Item, KEY_ID, n, s};
+use super::item::{AUDIENCES, Item, KEY_ID, SCOPES, TOKEN_TTL, grant_attributes, n, s};
 use super::limits::StoreLimits;
 use crate::secret::SecretHash;
 
@@ -212,6 +213,36 @@ impl KeyAdmin for DynamoKeyStore {
             vec![(":now", n(now))],
         )
         .await
+    }
+
+    #[instrument(skip(self, grants), fields(table = %self.table))]
+    async fn set_grants(
+        &self,
+        id: &KeyId,
+        grants: &Grants,
+        now: u64,
+    ) -> Result<ClientKey, StoreError> {
+        // What a key does not hold has no attribute: DynamoDB has no empty sets.
+        let present = grant_attributes(grants);
+        let mut set = vec!["updated_at = :now".to_owned()];
+        let mut values = vec![(":now".to_owned(), n(now))];
+        for (name, value) in present.iter().cloned() {
+            set.push(format!("{name} = :{name}"));
+            values.push((format!(":{name}"), value));
+        }
+        let removed: Vec<&str> = [SCOPES, AUDIENCES, TOKEN_TTL]
+            .into_iter()
+            .filter(|name| !present.iter().any(|(n, _)| n == name))
+            .collect();
+        let mut expression = format!("SET {}", set.join(", "));
+        if !removed.is_empty() {
+            expression.push_str(&format!(" REMOVE {}", removed.join(", ")));
+        }
+        let values = values
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.clone()))
+            .collect();
+        self.update(id, &expression, values).await
     }
 
     #[instrument(skip(self), fields(table = %self.table))]

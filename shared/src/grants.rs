@@ -1,0 +1,257 @@
+//! What a client key may be granted: its scopes, its audiences, and its tokens' lifetime.
+//! They travel in the key's own record, which authentication reads anyway.
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+/// The scope INN-Reach asks for, and the one a key holds when its record names none (every
+/// key written before keys had scopes).
+pub const INN_REACH_SCOPE: &str = "innreach_tp";
+
+/// The most scopes, or audiences, one key holds.
+pub const MAX_PER_KEY: usize = 100;
+
+/// An OAuth 2.0 scope token (RFC 6749 §3.3): visible ASCII but space, `"` and `\`. Cognito's
+/// resource-server form (`https://api.example.com/orders.read`) is one like any other.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+pub struct Scope(String);
+
+/// Why a text is not a [`Scope`] or an [`Audience`]: the text, and the rule it breaks.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("'{text}' is not {rule}")]
+pub struct InvalidGrant {
+    /// What was given, cut to 64 characters.
+    pub text: String,
+    /// What it must be.
+    pub rule: &'static str,
+}
+
+impl InvalidGrant {
+    fn new(text: &str, rule: &'static str) -> Self {
+        Self {
+            text: text.chars().take(64).collect(),
+            rule,
+        }
+    }
+}
+
+impl Scope {
+    /// The longest scope accepted, as Cognito's.
+    pub const MAX_LEN: usize = 256;
+
+    /// Parses one scope token.
+    pub fn parse(text: &str) -> Result<Self, InvalidGrant> {
+        let allowed = |b: u8| b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b);
+        if !text.is_empty() && text.len() <= Self::MAX_LEN && text.bytes().all(allowed) {
+            Ok(Self(text.to_owned()))
+        } else {
+            Err(InvalidGrant::new(
+                text,
+                "a scope: 1 to 256 visible ASCII characters, without space, '\"' or '\\' (RFC 6749 §3.3)",
+            ))
+        }
+    }
+
+    /// The scope as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// An audience: an absolute URI without a fragment (RFC 8707 §2), kept as written, since a
+/// resource server compares it as text.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+pub struct Audience(String);
+
+impl Audience {
+    /// The longest audience accepted.
+    pub const MAX_LEN: usize = 1024;
+
+    /// Parses one audience.
+    pub fn parse(text: &str) -> Result<Self, InvalidGrant> {
+        let absolute = reqwest::Url::parse(text).is_ok_and(|url| url.fragment().is_none());
+        let printable = text.bytes().all(|b| b.is_ascii_graphic());
+        if absolute && printable && text.len() <= Self::MAX_LEN {
+            Ok(Self(text.to_owned()))
+        } else {
+            Err(InvalidGrant::new(
+                text,
+                "an audience: an absolute URI without a fragment, at most 1024 characters (RFC 8707 §2)",
+            ))
+        }
+    }
+
+    /// The audience as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Audience {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// What a key may be granted.
+#[derive(Clone, Default, PartialEq, Eq, Debug)]
+pub struct Grants {
+    /// The scopes it holds; none stored means [`INN_REACH_SCOPE`] alone.
+    pub scopes: BTreeSet<Scope>,
+    /// The audiences its tokens may be for; none: its tokens have no audience.
+    pub audiences: BTreeSet<Audience>,
+    /// Its tokens' lifetime in seconds, instead of `TOKEN_TTL_SECONDS`.
+    pub token_ttl: Option<u64>,
+}
+
+/// Why a request asks for more than the key holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refused {
+    /// A scope the key does not hold.
+    Scope(String),
+    /// An audience the key's tokens may not be for.
+    Audience(String),
+}
+
+impl Grants {
+    /// The longest token lifetime a key may set, as `TOKEN_TTL_SECONDS`'s: a day.
+    pub const MAX_TOKEN_TTL: u64 = 86_400;
+
+    /// The scopes the key holds: those stored, or `innreach_tp` when none are.
+    pub fn scopes_held(&self) -> BTreeSet<Scope> {
+        if self.scopes.is_empty() {
+            BTreeSet::from([Scope(INN_REACH_SCOPE.to_owned())])
+        } else {
+            self.scopes.clone()
+        }
+    }
+
+    /// What a token asked for gets: every scope held when none is asked for, else exactly
+    /// those asked, each held; every audience when none is asked for, else exactly those
+    /// asked, each the key's. Nothing is granted silently less than asked.
+    pub fn grant(
+        &self,
+        scopes: Option<&[Scope]>,
+        audiences: &[Audience],
+    ) -> Result<(BTreeSet<Scope>, BTreeSet<Audience>), Refused> {
+        let held = self.scopes_held();
+        let scopes = match scopes {
+            None => held,
+            Some(asked) => {
+                if let Some(missing) = asked.iter().find(|s| !held.contains(*s)) {
+                    return Err(Refused::Scope(missing.to_string()));
+                }
+                asked.iter().cloned().collect()
+            }
+        };
+        let audiences = if audiences.is_empty() {
+            self.audiences.clone()
+        } else {
+            if let Some(missing) = audiences.iter().find(|a| !self.audiences.contains(*a)) {
+                return Err(Refused::Audience(missing.to_string()));
+            }
+            audiences.iter().cloned().collect()
+        };
+        Ok((scopes, audiences))
+    }
+}
+
+/// Scopes as the token endpoint's answer and introspection write them: space-separated.
+pub fn scope_text<'a>(scopes: impl IntoIterator<Item = &'a Scope>) -> String {
+    scopes
+        .into_iter()
+        .map(Scope::as_str)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scopes(names: &[&str]) -> Vec<Scope> {
+        names.iter().map(|n| Scope::parse(n).unwrap()).collect()
+    }
+
+    #[test]
+    fn a_scope_is_any_rfc_6749_scope_token_and_nothing_else() {
+        for good in [
+            "innreach_tp",
+            "orders.read",
+            "https://api.example.com/orders.read",
+            "a:b/c!",
+        ] {
+            assert!(Scope::parse(good).is_ok(), "{good}");
+        }
+        for bad in ["", "two words", "quo\"te", "back\\slash", "tab\there", "é"] {
+            let err = Scope::parse(bad).unwrap_err();
+            assert!(err.to_string().contains("RFC 6749"), "{bad}: {err}");
+        }
+        assert!(Scope::parse(&"s".repeat(257)).is_err());
+    }
+
+    #[test]
+    fn an_audience_is_an_absolute_uri_without_a_fragment_kept_as_written() {
+        let api = Audience::parse("https://api.example.com").unwrap();
+        assert_eq!(api.as_str(), "https://api.example.com", "not normalised");
+        assert!(Audience::parse("urn:example:orders").is_ok());
+        for bad in [
+            "orders",
+            "/relative",
+            "https://api.example.com/#frag",
+            "https://a b",
+        ] {
+            assert!(Audience::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_key_with_no_scopes_stored_holds_innreach_tp_alone() {
+        let legacy = Grants::default();
+        assert_eq!(
+            legacy.scopes_held(),
+            scopes(&["innreach_tp"]).into_iter().collect()
+        );
+        let (granted, audiences) = legacy.grant(None, &[]).unwrap();
+        assert_eq!(scope_text(&granted), "innreach_tp");
+        assert!(audiences.is_empty());
+    }
+
+    #[test]
+    fn a_grant_is_exactly_what_was_asked_when_the_key_holds_it_and_a_refusal_names_the_rest() {
+        let api = Audience::parse("https://api.example.com").unwrap();
+        let grants = Grants {
+            scopes: scopes(&["orders.read", "orders.write"])
+                .into_iter()
+                .collect(),
+            audiences: [api.clone()].into(),
+            token_ttl: None,
+        };
+        let (all, audiences) = grants.grant(None, &[]).unwrap();
+        assert_eq!(scope_text(&all), "orders.read orders.write");
+        assert_eq!(audiences, [api.clone()].into());
+        let (some, _) = grants
+            .grant(Some(&scopes(&["orders.read"])), &[api])
+            .unwrap();
+        assert_eq!(scope_text(&some), "orders.read");
+        assert_eq!(
+            grants.grant(Some(&scopes(&["orders.read", "admin"])), &[]),
+            Err(Refused::Scope("admin".into()))
+        );
+        let other = Audience::parse("https://other.example.com").unwrap();
+        assert_eq!(
+            grants.grant(None, &[other]),
+            Err(Refused::Audience("https://other.example.com".into()))
+        );
+        assert!(
+            grants.grant(Some(&scopes(&["innreach_tp"])), &[]).is_err(),
+            "a key with scopes of its own does not hold innreach_tp"
+        );
+    }
+}
