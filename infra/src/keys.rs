@@ -4,8 +4,10 @@ use std::collections::BTreeSet;
 
 use clap::Subcommand;
 use serde_json::{Value, json};
+use tokengate_shared::grants::MAX_PER_KEY;
 use tokengate_shared::{
-    ClientKey, KeyAdmin, KeyId, KeyStatus, Secret, SecretHash, SystemCode, clock,
+    Audience, ClientKey, Grants, KeyAdmin, KeyId, KeyStatus, Scope, Secret, SecretHash, SystemCode,
+    clock,
 };
 
 use crate::CliError;
@@ -16,12 +18,29 @@ use crate::output::{key_json, key_text, print_json};
 pub enum KeysCommand {
     /// Create a key and print its secret, once.
     Create {
-        /// An X-From-Code the key may request tokens for (five letters or digits); repeat for more.
-        #[arg(long = "code", required = true, value_parser = parse_code)]
+        /// An X-From-Code the key may request tokens for at INN-Reach's path (five letters
+        /// or digits); repeat for more. A key without codes is an ordinary OAuth client.
+        #[arg(long = "code", value_parser = parse_code)]
         codes: Vec<SystemCode>,
         /// A note for operators.
         #[arg(long)]
         description: Option<String>,
+        /// What the key may be granted.
+        #[command(flatten)]
+        grants: GrantArgs,
+    },
+    /// Replace what a key may be granted: the options given replace those values, the
+    /// others stay. Tokens already issued keep what they were granted.
+    Update {
+        /// The key id.
+        #[arg(value_parser = parse_key_id)]
+        key: KeyId,
+        /// What the key may be granted.
+        #[command(flatten)]
+        grants: GrantArgs,
+        /// Remove every audience: the key's tokens have none.
+        #[arg(long, conflicts_with = "audiences")]
+        clear_audiences: bool,
     },
     /// List every key (never secrets).
     List,
@@ -62,6 +81,56 @@ pub enum KeysCommand {
     },
 }
 
+/// What a key may be granted, as options.
+#[derive(Debug, Clone, clap::Args)]
+pub struct GrantArgs {
+    /// A scope the key holds (an RFC 6749 scope token, such as `orders.read` or
+    /// `https://api.example.com/orders.read`); repeat for more. None: `innreach_tp` alone.
+    #[arg(long = "scope", value_parser = parse_scope)]
+    scopes: Vec<Scope>,
+    /// An audience the key's tokens may be for (an absolute URI, RFC 8707); repeat for more.
+    #[arg(long = "audience", value_parser = parse_audience)]
+    audiences: Vec<Audience>,
+    /// The key's tokens' lifetime in seconds (1 to 86400), instead of TOKEN_TTL_SECONDS.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    token_ttl: Option<u64>,
+}
+
+impl GrantArgs {
+    /// The grants these options make of `current`: what they name replaces what it was.
+    fn applied_to(self, current: &Grants, clear_audiences: bool) -> Result<Grants, CliError> {
+        for (name, count) in [
+            ("--scope", self.scopes.len()),
+            ("--audience", self.audiences.len()),
+        ] {
+            if count > MAX_PER_KEY {
+                return Err(CliError::Usage(format!(
+                    "{name} is given at most {MAX_PER_KEY} times for one key"
+                )));
+            }
+        }
+        let mut grants = current.clone();
+        if !self.scopes.is_empty() {
+            grants.scopes = self.scopes.into_iter().collect();
+        }
+        if !self.audiences.is_empty() || clear_audiences {
+            grants.audiences = self.audiences.into_iter().collect();
+        }
+        if self.token_ttl.is_some() {
+            grants.token_ttl = self.token_ttl;
+        }
+        Ok(grants)
+    }
+}
+
+fn parse_scope(value: &str) -> Result<Scope, String> {
+    Scope::parse(value).map_err(|e| e.to_string())
+}
+
+fn parse_audience(value: &str) -> Result<Audience, String> {
+    Audience::parse(value).map_err(|e| e.to_string())
+}
+
 fn parse_code(value: &str) -> Result<SystemCode, String> {
     SystemCode::parse(value).map_err(|e| e.to_string())
 }
@@ -77,7 +146,11 @@ const SECRET_NOTE: &str =
 pub async fn run(command: KeysCommand, store: &dyn KeyAdmin, json: bool) -> Result<(), CliError> {
     let now = clock::now_epoch_seconds();
     match command {
-        KeysCommand::Create { codes, description } => {
+        KeysCommand::Create {
+            codes,
+            description,
+            grants,
+        } => {
             if description
                 .as_ref()
                 .is_some_and(|d| d.chars().count() > ClientKey::MAX_DESCRIPTION_LEN)
@@ -88,16 +161,33 @@ pub async fn run(command: KeysCommand, store: &dyn KeyAdmin, json: bool) -> Resu
                 )));
             }
             let codes: BTreeSet<SystemCode> = codes.into_iter().collect();
-            let (key, secret) = ClientKey::generate(codes, description, now);
+            let (mut key, secret) = ClientKey::generate(codes, description, now);
+            key.grants = grants.applied_to(&Grants::default(), false)?;
             store.create(&key).await?;
             print_with_secret(&key, &secret, json);
+        }
+        KeysCommand::Update {
+            key,
+            grants,
+            clear_audiences,
+        } => {
+            let current = store.get(&key).await?.ok_or_else(|| {
+                CliError::Store(tokengate_shared::StoreError::NotFound {
+                    what: "key",
+                    id: key.to_string(),
+                })
+            })?;
+            let grants = grants.applied_to(&current.grants, clear_audiences)?;
+            print_key(&store.set_grants(&key, &grants, now).await?, json);
         }
         KeysCommand::List => {
             let keys = store.list().await?;
             if json {
                 print_json(&Value::Array(keys.iter().map(key_json).collect()));
             } else if keys.is_empty() {
-                println!("no keys; create one with `tokengate keys create --code CODE`");
+                println!(
+                    "no keys; create one with `tokengate keys create --scope SCOPE` (or `--code CODE` for INN-Reach)"
+                );
             } else {
                 for key in &keys {
                     let codes: Vec<&str> = key.codes.iter().map(|c| c.as_str()).collect();

@@ -3,7 +3,8 @@
 use std::time::{Duration, UNIX_EPOCH};
 
 use serde_json::{Value, json};
-use tokengate_shared::ClientKey;
+use tokengate_shared::grants::scope_text;
+use tokengate_shared::{Audience, ClientKey, Scope};
 
 use crate::CliError;
 
@@ -18,6 +19,21 @@ pub fn key_json(key: &ClientKey) -> Value {
         "updated_at": key.updated_at,
         "description": key.description,
     });
+    shown["scopes"] = json!(
+        key.grants
+            .scopes_held()
+            .iter()
+            .map(Scope::as_str)
+            .collect::<Vec<_>>()
+    );
+    shown["audiences"] = json!(
+        key.grants
+            .audiences
+            .iter()
+            .map(Audience::as_str)
+            .collect::<Vec<_>>()
+    );
+    shown["token_ttl"] = json!(key.grants.token_ttl);
     if key.failures.count > 0 {
         shown["failed_authentications"] =
             json!({"count": key.failures.count, "since": key.failures.since});
@@ -46,6 +62,17 @@ pub fn key_text(key: &ClientKey) -> String {
     );
     if let Some(description) = &key.description {
         text.push_str(&format!("\ndescription: {description}"));
+    }
+    text.push_str(&format!(
+        "\nscopes:      {}",
+        scope_text(&key.grants.scopes_held())
+    ));
+    if !key.grants.audiences.is_empty() {
+        let audiences: Vec<&str> = key.grants.audiences.iter().map(Audience::as_str).collect();
+        text.push_str(&format!("\naudiences:   {}", audiences.join(" ")));
+    }
+    if let Some(ttl) = key.grants.token_ttl {
+        text.push_str(&format!("\ntoken ttl:   {ttl} s"));
     }
     if key.failures.count > 0 {
         text.push_str(&format!(

@@ -170,9 +170,6 @@ fn keys_create_refuses_codes_that_are_not_five_letters_or_digits() {
         assert_eq!(code, 2, "{stderr}");
         assert!(stderr.contains("five ASCII letters or digits"), "{stderr}");
     }
-    let (code, stderr) = cli.fails(&["keys", "create"]);
-    assert_eq!(code, 2);
-    assert!(stderr.contains("--code"), "{stderr}");
 }
 
 #[test]
@@ -408,4 +405,110 @@ async fn tokens_revoke_marks_the_key_so_that_its_tokens_until_now_are_revoked() 
         stderr.contains("key no-such-key does not exist"),
         "{stderr}"
     );
+}
+
+#[tokio::test]
+async fn keys_create_gives_a_client_scopes_audiences_and_a_lifetime_without_any_inn_reach_code() {
+    let cli = Cli::ready();
+    let created = cli.json(&[
+        "keys",
+        "create",
+        "--scope",
+        "orders.read",
+        "--scope",
+        "https://api.example.com/orders.write",
+        "--audience",
+        "https://api.example.com",
+        "--token-ttl",
+        "300",
+    ]);
+    assert_eq!(created["codes"], serde_json::json!([]));
+    assert_eq!(
+        created["scopes"],
+        serde_json::json!(["https://api.example.com/orders.write", "orders.read"])
+    );
+    assert_eq!(
+        created["audiences"],
+        serde_json::json!(["https://api.example.com"])
+    );
+    assert_eq!(created["token_ttl"], 300);
+    let key = created["key"].as_str().unwrap();
+    let stored = cli.stored(key).await;
+    assert_eq!(stored.grants.scopes.len(), 2);
+    assert_eq!(stored.grants.token_ttl, Some(300));
+    let shown = cli.ok(&["keys", "show", key]);
+    assert!(
+        shown.contains("scopes:      https://api.example.com/orders.write orders.read"),
+        "{shown}"
+    );
+    assert!(shown.contains("token ttl:   300 s"), "{shown}");
+}
+
+#[test]
+fn a_key_created_without_scopes_holds_innreach_tp_as_every_key_did_before() {
+    let cli = Cli::ready();
+    let (key, _) = cli.create_key(&["d2ir1"]);
+    let shown = cli.json(&["keys", "show", &key]);
+    assert_eq!(shown["scopes"], serde_json::json!(["innreach_tp"]));
+    assert_eq!(shown["audiences"], serde_json::json!([]));
+    assert_eq!(shown["token_ttl"], Value::Null);
+}
+
+#[tokio::test]
+async fn keys_update_replaces_what_it_names_keeps_the_rest_and_can_clear_audiences() {
+    let cli = Cli::ready();
+    let created = cli.json(&[
+        "keys",
+        "create",
+        "--scope",
+        "a",
+        "--audience",
+        "urn:example:one",
+        "--token-ttl",
+        "60",
+    ]);
+    let key = created["key"].as_str().unwrap();
+    let updated = cli.json(&["keys", "update", key, "--scope", "b", "--scope", "c"]);
+    assert_eq!(updated["scopes"], serde_json::json!(["b", "c"]));
+    assert_eq!(
+        updated["audiences"],
+        serde_json::json!(["urn:example:one"]),
+        "kept"
+    );
+    assert_eq!(updated["token_ttl"], 60, "kept");
+    let cleared = cli.json(&[
+        "keys",
+        "update",
+        key,
+        "--clear-audiences",
+        "--token-ttl",
+        "120",
+    ]);
+    assert_eq!(cleared["audiences"], serde_json::json!([]));
+    assert_eq!(cleared["token_ttl"], 120);
+    assert!(cli.stored(key).await.grants.audiences.is_empty());
+    let (code, stderr) = cli.fails(&["keys", "update", "no-such-key", "--scope", "a"]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("no-such-key"), "{stderr}");
+}
+
+#[test]
+fn a_malformed_scope_audience_or_lifetime_is_refused_naming_it() {
+    let cli = Cli::ready();
+    for (args, named) in [
+        (vec!["--scope", "two words"], "'two words' is not a scope"),
+        (vec!["--scope", "quo\"te"], "RFC 6749"),
+        (vec!["--audience", "orders"], "'orders' is not an audience"),
+        (
+            vec!["--audience", "https://api.example.com/#top"],
+            "without a fragment",
+        ),
+        (vec!["--token-ttl", "0"], "0 is not in 1..=86400"),
+    ] {
+        let mut command = vec!["keys", "create"];
+        command.extend(args.iter());
+        let (code, stderr) = cli.fails(&command);
+        assert_eq!(code, 2, "{args:?}: {stderr}");
+        assert!(stderr.contains(named), "{args:?}: {stderr}");
+    }
 }
