@@ -148,12 +148,14 @@ impl Claims {
                 self.check_audience_and_scopes(jwt.audience.as_deref(), &jwt.required_scopes)
             }
             ValidationStyle::Tokengate {
-                required_scopes, ..
+                audience,
+                required_scopes,
+                ..
             } => {
                 if self.exp.is_none_or(|exp| exp <= now) {
                     return Err(Reason::TokenExpired.into());
                 }
-                self.check_audience_and_scopes(None, required_scopes)
+                self.check_audience_and_scopes(audience.as_deref(), required_scopes)
             }
         }
     }

@@ -112,6 +112,18 @@ impl Stack {
 
     /// Stores a token issued to `owner` now, as token-issuer would, and returns its text.
     async fn issue(&self, owner: &str, lifetime: i64) -> String {
+        self.issue_granted(owner, lifetime, "innreach_tp", &[])
+            .await
+    }
+
+    /// The same, granted these scopes and audiences.
+    async fn issue_granted(
+        &self,
+        owner: &str,
+        lifetime: i64,
+        scope: &str,
+        audiences: &[&str],
+    ) -> String {
         let token = AccessToken::mint();
         let now = clock::now_epoch_seconds();
         let record = TokenRecord {
@@ -119,8 +131,8 @@ impl Stack {
             key_id: KeyId::parse(owner).unwrap(),
             from_code: SystemCode::parse("d2ir1").ok(),
             to_code: None,
-            scope: "innreach_tp".into(),
-            audiences: Default::default(),
+            scope: scope.into(),
+            audiences: audiences.iter().map(|a| (*a).to_owned()).collect(),
             issued_at: now.saturating_sub(1),
             expires_at: now.saturating_add_signed(lifetime),
         };
@@ -425,4 +437,41 @@ async fn a_token_without_the_bearer_scheme_is_denied_naming_the_scheme() {
         }))
         .await;
     assert!(decision.is_allow(), "the scheme in any case: {decision:?}");
+}
+
+#[tokio::test]
+async fn the_scopes_and_audiences_a_client_was_granted_decide_the_tokengate_style() {
+    let config = r#"{
+      "validation": {"style": "tokengate", "required_scopes": ["orders.read"], "audience": "https://api.example.com"},
+      "inject_headers": {"X-Audience": "$.aud", "X-Scope": "$.scope"}
+    }"#;
+    let stack = Stack::new(config).await;
+    let api = "https://api.example.com";
+    let granted = stack
+        .issue_granted(API_KEY, 599, "orders.read orders.write", &[api])
+        .await;
+    let allowed = stack.decide(API_KEY, &granted).await;
+    assert!(allowed.is_allow(), "{allowed:?}");
+    let headers = injected(&allowed);
+    assert!(
+        headers.contains(&("X-Audience".into(), api.into())),
+        "{headers:?}"
+    );
+    assert!(
+        headers.contains(&("X-Scope".into(), "orders.read orders.write".into())),
+        "{headers:?}"
+    );
+    let elsewhere = stack
+        .issue_granted(API_KEY, 599, "orders.read", &["urn:example:reports"])
+        .await;
+    let denied = stack.decide(API_KEY, &elsewhere).await;
+    assert_eq!(denied.reason(), Some(Reason::AudienceMismatch));
+    let no_audience = stack.issue_granted(API_KEY, 599, "orders.read", &[]).await;
+    let denied = stack.decide(API_KEY, &no_audience).await;
+    assert_eq!(denied.reason(), Some(Reason::AudienceMismatch));
+    let narrower = stack
+        .issue_granted(API_KEY, 599, "orders.write", &[api])
+        .await;
+    let denied = stack.decide(API_KEY, &narrower).await;
+    assert_eq!(denied.reason(), Some(Reason::ScopeMissing));
 }

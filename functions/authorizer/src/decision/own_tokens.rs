@@ -115,6 +115,7 @@ impl Authorizer {
             active: true,
             exp: Some(claims.exp),
             scopes: claims.scope.split(' ').map(str::to_owned).collect(),
+            audiences: record.audiences.iter().cloned().collect(),
             ..Claims::default()
         };
         checked.check(&pre_inputs.style, None, seconds)?;

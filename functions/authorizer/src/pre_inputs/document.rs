@@ -267,7 +267,7 @@ pub(super) const VALIDATION_KEYS: [&str; 15] = [
 pub(super) const STYLE_KEYS: [(&str, &[&str]); 13] = [
     ("client_id", &["rfc7662"]),
     ("client_secret", &["rfc7662"]),
-    ("audience", &["rfc7662", "jwt"]),
+    ("audience", &["rfc7662", "jwt", "tokengate"]),
     ("required_scopes", &["rfc7662", "jwt", "tokengate"]),
     ("issuer", &["jwt"]),
     ("algorithms", &["jwt"]),

@@ -85,6 +85,8 @@ pub enum ValidationStyle {
     /// tokengate's own tokens, read from `TOKENS_TABLE` with their key from `KEYS_TABLE` in
     /// one round trip: no validation URI, no HTTP hop.
     Tokengate {
+        /// An audience the token must be for (the client's `--audience`), when set.
+        audience: Option<String>,
         /// Scopes the token must all carry.
         required_scopes: Vec<String>,
         /// `token_bound_to_api_key` (default true): the token must have been issued to the
@@ -195,11 +197,13 @@ impl fmt::Debug for ValidationStyle {
                 .finish(),
             Self::Jwt(jwt) => f.debug_tuple("Jwt").field(jwt).finish(),
             Self::Tokengate {
+                audience,
                 required_scopes,
                 bound_to_api_key,
                 revocation_lag_seconds,
             } => f
                 .debug_struct("Tokengate")
+                .field("audience", audience)
                 .field("required_scopes", required_scopes)
                 .field("bound_to_api_key", bound_to_api_key)
                 .field("revocation_lag_seconds", revocation_lag_seconds)

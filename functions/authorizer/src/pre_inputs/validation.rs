@@ -39,6 +39,7 @@ pub(super) fn style(
         Some(StyleName::Rfc7662) => rfc7662(problems, section, secrets),
         Some(StyleName::Jwt) => ValidationStyle::Jwt(Box::new(jwt(problems, section, secrets))),
         Some(StyleName::Tokengate) => ValidationStyle::Tokengate {
+            audience: problems.take("validation.audience", section.audience),
             required_scopes: problems
                 .take("validation.required_scopes", section.required_scopes)
                 .unwrap_or_default(),
@@ -66,12 +67,14 @@ impl ValidationSection {
             if styles.contains(&style) || !self.drop_key(key) {
                 continue;
             }
+            let named = match styles {
+                [one] => format!("the {one} style"),
+                [first @ .., last] => format!("the {} or {last} styles", first.join(", ")),
+                [] => "no style".to_owned(),
+            };
             problems.add(
                 format!("validation.{key}"),
-                format!(
-                    "applies only to the {} style; set validation.style",
-                    styles.join(" or ")
-                ),
+                format!("applies only to {named}; set validation.style"),
             );
         }
     }
