@@ -121,6 +121,7 @@ pub async fn serve(
     let ttl_seconds = token_issuer::settings::ttl_seconds(&env).map_err(|e| usage(&e))?;
     let throttle = token_issuer::settings::Throttle::from_lookup(&env).map_err(|e| usage(&e))?;
     let issuer = token_issuer::settings::issuer_url(&env).map_err(|e| usage(&e))?;
+    let scopes_supported = token_issuer::settings::scopes_supported(&env).map_err(|e| usage(&e))?;
     let pre_inputs = load_pre_inputs(&options)?;
     let demo = match (options.store, options.demo_key) {
         (StoreKind::Memory, _) | (StoreKind::Dynamodb, true) => {
@@ -145,7 +146,8 @@ pub async fn serve(
     let app = Arc::new(App {
         tokens: TokenService::new(keys.clone(), tokens, ttl_seconds)
             .with_throttle(throttle)
-            .with_issuer(issuer.or_else(|| Some(format!("http://{address}")))),
+            .with_issuer(issuer.or_else(|| Some(format!("http://{address}"))))
+            .with_scopes_supported(scopes_supported),
         authorizer: Authorizer::new(Ok(pre_inputs), keys.clone(), Arc::new(endpoint))
             .with_token_lookup(lookup),
         injectable,

@@ -585,7 +585,9 @@ fn a_key_of_another_style_names_the_style_it_belongs_to() {
         "validation": {"audience": "a"}}"#;
     assert_eq!(
         problems(forward),
-        ["validation.audience: applies only to the rfc7662, jwt or tokengate styles; set validation.style"]
+        [
+            "validation.audience: applies only to the rfc7662, jwt or tokengate styles; set validation.style"
+        ]
     );
 }
 

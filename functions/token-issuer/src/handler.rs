@@ -179,7 +179,10 @@ fn metadata(
     request: &Request,
 ) -> Result<Response<Body>, TokenEndpointError> {
     if let Some(issuer) = service.issuer() {
-        let mut response = json_response(StatusCode::OK, &metadata::document(issuer));
+        let mut response = json_response(
+            StatusCode::OK,
+            &metadata::document(issuer, service.scopes_supported()),
+        );
         // Configured, so the same for every caller: clients and CDNs may keep it.
         let headers = response.headers_mut();
         headers.insert(
@@ -191,7 +194,10 @@ fn metadata(
     }
     // Derived from the request context: answered, but kept by no shared cache.
     let issuer = issuer_from_context(request).ok_or(TokenEndpointError::IssuerUnknown)?;
-    Ok(json_response(StatusCode::OK, &metadata::document(&issuer)))
+    Ok(json_response(
+        StatusCode::OK,
+        &metadata::document(&issuer, service.scopes_supported()),
+    ))
 }
 
 /// `https://{domainName}{base}`, from the request context API Gateway wrote (never from the

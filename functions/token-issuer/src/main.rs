@@ -36,7 +36,8 @@ async fn run() -> Result<(), Error> {
         settings.ttl_seconds,
     )
     .with_throttle(settings.throttle)
-    .with_issuer(settings.issuer);
+    .with_issuer(settings.issuer)
+    .with_scopes_supported(settings.scopes_supported);
     let handler = service_fn(|request: Request| {
         let request_id = request
             .lambda_context_ref()

@@ -3,15 +3,18 @@
 
 use serde_json::{Value, json};
 
-use crate::request::{GRANT_TYPE, SCOPE};
+use tokengate_shared::Scope;
+
+use crate::request::GRANT_TYPE;
 use crate::routes::{INTROSPECTION_PATH, REVOCATION_PATH, TOKEN_PATH};
 
 /// The client authentication methods every route accepts.
 pub const AUTH_METHODS: [&str; 2] = ["client_secret_basic", "client_secret_post"];
 
-/// The metadata of the token service whose issuer URL is `issuer` (no trailing `/`).
-pub fn document(issuer: &str) -> Value {
-    json!({
+/// The metadata of the token service whose issuer URL is `issuer` (no trailing `/`),
+/// announcing `scopes` when there are any (RFC 8414 makes the member optional).
+pub fn document(issuer: &str, scopes: &[Scope]) -> Value {
+    let mut document = json!({
         "issuer": issuer,
         "token_endpoint": format!("{issuer}{TOKEN_PATH}"),
         "introspection_endpoint": format!("{issuer}{INTROSPECTION_PATH}"),
@@ -23,6 +26,9 @@ pub fn document(issuer: &str) -> Value {
         "token_endpoint_auth_methods_supported": AUTH_METHODS,
         "introspection_endpoint_auth_methods_supported": AUTH_METHODS,
         "revocation_endpoint_auth_methods_supported": AUTH_METHODS,
-        "scopes_supported": [SCOPE],
-    })
+    });
+    if !scopes.is_empty() {
+        document["scopes_supported"] = scopes.iter().map(Scope::as_str).collect();
+    }
+    document
 }

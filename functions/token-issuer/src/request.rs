@@ -17,7 +17,7 @@ use crate::routes::Contract;
 /// The only grant type the endpoint serves.
 pub const GRANT_TYPE: &str = "client_credentials";
 /// The only scope INN-Reach asks for.
-pub const SCOPE: &str = "innreach_tp";
+pub const SCOPE: &str = tokengate_shared::INN_REACH_SCOPE;
 
 const JSON: &str = "application/json";
 const FORM: &str = "application/x-www-form-urlencoded";

@@ -82,6 +82,7 @@ pub struct TokenService {
     ttl_seconds: u64,
     throttle: Throttle,
     issuer: Option<String>,
+    scopes_supported: Vec<Scope>,
 }
 
 impl std::fmt::Debug for TokenService {
@@ -104,6 +105,7 @@ impl TokenService {
             ttl_seconds,
             throttle: Throttle::default(),
             issuer: None,
+            scopes_supported: Vec::new(),
         }
     }
 
@@ -121,6 +123,19 @@ impl TokenService {
     /// The configured issuer URL, if any.
     pub fn issuer(&self) -> Option<&str> {
         self.issuer.as_deref()
+    }
+
+    /// The same service announcing these scopes in its metadata (`SCOPES_SUPPORTED`).
+    pub fn with_scopes_supported(self, scopes_supported: Vec<Scope>) -> Self {
+        Self {
+            scopes_supported,
+            ..self
+        }
+    }
+
+    /// The scopes the metadata announces; none: the member is left out.
+    pub fn scopes_supported(&self) -> &[Scope] {
+        &self.scopes_supported
     }
 
     /// Issues a token: one key read, one token write.

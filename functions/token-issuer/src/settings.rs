@@ -1,5 +1,7 @@
 //! The token issuer's settings from the environment, read once at cold start.
 
+use tokengate_shared::Scope;
+
 /// Default token lifetime, INN-Reach's 599 seconds.
 pub const DEFAULT_TTL_SECONDS: u64 = 599;
 /// The longest lifetime accepted: a day.
@@ -71,6 +73,9 @@ pub struct TokenIssuerSettings {
     /// `ISSUER_URL`: the issuer the metadata document announces; when unset, each request's
     /// host and stage.
     pub issuer: Option<String>,
+    /// `SCOPES_SUPPORTED`: the scopes the metadata announces (space-separated); none: the
+    /// member is left out. Never read from the table.
+    pub scopes_supported: Vec<Scope>,
 }
 
 /// A configuration problem, naming the environment variable at fault.
@@ -90,6 +95,9 @@ pub enum SettingsError {
         "ISSUER_URL must be an absolute https URL (http only for loopback) with no query or fragment, such as https://api.example.com/prod"
     )]
     InvalidIssuer,
+    /// `SCOPES_SUPPORTED` holds something that is not a scope.
+    #[error("SCOPES_SUPPORTED must be scopes separated by spaces: {0}")]
+    InvalidScopes(String),
 }
 
 impl TokenIssuerSettings {
@@ -111,8 +119,20 @@ impl TokenIssuerSettings {
             ttl_seconds: ttl_seconds(&lookup)?,
             throttle: Throttle::from_lookup(&lookup)?,
             issuer: issuer_url(&lookup)?,
+            scopes_supported: scopes_supported(&lookup)?,
         })
     }
+}
+
+/// `SCOPES_SUPPORTED` through `lookup`: scopes separated by spaces, none when unset.
+pub fn scopes_supported(
+    lookup: &impl Fn(&str) -> Option<String>,
+) -> Result<Vec<Scope>, SettingsError> {
+    lookup("SCOPES_SUPPORTED")
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(|s| Scope::parse(s).map_err(|e| SettingsError::InvalidScopes(e.to_string())))
+        .collect()
 }
 
 /// `ISSUER_URL` through `lookup`, without a trailing `/`: RFC 8414 §2 asks for https and
@@ -155,6 +175,19 @@ pub fn ttl_seconds(lookup: &impl Fn(&str) -> Option<String>) -> Result<u64, Sett
 mod tests {
     use super::*;
     use tokengate_tests::fixtures::env;
+
+    #[test]
+    fn scopes_supported_are_read_space_separated_none_when_unset_and_refused_naming_a_bad_one() {
+        let read = |value: &'static str| scopes_supported(&env(&[("SCOPES_SUPPORTED", value)]));
+        let names = |scopes: Vec<Scope>| scopes.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            read("innreach_tp  orders.read").map(names),
+            Ok(vec!["innreach_tp".into(), "orders.read".into()])
+        );
+        assert_eq!(scopes_supported(&env(&[])), Ok(Vec::new()));
+        let refused = read("ok bad\"one").unwrap_err();
+        assert!(refused.to_string().contains("'bad\"one'"), "{refused}");
+    }
 
     #[test]
     fn the_token_lifetime_defaults_to_599_seconds() {

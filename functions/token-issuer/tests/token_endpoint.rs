@@ -1464,8 +1464,12 @@ async fn a_throttled_key_still_revokes_and_introspects_with_its_right_secret() {
 #[tokio::test]
 async fn the_metadata_document_lists_every_endpoint_under_the_configured_issuer() {
     let endpoint = Endpoint::new().await;
+    let scopes = ["innreach_tp", "orders.read"]
+        .map(|s| tokengate_shared::Scope::parse(s).unwrap())
+        .to_vec();
     let service = TokenService::new(endpoint.keys.clone(), endpoint.tokens.clone(), 599)
-        .with_issuer(Some("https://auth.example.com/prod".into()));
+        .with_issuer(Some("https://auth.example.com/prod".into()))
+        .with_scopes_supported(scopes);
     let request = TestRequest::standard()
         .method("GET")
         .path("/.well-known/oauth-authorization-server")
@@ -1491,9 +1495,24 @@ async fn the_metadata_document_lists_every_endpoint_under_the_configured_issuer(
             "token_endpoint_auth_methods_supported": methods,
             "introspection_endpoint_auth_methods_supported": methods,
             "revocation_endpoint_auth_methods_supported": methods,
-            "scopes_supported": ["innreach_tp"],
+            "scopes_supported": ["innreach_tp", "orders.read"],
         })
     );
+    // Without SCOPES_SUPPORTED the member is left out: the scopes are the clients', and the
+    // table is never scanned for them.
+    let plain = TokenService::new(endpoint.keys.clone(), endpoint.tokens.clone(), 599)
+        .with_issuer(Some("https://auth.example.com/prod".into()));
+    let request = TestRequest::standard()
+        .method("GET")
+        .path("/.well-known/oauth-authorization-server")
+        .without("Authorization")
+        .body("");
+    let response = handler::handle(&plain, request.build()).await.unwrap();
+    let Body::Text(text) = response.body() else {
+        panic!("a JSON text body")
+    };
+    let document: Value = serde_json::from_str(text).unwrap();
+    assert!(document.get("scopes_supported").is_none(), "{document}");
 }
 
 #[tokio::test]
