@@ -150,36 +150,12 @@ pub async fn run(command: KeysCommand, store: &dyn KeyAdmin, json: bool) -> Resu
             codes,
             description,
             grants,
-        } => {
-            if description
-                .as_ref()
-                .is_some_and(|d| d.chars().count() > ClientKey::MAX_DESCRIPTION_LEN)
-            {
-                return Err(CliError::Usage(format!(
-                    "--description is at most {} characters",
-                    ClientKey::MAX_DESCRIPTION_LEN
-                )));
-            }
-            let codes: BTreeSet<SystemCode> = codes.into_iter().collect();
-            let (mut key, secret) = ClientKey::generate(codes, description, now);
-            key.grants = grants.applied_to(&Grants::default(), false)?;
-            store.create(&key).await?;
-            print_with_secret(&key, &secret, json);
-        }
+        } => create(store, codes, description, grants, now, json).await?,
         KeysCommand::Update {
             key,
             grants,
             clear_audiences,
-        } => {
-            let current = store.get(&key).await?.ok_or_else(|| {
-                CliError::Store(tokengate_shared::StoreError::NotFound {
-                    what: "key",
-                    id: key.to_string(),
-                })
-            })?;
-            let grants = grants.applied_to(&current.grants, clear_audiences)?;
-            print_key(&store.set_grants(&key, &grants, now).await?, json);
-        }
+        } => update(store, &key, grants, clear_audiences, now, json).await?,
         KeysCommand::List => {
             let keys = store.list().await?;
             if json {
@@ -229,6 +205,52 @@ pub async fn run(command: KeysCommand, store: &dyn KeyAdmin, json: bool) -> Resu
             }
         }
     }
+    Ok(())
+}
+
+/// A new key, with what it may be granted, and its secret printed once.
+async fn create(
+    store: &dyn KeyAdmin,
+    codes: Vec<SystemCode>,
+    description: Option<String>,
+    grants: GrantArgs,
+    now: u64,
+    json: bool,
+) -> Result<(), CliError> {
+    if description
+        .as_ref()
+        .is_some_and(|d| d.chars().count() > ClientKey::MAX_DESCRIPTION_LEN)
+    {
+        return Err(CliError::Usage(format!(
+            "--description is at most {} characters",
+            ClientKey::MAX_DESCRIPTION_LEN
+        )));
+    }
+    let codes: BTreeSet<SystemCode> = codes.into_iter().collect();
+    let (mut key, secret) = ClientKey::generate(codes, description, now);
+    key.grants = grants.applied_to(&Grants::default(), false)?;
+    store.create(&key).await?;
+    print_with_secret(&key, &secret, json);
+    Ok(())
+}
+
+/// A key's grants, with what the options name replaced.
+async fn update(
+    store: &dyn KeyAdmin,
+    key: &KeyId,
+    grants: GrantArgs,
+    clear_audiences: bool,
+    now: u64,
+    json: bool,
+) -> Result<(), CliError> {
+    let current = store.get(key).await?.ok_or_else(|| {
+        CliError::Store(tokengate_shared::StoreError::NotFound {
+            what: "key",
+            id: key.to_string(),
+        })
+    })?;
+    let grants = grants.applied_to(&current.grants, clear_audiences)?;
+    print_key(&store.set_grants(key, &grants, now).await?, json);
     Ok(())
 }
 

@@ -16,7 +16,7 @@ use token_issuer::TokenService;
 use tokengate_shared::store::dynamodb::{DynamoKeyStore, DynamoTokenLookup, DynamoTokenStore};
 use tokengate_shared::store::memory::{MemoryKeyStore, MemoryTokenStore};
 use tokengate_shared::{
-    ClientKey, IssuerTokens, KeyAdmin, KeyReader, KeyStatus, ReadEach, Secret, SystemCode,
+    ClientKey, IssuerTokens, KeyAdmin, KeyReader, KeyStatus, ReadEach, Scope, Secret, SystemCode,
     TokenLookup, clock,
 };
 
@@ -88,6 +88,9 @@ fn upstream_url(text: &str) -> Result<reqwest::Url, String> {
     }
     Ok(url)
 }
+
+/// The demo key's scopes.
+pub const DEMO_SCOPES: [&str; 3] = ["innreach_tp", "orders.read", "orders.write"];
 
 /// The built-in pre-inputs: the `tokengate` style, which reads this server's own tokens
 /// from its store, with no HTTP hop.
@@ -252,11 +255,17 @@ fn upstream_client(timeout: std::time::Duration) -> Result<reqwest::Client, CliE
 /// A new demo key, valid for `d2ir1`, in the store.
 async fn create_demo_key(keys: &dyn KeyAdmin) -> Result<(ClientKey, Secret), CliError> {
     let codes = [SystemCode::parse("d2ir1").map_err(|e| CliError::Setup(e.to_string()))?].into();
-    let (key, secret) = ClientKey::generate(
+    let (mut key, secret) = ClientKey::generate(
         codes,
         Some("tokengate serve demo key".into()),
         clock::now_epoch_seconds(),
     );
+    // INN-Reach's scope, which the built-in pre-inputs require, and two narrower ones the
+    // walkthrough asks for to show a token without it refused.
+    key.grants.scopes = DEMO_SCOPES
+        .iter()
+        .map(|s| Scope::parse(s).map_err(|e| CliError::Setup(e.to_string())))
+        .collect::<Result<_, _>>()?;
     keys.create(&key).await?;
     Ok((key, secret))
 }

@@ -772,7 +772,7 @@ fn the_printed_walkthrough_runs_as_pasted_from_a_token_to_an_allow_and_a_named_d
     );
     let (_process, banner) = serve_with_banner();
     let commands = walkthrough_commands(&banner);
-    assert_eq!(commands.len(), 3, "{banner:#?}");
+    assert_eq!(commands.len(), 5, "{banner:#?}");
 
     let output = Command::new("bash")
         .args(["-c", &commands.join("\n")])
@@ -782,7 +782,7 @@ fn the_printed_walkthrough_runs_as_pasted_from_a_token_to_an_allow_and_a_named_d
     let lines: Vec<&str> = stdout.lines().collect();
     assert_eq!(
         lines.len(),
-        3,
+        5,
         "{stdout}\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
@@ -805,6 +805,12 @@ fn the_printed_walkthrough_runs_as_pasted_from_a_token_to_an_allow_and_a_named_d
         denied["error"], "AuthorizationHeaderNotPresentInRequest",
         "{denied}"
     );
+    let narrow = lines[3]
+        .strip_prefix("NARROW=")
+        .expect("the narrower token is echoed");
+    assert_eq!(narrow.len(), 32, "a token with scope orders.read: {narrow}");
+    let refused: Value = serde_json::from_str(lines[4]).expect("the refusal is JSON");
+    assert_eq!(refused["error"], "TokenValidationFails", "{refused}");
 }
 
 #[test]

@@ -23,7 +23,7 @@ pub(super) fn print_walkthrough(
   everything else goes through the authorizer, then to {upstream}
   admin           GET  http://{admin}/health, http://{admin}/metrics  (Prometheus)
   demo key        {key_id}
-  demo secret     {secret}   (valid for X-From-Code d2ir1)
+  demo secret     {secret}   (valid for X-From-Code d2ir1; scopes innreach_tp orders.read orders.write)
   as variables    export DEMO_KEY='{key_id}' DEMO_SECRET='{secret}'
 
 Try it (paste these into a shell, in order):
@@ -39,6 +39,13 @@ Try it (paste these into a shell, in order):
 
 3. Call it without a token: denied, and the answer names why:
    curl -s {base}/patrons/42 -H 'x-api-key: {key_id}'; echo
+
+4. Get a narrower token, scope orders.read alone, at /oauth2/token:
+   NARROW=$(curl -s {base}/oauth2/token -u '{key_id}:{secret}' -d grant_type=client_credentials -d scope=orders.read \\
+     | sed -E 's/.*\"access_token\":\"([^\"]+)\".*/\\1/'); echo \"NARROW=$NARROW\"
+
+5. Call the API with it: denied, the API requires innreach_tp (required_scopes):
+   curl -s {base}/patrons/42 -H 'x-api-key: {key_id}' -H \"Authorization: Bearer $NARROW\"; echo
 
 Stop the server with Ctrl-C.
 ",
