@@ -40,6 +40,57 @@ pub fn python_clients(base: &str, client_id: &str, client_secret: &str) -> Vec<V
     )
 }
 
+/// authlib and requests-oauthlib asking for `scope` and `resource`, then for a scope and a
+/// resource beyond the client's: one JSON result per library (the introspected `scope` and
+/// `aud`, and the two errors each library reported).
+///
+/// # Panics
+/// When a library is missing (with the install command), or a run fails unexpectedly.
+pub fn python_grants(
+    base: &str,
+    (client_id, client_secret): (&str, &str),
+    scope: &str,
+    resource: &str,
+) -> Vec<Value> {
+    let script = workspace_root().join("tests/clients/python_grants.py");
+    run(
+        Command::new(tool("python3")).arg(script).args([
+            base,
+            client_id,
+            client_secret,
+            scope,
+            resource,
+        ]),
+        "the Python OAuth clients asking for scopes (authlib, requests-oauthlib)",
+    )
+}
+
+/// openid-client asking for `scope` and `resource`, then beyond them, as
+/// [`python_grants`] does.
+///
+/// # Panics
+/// When node or openid-client is missing (with the install command), or the run fails.
+pub fn openid_client_grants(
+    server: &str,
+    (client_id, client_secret): (&str, &str),
+    scope: &str,
+    resource: &str,
+) -> Value {
+    let folder = workspace_root().join("tests/idp");
+    assert!(
+        folder.join("node_modules/openid-client").is_dir(),
+        "openid-client is not installed in tests/idp: {INSTALL_HINT}"
+    );
+    run(
+        Command::new(tool("node"))
+            .current_dir(folder)
+            .arg("grants.mjs")
+            .args([server, client_id, client_secret, scope, resource]),
+        "openid-client asking for scopes",
+    )
+    .remove(0)
+}
+
 /// openid-client with discovery from `server` (an issuer URL, or the metadata document's
 /// own URL), then token, introspection, revocation and introspection again, with `method`.
 ///

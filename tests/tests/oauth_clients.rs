@@ -5,7 +5,11 @@
 
 #![allow(clippy::unwrap_used)]
 
-use tokengate_tests::clients::{assert_client_run, openid_client, python_clients};
+use tokengate_shared::store::dynamodb::DynamoKeyStore;
+use tokengate_shared::{Audience, ClientKey, Grants, KeyAdmin, Scope};
+use tokengate_tests::clients::{
+    assert_client_run, openid_client, openid_client_grants, python_clients, python_grants,
+};
 use tokengate_tests::{FIXTURE_KEY, FIXTURE_SECRET, LambdaEmulator, Moto, free_port};
 
 #[tokio::test]
@@ -53,5 +57,56 @@ async fn standard_oauth_clients_get_introspect_and_revoke_tokens_from_the_token_
         let run = openid_client(&metadata_url, FIXTURE_KEY, FIXTURE_SECRET, method);
         assert_client_run(&run, FIXTURE_KEY);
         assert_eq!(run["issuer"], issuer.as_str(), "{run}");
+    }
+}
+
+#[tokio::test]
+async fn standard_clients_get_exactly_the_scopes_and_audience_a_client_holds_and_errors_beyond() {
+    let moto = Moto::start();
+    let (keys_table, tokens_table) = moto.fresh_tables().await;
+    let (mut key, secret) = ClientKey::generate(Default::default(), None, 1);
+    key.grants = Grants {
+        scopes: ["orders.read", "orders.write"]
+            .iter()
+            .map(|s| Scope::parse(s).unwrap())
+            .collect(),
+        audiences: ["https://api.example.com", "urn:example:reports"]
+            .iter()
+            .map(|a| Audience::parse(a).unwrap())
+            .collect(),
+        token_ttl: None,
+    };
+    DynamoKeyStore::new(moto.client(), &keys_table)
+        .create(&key)
+        .await
+        .unwrap();
+    let port = free_port();
+    let issuer = format!("http://127.0.0.1:{port}/lambda-url/token-issuer");
+    let mut env = moto.env();
+    env.push(("KEYS_TABLE".into(), keys_table));
+    env.push(("TOKENS_TABLE".into(), tokens_table));
+    env.push(("ISSUER_URL".into(), issuer.clone()));
+    let emulator = LambdaEmulator::start_on(port, &env);
+    let metadata_url =
+        emulator.function_url("token-issuer", "/.well-known/oauth-authorization-server");
+    // The first request compiles the function.
+    LambdaEmulator::json_answer(reqwest::Client::new().get(&metadata_url)).await;
+
+    let client = (key.id.as_str(), secret.expose());
+    let api = "https://api.example.com";
+    let mut runs = python_grants(&issuer, client, "orders.read", api);
+    runs.push(openid_client_grants(
+        &metadata_url,
+        client,
+        "orders.read",
+        api,
+    ));
+    assert_eq!(runs.len(), 3, "{runs:?}");
+    for run in &runs {
+        assert_eq!(run["active"], true, "{run}");
+        assert_eq!(run["scope"], "orders.read", "exactly what was asked: {run}");
+        assert_eq!(run["aud"], api, "{run}");
+        assert_eq!(run["unheld_scope"], "invalid_scope", "{run}");
+        assert_eq!(run["foreign_resource"], "invalid_target", "{run}");
     }
 }
