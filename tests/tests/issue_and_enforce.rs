@@ -289,3 +289,101 @@ async fn in_tokengate_style_a_revoked_token_and_a_disabled_keys_token_are_denied
     )
     .await;
 }
+
+/// A client key with these scopes and audiences, stored in `table`; its id and secret.
+async fn granted_client(
+    moto: &Moto,
+    table: &str,
+    scopes: &[&str],
+    audiences: &[&str],
+) -> (String, String) {
+    use tokengate_shared::{Audience, ClientKey, Grants, Scope};
+    let (mut key, secret) = ClientKey::generate(Default::default(), None, 1);
+    key.grants = Grants {
+        scopes: scopes.iter().map(|s| Scope::parse(s).unwrap()).collect(),
+        audiences: audiences
+            .iter()
+            .map(|a| Audience::parse(a).unwrap())
+            .collect(),
+        token_ttl: None,
+    };
+    DynamoKeyStore::new(moto.client(), table)
+        .create(&key)
+        .await
+        .unwrap();
+    (key.id.to_string(), secret.expose().to_owned())
+}
+
+#[tokio::test]
+async fn through_introspection_the_authorizer_allows_the_client_scoped_for_the_api_and_denies_another()
+ {
+    let moto = Moto::start();
+    let (keys_table, tokens_table) = moto.fresh_tables().await;
+    moto.provision_fixture_key(&keys_table).await;
+    let api = "https://api.example.com";
+    let orders = granted_client(&moto, &keys_table, &["orders.read", "orders.write"], &[api]).await;
+    let reports = granted_client(
+        &moto,
+        &keys_table,
+        &["reports.read"],
+        &["urn:example:reports"],
+    )
+    .await;
+    let port = free_port();
+    let pre_inputs = json!({
+        "token_validation_uri": {
+            "defaultURI": format!("http://127.0.0.1:{port}/lambda-url/token-issuer/oauth2/introspect")
+        },
+        "validation": {"style": "rfc7662", "client_id": FIXTURE_KEY, "client_secret": FIXTURE_SECRET,
+                       "required_scopes": ["orders.read"], "audience": api},
+        "inject_headers": {"X-Client-Id": "$.client_id", "X-Scope": "$.scope"},
+        "timeouts": {"connect_ms": 2000, "total_ms": 9000}
+    });
+    let mut env = moto.env();
+    env.push(("KEYS_TABLE".into(), keys_table));
+    env.push(("TOKENS_TABLE".into(), tokens_table));
+    let _config_file = PreInputsFile::write(&mut env, &pre_inputs);
+    let emulator = LambdaEmulator::start_on(port, &env);
+    let http = reqwest::Client::new();
+    let token_for = |(id, secret): &(String, String)| {
+        http.post(emulator.function_url("token-issuer", "/oauth2/token"))
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", id.as_str()),
+                ("client_secret", secret.as_str()),
+            ])
+    };
+    let orders_token = LambdaEmulator::json_answer(token_for(&orders)).await;
+    let reports_token = LambdaEmulator::json_answer(token_for(&reports)).await;
+
+    let bearer = |issued: &Value| format!("Bearer {}", issued["access_token"].as_str().unwrap());
+    let allowed = authorize(
+        &http,
+        &emulator,
+        &fixture_event_with_authorization(&bearer(&orders_token)),
+    )
+    .await;
+    assert_eq!(
+        allowed["policyDocument"]["Statement"][0]["Effect"], "Allow",
+        "{allowed}"
+    );
+    assert_eq!(allowed["context"]["inject_x_client_id"], orders.0.as_str());
+    assert_eq!(
+        allowed["context"]["inject_x_scope"],
+        "orders.read orders.write"
+    );
+    let denied = authorize(
+        &http,
+        &emulator,
+        &fixture_event_with_authorization(&bearer(&reports_token)),
+    )
+    .await;
+    assert_eq!(
+        denied["policyDocument"]["Statement"][0]["Effect"], "Deny",
+        "{denied}"
+    );
+    assert_eq!(
+        denied["context"]["error"], "TokenValidationFails",
+        "{denied}"
+    );
+}

@@ -259,3 +259,62 @@ async fn wrong_secrets_past_the_limit_are_throttled_and_counted_no_further_in_dy
         "a full window is written no further"
     );
 }
+
+#[tokio::test]
+async fn a_key_record_written_before_keys_had_scopes_still_gets_innreach_tp_on_both_paths() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let moto = Moto::start();
+    let (keys, tokens) = moto.fresh_tables().await;
+    // The record exactly as tokengate wrote keys before scopes existed: no scopes,
+    // audiences or lifetime attributes.
+    let secret = Secret::from("a-secret-from-before".to_owned());
+    let s = |v: &str| AttributeValue::S(v.to_owned());
+    moto.client()
+        .put_item()
+        .table_name(&keys)
+        .item("key_id", s("legacy-key"))
+        .item(
+            "secret_hash",
+            s(&tokengate_shared::SecretHash::of(&secret).encode()),
+        )
+        .item("status", s("active"))
+        .item("codes", AttributeValue::Ss(vec!["d2ir1".into()]))
+        .item("created_at", AttributeValue::N("1".into()))
+        .item("updated_at", AttributeValue::N("1".into()))
+        .send()
+        .await
+        .unwrap();
+    let service = service(moto.client(), &keys, &tokens);
+    let (status, inn_reach) = send(
+        &service,
+        token_request("legacy-key", secret.expose(), "d2ir1"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{inn_reach}");
+    let standard = lambda_http::http::Request::builder()
+        .method("POST")
+        .uri("/oauth2/token")
+        .header(
+            "Authorization",
+            format!(
+                "Basic {}",
+                STANDARD.encode(format!("legacy-key:{}", secret.expose()))
+            ),
+        )
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(Body::Text("grant_type=client_credentials".into()))
+        .unwrap();
+    let (status, standard) = send(&service, standard).await;
+    assert_eq!(status, StatusCode::OK, "{standard}");
+    assert_eq!(standard["scope"], "innreach_tp");
+    for issued in [&inn_reach, &standard] {
+        let token = issued["access_token"].as_str().unwrap();
+        let (_, claims) = send(
+            &service,
+            introspection_request("legacy-key", secret.expose(), token),
+        )
+        .await;
+        assert_eq!(claims["scope"], "innreach_tp", "{claims}");
+        assert!(claims.get("aud").is_none(), "{claims}");
+    }
+}
