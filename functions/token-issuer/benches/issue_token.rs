@@ -16,7 +16,7 @@ use lambda_http::{Body, Request};
 use token_issuer::settings::Throttle;
 use token_issuer::{TokenService, handler};
 use tokengate_shared::store::memory::{MemoryKeyStore, MemoryTokenStore};
-use tokengate_shared::{AccessToken, ClientKey, KeyAdmin, SystemCode};
+use tokengate_shared::{AccessToken, Audience, ClientKey, Grants, KeyAdmin, Scope, SystemCode};
 
 fn token_request(key: &str, secret: &str) -> Request {
     lambda_http::http::Request::builder()
@@ -48,6 +48,20 @@ fn posted_token_request(key: &str, secret: &str) -> Request {
         .expect("a valid request")
 }
 
+/// A client holding three scopes and an audience (issue 24's figure).
+fn granted_client() -> (ClientKey, tokengate_shared::Secret) {
+    let (mut key, secret) = ClientKey::generate(BTreeSet::new(), None, 1);
+    key.grants = Grants {
+        scopes: ["orders.read", "orders.write", "reports.read"]
+            .iter()
+            .map(|s| Scope::parse(s).expect("a scope"))
+            .collect(),
+        audiences: [Audience::parse("https://api.example.com").expect("an audience")].into(),
+        token_ttl: None,
+    };
+    (key, secret)
+}
+
 fn issue_token(c: &mut Criterion) {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
@@ -58,6 +72,7 @@ fn issue_token(c: &mut Criterion) {
     runtime
         .block_on(keys.create(&key))
         .expect("the key is stored");
+    let service_keys = keys.clone();
     // Never throttled, so that every wrong secret below takes the 401 path: verified,
     // counted, refused.
     let service =
@@ -80,6 +95,22 @@ fn issue_token(c: &mut Criterion) {
     c.bench_function("issue_token/client_secret_post_to_json_response", |b| {
         b.iter(|| black_box(runtime.block_on(handler::handle(&service, posted.clone()))))
     });
+    let (granted, granted_secret) = granted_client();
+    runtime
+        .block_on(service_keys.create(&granted))
+        .expect("the granted key is stored");
+    let scoped = posted_token_request(granted.id.as_str(), granted_secret.expose())
+        .map(|_| Body::Text(format!(
+            "grant_type=client_credentials&client_id={}&client_secret={}&scope=orders.read%20orders.write%20reports.read&resource=https%3A%2F%2Fapi.example.com",
+            granted.id,
+            granted_secret.expose()
+        )));
+    let answer = runtime.block_on(handler::handle(&service, scoped.clone()));
+    assert_eq!(answer.map(|r| r.status().as_u16()), Ok(200));
+    c.bench_function(
+        "issue_token/three_scopes_and_an_audience_to_json_response",
+        |b| b.iter(|| black_box(runtime.block_on(handler::handle(&service, scoped.clone())))),
+    );
     c.bench_function("issue_token/wrong_secret_to_401", |b| {
         b.iter(|| black_box(runtime.block_on(handler::handle(&service, wrong.clone()))))
     });
