@@ -58,6 +58,12 @@ impl Scope {
     }
 }
 
+impl std::borrow::Borrow<str> for Scope {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
 impl fmt::Display for Scope {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
@@ -87,8 +93,28 @@ impl Audience {
         }
     }
 
+    /// An audience as a store holds it: checked in full when it was written, so only its
+    /// shape is checked again on the read path (no URI parse per request).
+    pub fn from_stored(text: &str) -> Result<Self, InvalidGrant> {
+        let printable = !text.is_empty() && text.bytes().all(|b| b.is_ascii_graphic());
+        if printable && text.len() <= Self::MAX_LEN && text.contains(':') {
+            Ok(Self(text.to_owned()))
+        } else {
+            Err(InvalidGrant::new(
+                text,
+                "an audience as tokengate writes one",
+            ))
+        }
+    }
+
     /// The audience as text.
     pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::borrow::Borrow<str> for Audience {
+    fn borrow(&self) -> &str {
         &self.0
     }
 }
@@ -134,32 +160,58 @@ impl Grants {
 
     /// What a token asked for gets: every scope held when none is asked for, else exactly
     /// those asked, each held; every audience when none is asked for, else exactly those
-    /// asked, each the key's. Nothing is granted silently less than asked.
+    /// asked, each the key's. Nothing is granted silently less than asked. `audiences` are
+    /// as the client sent them: one that is not the key's, malformed or not, is refused.
     pub fn grant(
         &self,
         scopes: Option<&[Scope]>,
-        audiences: &[Audience],
-    ) -> Result<(BTreeSet<Scope>, BTreeSet<Audience>), Refused> {
-        let held = self.scopes_held();
-        let scopes = match scopes {
-            None => held,
+        audiences: &[String],
+    ) -> Result<Granted, Refused> {
+        let scope = match scopes {
+            None if self.scopes.is_empty() => INN_REACH_SCOPE.to_owned(),
+            None => scope_text(&self.scopes),
             Some(asked) => {
-                if let Some(missing) = asked.iter().find(|s| !held.contains(*s)) {
+                let held = |s: &Scope| {
+                    if self.scopes.is_empty() {
+                        s.as_str() == INN_REACH_SCOPE
+                    } else {
+                        self.scopes.contains(s)
+                    }
+                };
+                if let Some(missing) = asked.iter().find(|s| !held(s)) {
                     return Err(Refused::Scope(missing.to_string()));
                 }
-                asked.iter().cloned().collect()
+                // Asked twice is granted once, in the order asked.
+                let once = asked
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, s)| !asked[..*i].contains(s))
+                    .map(|(_, s)| s);
+                scope_text(once)
             }
         };
         let audiences = if audiences.is_empty() {
-            self.audiences.clone()
+            self.audiences.iter().map(ToString::to_string).collect()
         } else {
-            if let Some(missing) = audiences.iter().find(|a| !self.audiences.contains(*a)) {
-                return Err(Refused::Audience(missing.to_string()));
+            if let Some(missing) = audiences
+                .iter()
+                .find(|a| !self.audiences.contains(a.as_str()))
+            {
+                return Err(Refused::Audience(missing.clone()));
             }
             audiences.iter().cloned().collect()
         };
-        Ok((scopes, audiences))
+        Ok(Granted { scope, audiences })
     }
+}
+
+/// What a token is granted: its scopes as text, space-separated, and its audiences.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Granted {
+    /// The granted scopes, space-separated, as the token records them.
+    pub scope: String,
+    /// The granted audiences.
+    pub audiences: BTreeSet<String>,
 }
 
 /// Scopes as the token endpoint's answer and introspection write them: space-separated.
@@ -218,9 +270,11 @@ mod tests {
             legacy.scopes_held(),
             scopes(&["innreach_tp"]).into_iter().collect()
         );
-        let (granted, audiences) = legacy.grant(None, &[]).unwrap();
-        assert_eq!(scope_text(&granted), "innreach_tp");
-        assert!(audiences.is_empty());
+        let granted = legacy.grant(None, &[]).unwrap();
+        assert_eq!(granted.scope, "innreach_tp");
+        assert!(granted.audiences.is_empty());
+        let asked = legacy.grant(Some(&scopes(&["innreach_tp"])), &[]).unwrap();
+        assert_eq!(asked.scope, "innreach_tp");
     }
 
     #[test]
@@ -233,25 +287,35 @@ mod tests {
             audiences: [api.clone()].into(),
             token_ttl: None,
         };
-        let (all, audiences) = grants.grant(None, &[]).unwrap();
-        assert_eq!(scope_text(&all), "orders.read orders.write");
-        assert_eq!(audiences, [api.clone()].into());
-        let (some, _) = grants
-            .grant(Some(&scopes(&["orders.read"])), &[api])
-            .unwrap();
-        assert_eq!(scope_text(&some), "orders.read");
+        let all = grants.grant(None, &[]).unwrap();
+        assert_eq!(all.scope, "orders.read orders.write");
+        assert_eq!(all.audiences, [api.to_string()].into());
+        let asked = scopes(&["orders.write", "orders.read", "orders.write"]);
+        let some = grants.grant(Some(&asked), &[api.to_string()]).unwrap();
+        assert_eq!(
+            some.scope, "orders.write orders.read",
+            "once each, in the order asked"
+        );
         assert_eq!(
             grants.grant(Some(&scopes(&["orders.read", "admin"])), &[]),
             Err(Refused::Scope("admin".into()))
         );
-        let other = Audience::parse("https://other.example.com").unwrap();
-        assert_eq!(
-            grants.grant(None, &[other]),
-            Err(Refused::Audience("https://other.example.com".into()))
-        );
+        for stranger in ["https://other.example.com", "not a uri"] {
+            assert_eq!(
+                grants.grant(None, &[stranger.into()]),
+                Err(Refused::Audience(stranger.into()))
+            );
+        }
         assert!(
             grants.grant(Some(&scopes(&["innreach_tp"])), &[]).is_err(),
             "a key with scopes of its own does not hold innreach_tp"
         );
+    }
+
+    #[test]
+    fn a_stored_audience_is_read_by_its_shape_alone() {
+        assert!(Audience::from_stored("https://api.example.com").is_ok());
+        assert!(Audience::from_stored("two words").is_err());
+        assert!(Audience::from_stored("").is_err());
     }
 }

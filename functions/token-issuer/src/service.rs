@@ -3,12 +3,10 @@
 use std::sync::Arc;
 
 use serde::Serialize;
-use std::collections::BTreeSet;
-
-use tokengate_shared::grants::{Refused, scope_text};
+use tokengate_shared::grants::{Granted, Refused};
 use tokengate_shared::{
-    AccessToken, ActiveToken, Audience, ClientKey, IssuerKeys, IssuerTokens, KeyId, KeyStatus,
-    Reservation, Revocation, Scope, SecretHash, TokenHash, TokenRecord,
+    AccessToken, ActiveToken, ClientKey, IssuerKeys, IssuerTokens, KeyId, KeyStatus, Reservation,
+    Revocation, Scope, SecretHash, TokenHash, TokenRecord,
 };
 use tracing::error;
 
@@ -21,10 +19,7 @@ use crate::routes::Contract;
 /// What a token request is granted, of what its key holds: exactly what it asked for, or
 /// a refusal naming what the key does not hold. At INN-Reach's path a key without
 /// `innreach_tp` is refused as a key not valid for the request.
-fn granted(
-    key: &ClientKey,
-    request: &TokenRequest,
-) -> Result<(BTreeSet<Scope>, BTreeSet<Audience>), TokenEndpointError> {
+fn granted(key: &ClientKey, request: &TokenRequest) -> Result<Granted, TokenEndpointError> {
     key.grants
         .grant(request.scopes.as_deref(), &request.audiences)
         .map_err(|refused| match (refused, request.contract) {
@@ -152,27 +147,28 @@ impl TokenService {
                 AuthFailure::CodeNotAllowed,
             ));
         }
-        let (scopes, audiences) = granted(&key, request)?;
+        let Granted { scope, audiences } = granted(&key, request)?;
         let ttl = key.grants.token_ttl.unwrap_or(self.ttl_seconds);
         let token = AccessToken::mint();
-        let scope = scope_text(&scopes);
+        // RFC 6749 §5.1: the scope is said when it is not the set asked for, which a
+        // granted request always is.
+        let said = request.scopes.is_none().then(|| scope.clone());
         let record = TokenRecord {
             hash: token.hash(),
             key_id: key.id.clone(),
             from_code: request.from_code.clone(),
             to_code: request.to_code.clone(),
-            scope: scope.clone(),
-            audiences: audiences.iter().map(ToString::to_string).collect(),
+            scope,
+            audiences,
             issued_at: now,
             expires_at: now + ttl,
         };
         self.tokens.put(&record).await?;
-        let asked = request.scopes.as_ref().map(scope_text);
         let issued = IssuedToken {
             access_token: token.expose().to_owned(),
             token_type: "Bearer",
             expires_in: ttl,
-            scope: (asked.as_deref() != Some(scope.as_str())).then_some(scope),
+            scope: said,
         };
         Ok((issued, key.id))
     }

@@ -118,7 +118,7 @@ async fn more_than_the_client_holds_is_refused_naming_what_it_does_not_hold() {
             "invalid_target",
             "'https://other.example.com'",
         ),
-        ("resource=not-a-uri", "invalid_target", "RFC 8707"),
+        ("resource=not-a-uri", "invalid_target", "'not-a-uri'"),
     ];
     for (extra, error, named) in cases {
         let (status, answer) =

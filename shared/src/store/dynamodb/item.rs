@@ -95,7 +95,7 @@ impl Attributes<'_> {
         let audiences = self
             .string_set(AUDIENCES)?
             .iter()
-            .map(|v| Audience::parse(v).map_err(|e| format!("attribute '{AUDIENCES}': {e}")))
+            .map(|v| Audience::from_stored(v).map_err(|e| format!("attribute '{AUDIENCES}': {e}")))
             .collect::<Result<_, _>>()?;
         let token_ttl = self
             .0
