@@ -228,7 +228,7 @@ async fn create(
     }
     let codes: BTreeSet<SystemCode> = codes.into_iter().collect();
     let (mut key, secret) = ClientKey::generate(codes, description, now);
-    key.grants = grants.applied_to(&Grants::default(), false)?;
+    key.grants = grants.applied_to(&Grants::default(), false)?.into();
     store.create(&key).await?;
     print_with_secret(&key, &secret, json);
     Ok(())

@@ -262,7 +262,7 @@ async fn create_demo_key(keys: &dyn KeyAdmin) -> Result<(ClientKey, Secret), Cli
     );
     // INN-Reach's scope, which the built-in pre-inputs require, and two narrower ones the
     // walkthrough asks for to show a token without it refused.
-    key.grants.scopes = DEMO_SCOPES
+    std::sync::Arc::make_mut(&mut key.grants).scopes = DEMO_SCOPES
         .iter()
         .map(|s| Scope::parse(s).map_err(|e| CliError::Setup(e.to_string())))
         .collect::<Result<_, _>>()?;

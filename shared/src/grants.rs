@@ -39,10 +39,15 @@ impl Scope {
     /// The longest scope accepted, as Cognito's.
     pub const MAX_LEN: usize = 256;
 
+    /// Whether `text` is one scope token, without making one.
+    pub fn is_token(text: &str) -> bool {
+        let allowed = |b: u8| b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b);
+        !text.is_empty() && text.len() <= Self::MAX_LEN && text.bytes().all(allowed)
+    }
+
     /// Parses one scope token.
     pub fn parse(text: &str) -> Result<Self, InvalidGrant> {
-        let allowed = |b: u8| b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b);
-        if !text.is_empty() && text.len() <= Self::MAX_LEN && text.bytes().all(allowed) {
+        if Self::is_token(text) {
             Ok(Self(text.to_owned()))
         } else {
             Err(InvalidGrant::new(
@@ -162,33 +167,11 @@ impl Grants {
     /// those asked, each held; every audience when none is asked for, else exactly those
     /// asked, each the key's. Nothing is granted silently less than asked. `audiences` are
     /// as the client sent them: one that is not the key's, malformed or not, is refused.
-    pub fn grant(
-        &self,
-        scopes: Option<&[Scope]>,
-        audiences: &[String],
-    ) -> Result<Granted, Refused> {
-        let scope = match scopes {
+    pub fn grant(&self, scope: Option<&str>, audiences: &[String]) -> Result<Granted, Refused> {
+        let scope = match scope {
             None if self.scopes.is_empty() => INN_REACH_SCOPE.to_owned(),
             None => scope_text(&self.scopes),
-            Some(asked) => {
-                let held = |s: &Scope| {
-                    if self.scopes.is_empty() {
-                        s.as_str() == INN_REACH_SCOPE
-                    } else {
-                        self.scopes.contains(s)
-                    }
-                };
-                if let Some(missing) = asked.iter().find(|s| !held(s)) {
-                    return Err(Refused::Scope(missing.to_string()));
-                }
-                // Asked twice is granted once, in the order asked.
-                let once = asked
-                    .iter()
-                    .enumerate()
-                    .filter(|(i, s)| !asked[..*i].contains(s))
-                    .map(|(_, s)| s);
-                scope_text(once)
-            }
+            Some(asked) => self.grant_scopes(asked)?,
         };
         let audiences = if audiences.is_empty() {
             self.audiences.iter().map(ToString::to_string).collect()
@@ -202,6 +185,36 @@ impl Grants {
             audiences.iter().cloned().collect()
         };
         Ok(Granted { scope, audiences })
+    }
+
+    /// The asked scope text (space-separated tokens), when the key holds each token: as
+    /// asked, or once each, in the order asked, when a token was asked twice.
+    fn grant_scopes(&self, asked: &str) -> Result<String, Refused> {
+        let held = |s: &str| {
+            if self.scopes.is_empty() {
+                s == INN_REACH_SCOPE
+            } else {
+                self.scopes.contains(s)
+            }
+        };
+        let tokens: Vec<&str> = asked.split(' ').collect();
+        if let Some(missing) = tokens.iter().find(|s| !held(s)) {
+            return Err(Refused::Scope((*missing).to_owned()));
+        }
+        let repeated = tokens
+            .iter()
+            .enumerate()
+            .any(|(i, s)| tokens[..i].contains(s));
+        if !repeated {
+            return Ok(asked.to_owned());
+        }
+        let once: Vec<&str> = tokens
+            .iter()
+            .enumerate()
+            .filter(|(i, s)| !tokens[..*i].contains(s))
+            .map(|(_, s)| *s)
+            .collect();
+        Ok(once.join(" "))
     }
 }
 
@@ -273,7 +286,7 @@ mod tests {
         let granted = legacy.grant(None, &[]).unwrap();
         assert_eq!(granted.scope, "innreach_tp");
         assert!(granted.audiences.is_empty());
-        let asked = legacy.grant(Some(&scopes(&["innreach_tp"])), &[]).unwrap();
+        let asked = legacy.grant(Some("innreach_tp"), &[]).unwrap();
         assert_eq!(asked.scope, "innreach_tp");
     }
 
@@ -290,14 +303,18 @@ mod tests {
         let all = grants.grant(None, &[]).unwrap();
         assert_eq!(all.scope, "orders.read orders.write");
         assert_eq!(all.audiences, [api.to_string()].into());
-        let asked = scopes(&["orders.write", "orders.read", "orders.write"]);
-        let some = grants.grant(Some(&asked), &[api.to_string()]).unwrap();
+        let some = grants
+            .grant(
+                Some("orders.write orders.read orders.write"),
+                &[api.to_string()],
+            )
+            .unwrap();
         assert_eq!(
             some.scope, "orders.write orders.read",
             "once each, in the order asked"
         );
         assert_eq!(
-            grants.grant(Some(&scopes(&["orders.read", "admin"])), &[]),
+            grants.grant(Some("orders.read admin"), &[]),
             Err(Refused::Scope("admin".into()))
         );
         for stranger in ["https://other.example.com", "not a uri"] {
@@ -307,7 +324,7 @@ mod tests {
             );
         }
         assert!(
-            grants.grant(Some(&scopes(&["innreach_tp"])), &[]).is_err(),
+            grants.grant(Some("innreach_tp"), &[]).is_err(),
             "a key with scopes of its own does not hold innreach_tp"
         );
     }

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeSet;
 use std::fmt;
+use std::sync::Arc;
 
 use crate::code::SystemCode;
 use crate::grants::Grants;
@@ -102,8 +103,9 @@ pub struct ClientKey {
     /// Every token this key was issued at or before this time (epoch seconds) is revoked:
     /// `tokengate tokens revoke --key`. 0 when never used.
     pub tokens_revoked_at: u64,
-    /// The scopes, audiences and token lifetime it may be granted.
-    pub grants: Grants,
+    /// The scopes, audiences and token lifetime it may be granted; shared, so that reading a
+    /// key from memory does not copy them.
+    pub grants: Arc<Grants>,
 }
 
 /// Failed authentications of a key: how many, since when. Kept in the key's own record,
@@ -189,7 +191,7 @@ impl ClientKey {
             description,
             failures: FailedAttempts::default(),
             tokens_revoked_at: 0,
-            grants: Grants::default(),
+            grants: Arc::default(),
         };
         (key, secret)
     }

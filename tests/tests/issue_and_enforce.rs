@@ -306,7 +306,8 @@ async fn granted_client(
             .map(|a| Audience::parse(a).unwrap())
             .collect(),
         token_ttl: None,
-    };
+    }
+    .into();
     DynamoKeyStore::new(moto.client(), table)
         .create(&key)
         .await

@@ -75,7 +75,8 @@ async fn standard_clients_get_exactly_the_scopes_and_audience_a_client_holds_and
             .map(|a| Audience::parse(a).unwrap())
             .collect(),
         token_ttl: None,
-    };
+    }
+    .into();
     DynamoKeyStore::new(moto.client(), &keys_table)
         .create(&key)
         .await

@@ -162,14 +162,17 @@ async fn grants_contract(store: &dyn KeyAdmin, id: &KeyId, gone: &KeyId) {
         token_ttl: Some(60),
     };
     let granted = store.set_grants(id, &grants, 1_500).await.unwrap();
-    assert_eq!((&granted.grants, granted.updated_at), (&grants, 1_500));
+    assert_eq!(
+        (granted.grants.as_ref(), granted.updated_at),
+        (&grants, 1_500)
+    );
     assert_eq!(store.get(id).await.unwrap(), Some(granted));
     let narrower = Grants {
         scopes: grants.scopes.iter().take(1).cloned().collect(),
         ..Grants::default()
     };
     let narrowed = store.set_grants(id, &narrower, 1_600).await.unwrap();
-    assert_eq!(narrowed.grants, narrower, "audiences and lifetime cleared");
+    assert_eq!(*narrowed.grants, narrower, "audiences and lifetime cleared");
     assert_eq!(store.get(id).await.unwrap(), Some(narrowed));
     let legacy = store
         .set_grants(id, &Grants::default(), 1_700)

@@ -58,7 +58,8 @@ fn granted_client() -> (ClientKey, tokengate_shared::Secret) {
             .collect(),
         audiences: [Audience::parse("https://api.example.com").expect("an audience")].into(),
         token_ttl: None,
-    };
+    }
+    .into();
     (key, secret)
 }
 

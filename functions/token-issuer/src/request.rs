@@ -66,8 +66,9 @@ pub struct TokenRequest {
     pub to_code: Option<SystemCode>,
     /// The contract the request was held to.
     pub contract: Contract,
-    /// The scopes asked for; `None`: every scope the client holds.
-    pub scopes: Option<Vec<Scope>>,
+    /// The `scope` asked for, as sent: scope tokens separated by single spaces, each
+    /// checked; `None`: every scope the client holds.
+    pub scope: Option<String>,
     /// The audiences asked for (`resource`, RFC 8707, or `audience`), as sent; none: every
     /// audience the client's tokens may be for. One that is not the client's is refused
     /// when granting, malformed or not.
@@ -132,9 +133,7 @@ impl TokenRequest {
             from_code: Some(from_code),
             to_code: Some(to_code),
             contract: Contract::InnReach,
-            scopes: Some(vec![
-                Scope::parse(SCOPE).map_err(|e| TokenEndpointError::invalid(e.to_string()))?,
-            ]),
+            scope: Some(SCOPE.to_owned()),
             audiences: Vec::new(),
         })
     }
@@ -159,7 +158,7 @@ impl TokenRequest {
             from_code,
             to_code,
             contract: Contract::Standard,
-            scopes: requested_scopes(&params)?,
+            scope: requested_scope(&params)?,
             audiences: requested_audiences(&params)?,
         })
     }
@@ -434,16 +433,17 @@ fn optional_parameter<'a>(params: &'a Params, name: &str) -> Result<Option<&'a s
     }
 }
 
-/// RFC 6749 §3.3: space-delimited scope tokens; absent means every scope the client holds.
-fn requested_scopes(params: &Params) -> Result<Option<Vec<Scope>>> {
+/// RFC 6749 §3.3: scope tokens separated by single spaces; absent means every scope the
+/// client holds. Checked here, kept as sent.
+fn requested_scope(params: &Params) -> Result<Option<String>> {
     let Some(scope) = optional_parameter(params, "scope")? else {
         return Ok(None);
     };
-    scope
-        .split(' ')
-        .map(|s| Scope::parse(s).map_err(|e| TokenEndpointError::InvalidScope(e.to_string())))
-        .collect::<Result<Vec<_>>>()
-        .map(Some)
+    if let Some(bad) = scope.split(' ').find(|s| !Scope::is_token(s)) {
+        let problem = Scope::parse(bad).map_or_else(|e| e.to_string(), |_| String::new());
+        return Err(TokenEndpointError::InvalidScope(problem));
+    }
+    Ok(Some(scope.to_owned()))
 }
 
 /// RFC 8707's `resource`, and the `audience` Auth0 and Cognito clients send, each

@@ -21,7 +21,7 @@ use crate::routes::Contract;
 /// `innreach_tp` is refused as a key not valid for the request.
 fn granted(key: &ClientKey, request: &TokenRequest) -> Result<Granted, TokenEndpointError> {
     key.grants
-        .grant(request.scopes.as_deref(), &request.audiences)
+        .grant(request.scope.as_deref(), &request.audiences)
         .map_err(|refused| match (refused, request.contract) {
             (_, Contract::InnReach) => {
                 TokenEndpointError::AuthenticationFailed(AuthFailure::ScopeNotHeld)
@@ -152,7 +152,7 @@ impl TokenService {
         let token = AccessToken::mint();
         // RFC 6749 §5.1: the scope is said when it is not the set asked for, which a
         // granted request always is.
-        let said = request.scopes.is_none().then(|| scope.clone());
+        let said = request.scope.is_none().then(|| scope.clone());
         let record = TokenRecord {
             hash: token.hash(),
             key_id: key.id.clone(),

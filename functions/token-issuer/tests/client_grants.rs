@@ -35,7 +35,8 @@ async fn service() -> TokenService {
             .map(|a| Audience::parse(a).unwrap())
             .collect(),
         token_ttl: Some(60),
-    };
+    }
+    .into();
     keys.create(&orders).await.unwrap();
     TokenService::new(keys, Arc::new(MemoryTokenStore::new()), 599)
 }

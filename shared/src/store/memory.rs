@@ -117,7 +117,7 @@ impl KeyAdmin for MemoryKeyStore {
         now: u64,
     ) -> Result<ClientKey, StoreError> {
         self.update(id, |key| {
-            key.grants = grants.clone();
+            key.grants = std::sync::Arc::new(grants.clone());
             key.updated_at = now;
         })
     }

@@ -140,7 +140,7 @@ impl TryFrom<&Item> for ClientKey {
                 since: a.optional_number(FAILURES_SINCE)?,
             },
             tokens_revoked_at: a.optional_number(TOKENS_REVOKED_AT)?,
-            grants: a.grants()?,
+            grants: a.grants()?.into(),
             codes,
             id,
         })
@@ -243,15 +243,15 @@ mod tests {
     #[test]
     fn grants_and_audiences_survive_the_round_trip_and_absent_ones_read_as_none() {
         let (mut key, _) = ClientKey::generate(BTreeSet::new(), None, 1);
-        key.grants = Grants {
+        key.grants = std::sync::Arc::new(Grants {
             scopes: [Scope::parse("orders.read").unwrap()].into(),
             audiences: [Audience::parse("https://api.example.com").unwrap()].into(),
             token_ttl: Some(60),
-        };
+        });
         let item = Item::from(&key);
         assert!(matches!(item.get(SCOPES), Some(AttributeValue::Ss(_))));
         assert_eq!(ClientKey::try_from(&item), Ok(key.clone()));
-        key.grants = Grants::default();
+        key.grants = Default::default();
         let item = Item::from(&key);
         assert!(!item.contains_key(SCOPES) && !item.contains_key(AUDIENCES));
         assert_eq!(ClientKey::try_from(&item), Ok(key));
