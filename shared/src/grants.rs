@@ -167,7 +167,7 @@ impl Grants {
     /// those asked, each held; every audience when none is asked for, else exactly those
     /// asked, each the key's. Nothing is granted silently less than asked. `audiences` are
     /// as the client sent them: one that is not the key's, malformed or not, is refused.
-    pub fn grant(&self, scope: Option<&str>, audiences: &[String]) -> Result<Granted, Refused> {
+    pub fn grant(&self, scope: Option<String>, audiences: Vec<String>) -> Result<Granted, Refused> {
         let scope = match scope {
             None if self.scopes.is_empty() => INN_REACH_SCOPE.to_owned(),
             None => scope_text(&self.scopes),
@@ -182,14 +182,14 @@ impl Grants {
             {
                 return Err(Refused::Audience(missing.clone()));
             }
-            audiences.iter().cloned().collect()
+            audiences.into_iter().collect()
         };
         Ok(Granted { scope, audiences })
     }
 
     /// The asked scope text (space-separated tokens), when the key holds each token: as
     /// asked, or once each, in the order asked, when a token was asked twice.
-    fn grant_scopes(&self, asked: &str) -> Result<String, Refused> {
+    fn grant_scopes(&self, asked: String) -> Result<String, Refused> {
         let held = |s: &str| {
             if self.scopes.is_empty() {
                 s == INN_REACH_SCOPE
@@ -197,22 +197,18 @@ impl Grants {
                 self.scopes.contains(s)
             }
         };
-        let tokens: Vec<&str> = asked.split(' ').collect();
-        if let Some(missing) = tokens.iter().find(|s| !held(s)) {
-            return Err(Refused::Scope((*missing).to_owned()));
+        if let Some(missing) = asked.split(' ').find(|s| !held(s)) {
+            return Err(Refused::Scope(missing.to_owned()));
         }
-        let repeated = tokens
-            .iter()
-            .enumerate()
-            .any(|(i, s)| tokens[..i].contains(s));
-        if !repeated {
-            return Ok(asked.to_owned());
+        let seen_before = |i: usize, s: &str| asked.split(' ').take(i).any(|t| t == s);
+        if !asked.split(' ').enumerate().any(|(i, s)| seen_before(i, s)) {
+            return Ok(asked);
         }
-        let once: Vec<&str> = tokens
-            .iter()
+        let once: Vec<&str> = asked
+            .split(' ')
             .enumerate()
-            .filter(|(i, s)| !tokens[..*i].contains(s))
-            .map(|(_, s)| *s)
+            .filter(|(i, s)| !seen_before(*i, s))
+            .map(|(_, s)| s)
             .collect();
         Ok(once.join(" "))
     }
@@ -283,10 +279,12 @@ mod tests {
             legacy.scopes_held(),
             scopes(&["innreach_tp"]).into_iter().collect()
         );
-        let granted = legacy.grant(None, &[]).unwrap();
+        let granted = legacy.grant(None, Vec::new()).unwrap();
         assert_eq!(granted.scope, "innreach_tp");
         assert!(granted.audiences.is_empty());
-        let asked = legacy.grant(Some("innreach_tp"), &[]).unwrap();
+        let asked = legacy
+            .grant(Some("innreach_tp".into()), Vec::new())
+            .unwrap();
         assert_eq!(asked.scope, "innreach_tp");
     }
 
@@ -300,13 +298,13 @@ mod tests {
             audiences: [api.clone()].into(),
             token_ttl: None,
         };
-        let all = grants.grant(None, &[]).unwrap();
+        let all = grants.grant(None, Vec::new()).unwrap();
         assert_eq!(all.scope, "orders.read orders.write");
         assert_eq!(all.audiences, [api.to_string()].into());
         let some = grants
             .grant(
-                Some("orders.write orders.read orders.write"),
-                &[api.to_string()],
+                Some("orders.write orders.read orders.write".into()),
+                vec![api.to_string()],
             )
             .unwrap();
         assert_eq!(
@@ -314,17 +312,19 @@ mod tests {
             "once each, in the order asked"
         );
         assert_eq!(
-            grants.grant(Some("orders.read admin"), &[]),
+            grants.grant(Some("orders.read admin".into()), Vec::new()),
             Err(Refused::Scope("admin".into()))
         );
         for stranger in ["https://other.example.com", "not a uri"] {
             assert_eq!(
-                grants.grant(None, &[stranger.into()]),
+                grants.grant(None, vec![stranger.into()]),
                 Err(Refused::Audience(stranger.into()))
             );
         }
         assert!(
-            grants.grant(Some("innreach_tp"), &[]).is_err(),
+            grants
+                .grant(Some("innreach_tp".into()), Vec::new())
+                .is_err(),
             "a key with scopes of its own does not hold innreach_tp"
         );
     }

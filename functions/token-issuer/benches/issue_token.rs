@@ -63,55 +63,62 @@ fn granted_client() -> (ClientKey, tokengate_shared::Secret) {
     (key, secret)
 }
 
+/// A token service over fresh in-memory stores holding `keys`, never throttled (so that
+/// every wrong secret takes the 401 path: verified, counted, refused). Each benchmark gets
+/// its own, so that none measures a store the one before it filled.
+fn service(runtime: &tokio::runtime::Runtime, keys: &[&ClientKey]) -> TokenService {
+    let store = Arc::new(MemoryKeyStore::new());
+    for key in keys {
+        runtime
+            .block_on(store.create(key))
+            .expect("the key is stored");
+    }
+    TokenService::new(store, Arc::new(MemoryTokenStore::new()), 599).with_throttle(Throttle {
+        max_failures: u64::MAX,
+        window_seconds: 300,
+    })
+}
+
 fn issue_token(c: &mut Criterion) {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
         .expect("a runtime");
-    let keys = Arc::new(MemoryKeyStore::new());
     let codes: BTreeSet<SystemCode> = [SystemCode::parse("d2ir1").expect("a code")].into();
     let (key, secret) = ClientKey::generate(codes, None, 1);
-    runtime
-        .block_on(keys.create(&key))
-        .expect("the key is stored");
-    let service_keys = keys.clone();
-    // Never throttled, so that every wrong secret below takes the 401 path: verified,
-    // counted, refused.
-    let service =
-        TokenService::new(keys, Arc::new(MemoryTokenStore::new()), 599).with_throttle(Throttle {
-            max_failures: u64::MAX,
-            window_seconds: 300,
-        });
+    let (granted, granted_secret) = granted_client();
     let request = token_request(key.id.as_str(), secret.expose());
     let wrong = token_request(key.id.as_str(), "not-the-secret");
 
+    let inn_reach = service(&runtime, &[&key]);
     c.bench_function("issue_token/valid_request_to_json_response", |b| {
         b.iter(|| {
-            let response = runtime.block_on(handler::handle(&service, request.clone()));
+            let response = runtime.block_on(handler::handle(&inn_reach, request.clone()));
             black_box(response)
         })
     });
+    let standard = service(&runtime, &[&key]);
     let posted = posted_token_request(key.id.as_str(), secret.expose());
-    let answer = runtime.block_on(handler::handle(&service, posted.clone()));
+    let answer = runtime.block_on(handler::handle(&standard, posted.clone()));
     assert_eq!(answer.map(|r| r.status().as_u16()), Ok(200));
     c.bench_function("issue_token/client_secret_post_to_json_response", |b| {
-        b.iter(|| black_box(runtime.block_on(handler::handle(&service, posted.clone()))))
+        b.iter(|| black_box(runtime.block_on(handler::handle(&standard, posted.clone()))))
     });
-    let (granted, granted_secret) = granted_client();
-    runtime
-        .block_on(service_keys.create(&granted))
-        .expect("the granted key is stored");
+    let scoped_service = service(&runtime, &[&granted]);
     let scoped = posted_token_request(granted.id.as_str(), granted_secret.expose())
         .map(|_| Body::Text(format!(
             "grant_type=client_credentials&client_id={}&client_secret={}&scope=orders.read%20orders.write%20reports.read&resource=https%3A%2F%2Fapi.example.com",
             granted.id,
             granted_secret.expose()
         )));
-    let answer = runtime.block_on(handler::handle(&service, scoped.clone()));
+    let answer = runtime.block_on(handler::handle(&scoped_service, scoped.clone()));
     assert_eq!(answer.map(|r| r.status().as_u16()), Ok(200));
     c.bench_function(
         "issue_token/three_scopes_and_an_audience_to_json_response",
-        |b| b.iter(|| black_box(runtime.block_on(handler::handle(&service, scoped.clone())))),
+        |b| {
+            b.iter(|| black_box(runtime.block_on(handler::handle(&scoped_service, scoped.clone()))))
+        },
     );
+    let service = service(&runtime, &[&key]);
     c.bench_function("issue_token/wrong_secret_to_401", |b| {
         b.iter(|| black_box(runtime.block_on(handler::handle(&service, wrong.clone()))))
     });

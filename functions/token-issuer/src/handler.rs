@@ -118,9 +118,9 @@ async fn issue(
     request: &Request,
     contract: Contract,
 ) -> Result<Response<Body>, TokenEndpointError> {
-    let token_request = TokenRequest::parse(request, contract)?;
+    let mut token_request = TokenRequest::parse(request, contract)?;
     let (issued, key_id) = service
-        .issue(&token_request, clock::now_epoch_seconds())
+        .issue(&mut token_request, clock::now_epoch_seconds())
         .await?;
     let code = |c: &Option<tokengate_shared::SystemCode>| {
         c.as_ref().map_or_else(String::new, ToString::to_string)

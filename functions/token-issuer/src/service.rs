@@ -19,9 +19,10 @@ use crate::routes::Contract;
 /// What a token request is granted, of what its key holds: exactly what it asked for, or
 /// a refusal naming what the key does not hold. At INN-Reach's path a key without
 /// `innreach_tp` is refused as a key not valid for the request.
-fn granted(key: &ClientKey, request: &TokenRequest) -> Result<Granted, TokenEndpointError> {
+fn granted(key: &ClientKey, request: &mut TokenRequest) -> Result<Granted, TokenEndpointError> {
+    let asked = (request.scope.take(), std::mem::take(&mut request.audiences));
     key.grants
-        .grant(request.scope.as_deref(), &request.audiences)
+        .grant(asked.0, asked.1)
         .map_err(|refused| match (refused, request.contract) {
             (_, Contract::InnReach) => {
                 TokenEndpointError::AuthenticationFailed(AuthFailure::ScopeNotHeld)
@@ -134,9 +135,10 @@ impl TokenService {
     }
 
     /// Issues a token: one key read, one token write.
+    /// The request's scope and audiences are taken into the token.
     pub async fn issue(
         &self,
-        request: &TokenRequest,
+        request: &mut TokenRequest,
         now: u64,
     ) -> Result<(IssuedToken, KeyId), TokenEndpointError> {
         let key = self.authenticate(&request.credentials, now).await?;
@@ -147,12 +149,13 @@ impl TokenService {
                 AuthFailure::CodeNotAllowed,
             ));
         }
+        let asked_none = request.scope.is_none();
         let Granted { scope, audiences } = granted(&key, request)?;
         let ttl = key.grants.token_ttl.unwrap_or(self.ttl_seconds);
         let token = AccessToken::mint();
         // RFC 6749 §5.1: the scope is said when it is not the set asked for, which a
         // granted request always is.
-        let said = request.scope.is_none().then(|| scope.clone());
+        let said = asked_none.then(|| scope.clone());
         let record = TokenRecord {
             hash: token.hash(),
             key_id: key.id.clone(),
