@@ -76,19 +76,11 @@ pub fn openid_client_grants(
     scope: &str,
     resource: &str,
 ) -> Value {
-    let folder = workspace_root().join("tests/idp");
-    assert!(
-        folder.join("node_modules/openid-client").is_dir(),
-        "openid-client is not installed in tests/idp: {INSTALL_HINT}"
-    );
-    run(
-        Command::new(tool("node"))
-            .current_dir(folder)
-            .arg("grants.mjs")
-            .args([server, client_id, client_secret, scope, resource]),
+    openid_client_script(
+        "grants.mjs",
+        &[server, client_id, client_secret, scope, resource],
         "openid-client asking for scopes",
     )
-    .remove(0)
 }
 
 /// openid-client with discovery from `server` (an issuer URL, or the metadata document's
@@ -97,6 +89,15 @@ pub fn openid_client_grants(
 /// # Panics
 /// When node or openid-client is missing (with the install command), or the run fails.
 pub fn openid_client(server: &str, client_id: &str, client_secret: &str, method: &str) -> Value {
+    openid_client_script(
+        "client.mjs",
+        &[server, client_id, client_secret, method],
+        "openid-client",
+    )
+}
+
+/// One of `tests/idp`'s openid-client programs, and the one JSON result it prints.
+fn openid_client_script(script: &str, args: &[&str], what: &str) -> Value {
     let folder = workspace_root().join("tests/idp");
     assert!(
         folder.join("node_modules/openid-client").is_dir(),
@@ -105,9 +106,9 @@ pub fn openid_client(server: &str, client_id: &str, client_secret: &str, method:
     run(
         Command::new(tool("node"))
             .current_dir(folder)
-            .arg("client.mjs")
-            .args([server, client_id, client_secret, method]),
-        "openid-client",
+            .arg(script)
+            .args(args),
+        what,
     )
     .remove(0)
 }

@@ -156,3 +156,21 @@ impl Drop for PreInputsFile {
         let _ = std::fs::remove_file(&self.0);
     }
 }
+
+/// Grants of these scopes and audiences, with the default token lifetime.
+///
+/// # Panics
+/// When a scope or an audience does not parse: the tests name good ones.
+pub fn grants(scopes: &[&str], audiences: &[&str]) -> tokengate_shared::Grants {
+    tokengate_shared::Grants {
+        scopes: scopes
+            .iter()
+            .map(|s| tokengate_shared::Scope::parse(s).expect("a scope"))
+            .collect(),
+        audiences: audiences
+            .iter()
+            .map(|a| tokengate_shared::Audience::parse(a).expect("an audience"))
+            .collect(),
+        token_ttl: None,
+    }
+}

@@ -297,17 +297,8 @@ async fn granted_client(
     scopes: &[&str],
     audiences: &[&str],
 ) -> (String, String) {
-    use tokengate_shared::{Audience, ClientKey, Grants, Scope};
-    let (mut key, secret) = ClientKey::generate(Default::default(), None, 1);
-    key.grants = Grants {
-        scopes: scopes.iter().map(|s| Scope::parse(s).unwrap()).collect(),
-        audiences: audiences
-            .iter()
-            .map(|a| Audience::parse(a).unwrap())
-            .collect(),
-        token_ttl: None,
-    }
-    .into();
+    let (mut key, secret) = tokengate_shared::ClientKey::generate(Default::default(), None, 1);
+    key.grants = tokengate_tests::fixtures::grants(scopes, audiences).into();
     DynamoKeyStore::new(moto.client(), table)
         .create(&key)
         .await

@@ -6,24 +6,30 @@
 #![allow(clippy::unwrap_used)]
 
 use tokengate_shared::store::dynamodb::DynamoKeyStore;
-use tokengate_shared::{Audience, ClientKey, Grants, KeyAdmin, Scope};
+use tokengate_shared::{ClientKey, KeyAdmin};
 use tokengate_tests::clients::{
     assert_client_run, openid_client, openid_client_grants, python_clients, python_grants,
 };
+use tokengate_tests::fixtures::grants;
 use tokengate_tests::{FIXTURE_KEY, FIXTURE_SECRET, LambdaEmulator, Moto, free_port};
 
-#[tokio::test]
-async fn standard_oauth_clients_get_introspect_and_revoke_tokens_from_the_token_issuer_binary() {
-    let moto = Moto::start();
-    let (keys_table, tokens_table) = moto.fresh_tables().await;
-    moto.provision_fixture_key(&keys_table).await;
+/// token-issuer under the emulator over these tables, and the issuer URL it announces.
+fn token_issuer(moto: &Moto, keys_table: String, tokens_table: String) -> (LambdaEmulator, String) {
     let port = free_port();
     let issuer = format!("http://127.0.0.1:{port}/lambda-url/token-issuer");
     let mut env = moto.env();
     env.push(("KEYS_TABLE".into(), keys_table));
     env.push(("TOKENS_TABLE".into(), tokens_table));
     env.push(("ISSUER_URL".into(), issuer.clone()));
-    let emulator = LambdaEmulator::start_on(port, &env);
+    (LambdaEmulator::start_on(port, &env), issuer)
+}
+
+#[tokio::test]
+async fn standard_oauth_clients_get_introspect_and_revoke_tokens_from_the_token_issuer_binary() {
+    let moto = Moto::start();
+    let (keys_table, tokens_table) = moto.fresh_tables().await;
+    moto.provision_fixture_key(&keys_table).await;
+    let (emulator, issuer) = token_issuer(&moto, keys_table, tokens_table);
 
     // The first request compiles the function; the metadata document is public.
     let metadata_url =
@@ -65,29 +71,16 @@ async fn standard_clients_get_exactly_the_scopes_and_audience_a_client_holds_and
     let moto = Moto::start();
     let (keys_table, tokens_table) = moto.fresh_tables().await;
     let (mut key, secret) = ClientKey::generate(Default::default(), None, 1);
-    key.grants = Grants {
-        scopes: ["orders.read", "orders.write"]
-            .iter()
-            .map(|s| Scope::parse(s).unwrap())
-            .collect(),
-        audiences: ["https://api.example.com", "urn:example:reports"]
-            .iter()
-            .map(|a| Audience::parse(a).unwrap())
-            .collect(),
-        token_ttl: None,
-    }
+    key.grants = grants(
+        &["orders.read", "orders.write"],
+        &["https://api.example.com", "urn:example:reports"],
+    )
     .into();
     DynamoKeyStore::new(moto.client(), &keys_table)
         .create(&key)
         .await
         .unwrap();
-    let port = free_port();
-    let issuer = format!("http://127.0.0.1:{port}/lambda-url/token-issuer");
-    let mut env = moto.env();
-    env.push(("KEYS_TABLE".into(), keys_table));
-    env.push(("TOKENS_TABLE".into(), tokens_table));
-    env.push(("ISSUER_URL".into(), issuer.clone()));
-    let emulator = LambdaEmulator::start_on(port, &env);
+    let (emulator, issuer) = token_issuer(&moto, keys_table, tokens_table);
     let metadata_url =
         emulator.function_url("token-issuer", "/.well-known/oauth-authorization-server");
     // The first request compiles the function.

@@ -13,8 +13,8 @@ use tokengate_shared::store::dynamodb::{
 };
 use tokengate_shared::store::memory::{MemoryKeyStore, MemoryTokenStore};
 use tokengate_shared::{
-    Audience, ClientKey, FailedAttempts, FailureLimit, Grants, IssuerTokens, KeyAdmin, KeyId,
-    KeyReader, KeyStatus, ReadEach, Reservation, Revocation, Scope, Secret, SecretHash, StoreError,
+    ClientKey, FailedAttempts, FailureLimit, Grants, IssuerTokens, KeyAdmin, KeyId, KeyReader,
+    KeyStatus, ReadEach, Reservation, Revocation, Scope, Secret, SecretHash, StoreError,
     SystemCode, TokenAndKeys, TokenHash, TokenLookup, TokenRecord, TokenStore,
 };
 use tokengate_tests::{ClosedPort, Moto, dynamodb_client};
@@ -151,15 +151,11 @@ async fn key_store_contract(store: &dyn KeyAdmin) {
 /// A key's grants are replaced whole, and what is empty is gone from the record.
 async fn grants_contract(store: &dyn KeyAdmin, id: &KeyId, gone: &KeyId) {
     let grants = Grants {
-        scopes: ["orders.read", "https://api.example.com/orders.write"]
-            .iter()
-            .map(|s| Scope::parse(s).unwrap())
-            .collect(),
-        audiences: ["https://api.example.com", "urn:example:reports"]
-            .iter()
-            .map(|a| Audience::parse(a).unwrap())
-            .collect(),
         token_ttl: Some(60),
+        ..tokengate_tests::fixtures::grants(
+            &["orders.read", "https://api.example.com/orders.write"],
+            &["https://api.example.com", "urn:example:reports"],
+        )
     };
     let granted = store.set_grants(id, &grants, 1_500).await.unwrap();
     assert_eq!(
