@@ -28,12 +28,20 @@ fn granted(key: &ClientKey, request: &mut TokenRequest) -> Result<Granted, Token
                 TokenEndpointError::AuthenticationFailed(AuthFailure::ScopeNotHeld)
             }
             (Refused::Scope(scope), Contract::Standard) => TokenEndpointError::InvalidScope(
-                format!("The client does not hold the scope '{scope}'."),
+                format!("The client does not hold the scope '{}'.", named(&scope)),
             ),
-            (Refused::Audience(audience), Contract::Standard) => TokenEndpointError::InvalidTarget(
-                format!("'{audience}' is not an audience this client's tokens may be for."),
-            ),
+            (Refused::Audience(audience), Contract::Standard) => {
+                TokenEndpointError::InvalidTarget(format!(
+                    "'{}' is not an audience this client's tokens may be for.",
+                    named(&audience)
+                ))
+            }
         })
+}
+
+/// What a refusal names of the request: at most 64 characters of it.
+fn named(text: &str) -> String {
+    text.chars().take(64).collect()
 }
 
 /// The body of a successful token response.

@@ -128,6 +128,11 @@ async fn more_than_the_client_holds_is_refused_naming_what_it_does_not_hold() {
             "'https://other.example.com'",
         ),
         ("resource=not-a-uri", "invalid_target", "'not-a-uri'"),
+        (
+            &format!("resource=urn:{}", "x".repeat(900)),
+            "invalid_target",
+            "is not an audience",
+        ),
     ];
     for (extra, error, named) in cases {
         let (status, answer) =
@@ -136,6 +141,10 @@ async fn more_than_the_client_holds_is_refused_naming_what_it_does_not_hold() {
         assert_eq!(answer["error"], error, "{extra}: {answer}");
         let description = answer["error_description"].as_str().unwrap();
         assert!(description.contains(named), "{extra}: {description}");
+        assert!(
+            description.len() < 160,
+            "a refusal names at most 64 characters: {description}"
+        );
     }
 }
 
