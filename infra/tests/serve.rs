@@ -746,6 +746,24 @@ fn serve_with_banner() -> (ProcessGroup, Vec<String>) {
     (process, banner)
 }
 
+/// What `script` prints, run in bash as a user pastes it: `expected` lines, or the failure
+/// with both streams.
+fn bash_lines(script: &str, expected: usize) -> Vec<String> {
+    let output = Command::new("bash")
+        .args(["-c", script])
+        .output()
+        .expect("bash runs the commands");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let lines: Vec<String> = stdout.lines().map(str::to_owned).collect();
+    assert_eq!(
+        lines.len(),
+        expected,
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    lines
+}
+
 /// The commands of serve's printed walkthrough, as a user pastes them: each indented block
 /// after "Try it", its `\` continuations joined.
 fn walkthrough_commands(banner: &[String]) -> Vec<String> {
@@ -774,18 +792,7 @@ fn the_printed_walkthrough_runs_as_pasted_from_a_token_to_an_allow_and_a_named_d
     let commands = walkthrough_commands(&banner);
     assert_eq!(commands.len(), 5, "{banner:#?}");
 
-    let output = Command::new("bash")
-        .args(["-c", &commands.join("\n")])
-        .output()
-        .expect("bash runs the walkthrough");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let lines: Vec<&str> = stdout.lines().collect();
-    assert_eq!(
-        lines.len(),
-        5,
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let lines = bash_lines(&commands.join("\n"), 5);
     let token = lines[0]
         .strip_prefix("TOKEN=")
         .expect("the token is echoed");
@@ -793,14 +800,14 @@ fn the_printed_walkthrough_runs_as_pasted_from_a_token_to_an_allow_and_a_named_d
         token.len() == 32 && token.bytes().all(|b| b.is_ascii_hexdigit()),
         "{token}"
     );
-    let allowed: Value = serde_json::from_str(lines[1]).expect("the echo answers JSON");
+    let allowed: Value = serde_json::from_str(&lines[1]).expect("the echo answers JSON");
     assert_eq!(allowed["path"], "/patrons/42", "{allowed}");
     assert!(allowed["headers"]["x-client-id"].is_string(), "{allowed}");
     assert!(
         allowed["headers"].get("authorization").is_none(),
         "{allowed}"
     );
-    let denied: Value = serde_json::from_str(lines[2]).expect("the denial is JSON");
+    let denied: Value = serde_json::from_str(&lines[2]).expect("the denial is JSON");
     assert_eq!(
         denied["error"], "AuthorizationHeaderNotPresentInRequest",
         "{denied}"
@@ -809,7 +816,7 @@ fn the_printed_walkthrough_runs_as_pasted_from_a_token_to_an_allow_and_a_named_d
         .strip_prefix("NARROW=")
         .expect("the narrower token is echoed");
     assert_eq!(narrow.len(), 32, "a token with scope orders.read: {narrow}");
-    let refused: Value = serde_json::from_str(lines[4]).expect("the refusal is JSON");
+    let refused: Value = serde_json::from_str(&lines[4]).expect("the refusal is JSON");
     assert_eq!(refused["error"], "TokenValidationFails", "{refused}");
 }
 
@@ -831,24 +838,13 @@ fn the_getting_started_oauth_client_commands_run_against_serve() {
         .trim();
     // The commands as documented, on serve's free port instead of 3000.
     let script = format!("{export}\n{}", block.replace("http://127.0.0.1:3000", base));
-    let output = Command::new("bash")
-        .args(["-c", &script])
-        .output()
-        .expect("bash runs the commands");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let lines: Vec<&str> = stdout.lines().collect();
-    assert_eq!(
-        lines.len(),
-        4,
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let metadata: Value = serde_json::from_str(lines[0]).expect("the metadata is JSON");
+    let lines = bash_lines(&script, 4);
+    let metadata: Value = serde_json::from_str(&lines[0]).expect("the metadata is JSON");
     assert_eq!(metadata["token_endpoint"], format!("{base}/oauth2/token"));
-    let allowed: Value = serde_json::from_str(lines[1]).expect("the echo answers JSON");
+    let allowed: Value = serde_json::from_str(&lines[1]).expect("the echo answers JSON");
     assert!(allowed["headers"]["x-client-id"].is_string(), "{allowed}");
     assert_eq!(lines[2], "{}", "revocation answers an empty object");
-    let denied: Value = serde_json::from_str(lines[3]).expect("the denial is JSON");
+    let denied: Value = serde_json::from_str(&lines[3]).expect("the denial is JSON");
     assert_eq!(denied["error"], "TokenValidationFails", "{denied}");
 }
 
