@@ -3,6 +3,7 @@
 
 use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Response};
+use serde::Serialize;
 use serde_json::json;
 use tokengate_shared::StoreError;
 
@@ -213,8 +214,10 @@ impl TokenEndpointError {
 
 /// A JSON response that no cache may keep, as every token endpoint answer must be
 /// (RFC 6749 §5.1).
-pub fn json_response(status: StatusCode, body: &serde_json::Value) -> Response<Body> {
-    let mut response = Response::new(Body::Text(body.to_string()));
+pub fn json_response(status: StatusCode, body: &impl Serialize) -> Response<Body> {
+    // Answers are strings, numbers and maps with string keys: none fails to serialize.
+    let text = serde_json::to_string(body).unwrap_or_else(|_| "{}".to_owned());
+    let mut response = Response::new(Body::Text(text));
     *response.status_mut() = status;
     let headers = response.headers_mut();
     headers.insert(

@@ -132,10 +132,7 @@ async fn issue(
         to_code = %code(&token_request.to_code),
         expires_in = issued.expires_in
     );
-    Ok(json_response(
-        StatusCode::OK,
-        &serde_json::to_value(&issued).unwrap_or_default(),
-    ))
+    Ok(json_response(StatusCode::OK, &issued))
 }
 
 async fn introspect(
@@ -151,10 +148,7 @@ async fn introspect(
         caller = %operation.credentials.key,
         active = matches!(answer, Introspection::Active(_))
     );
-    Ok(json_response(
-        StatusCode::OK,
-        &serde_json::to_value(&answer).unwrap_or_default(),
-    ))
+    Ok(json_response(StatusCode::OK, &answer))
 }
 
 async fn revoke(

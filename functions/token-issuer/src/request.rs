@@ -1,6 +1,7 @@
 //! Turning an HTTP request into a token or introspection request, or a 400 that names the
 //! part at fault.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use base64::Engine as _;
@@ -180,7 +181,7 @@ impl TokenOperation {
 
 /// The parameters of a request at a standard route: a form body (RFC 6749 §3.2), or for
 /// the token route also the query string when there is no body.
-fn standard_parameters(request: &Request, query_allowed: bool) -> Result<Params> {
+fn standard_parameters(request: &Request, query_allowed: bool) -> Result<Params<'_>> {
     let body_empty = request.body().is_empty();
     let form_required =
         || TokenEndpointError::invalid(format!("The Content-Type header must be {FORM}."));
@@ -205,7 +206,7 @@ fn standard_parameters(request: &Request, query_allowed: bool) -> Result<Params>
 /// Client authentication by exactly one method (RFC 6749 §2.3): HTTP Basic
 /// (`client_secret_basic`) or `client_id` and `client_secret` in the form body
 /// (`client_secret_post`).
-fn client_credentials(headers: &HeaderMap, params: &Params) -> Result<ClientCredentials> {
+fn client_credentials(headers: &HeaderMap, params: &Params<'_>) -> Result<ClientCredentials> {
     let in_body = ["client_id", "client_secret"]
         .iter()
         .any(|name| params.iter().any(|(k, _)| k == name));
@@ -226,8 +227,8 @@ fn client_credentials(headers: &HeaderMap, params: &Params) -> Result<ClientCred
 /// RFC 6749 §2.3.1: client credentials never travel in the request URI, where access logs
 /// and shell history keep them.
 fn refuse_credentials_in_query(request: &Request) -> Result<()> {
-    let query = request.uri().query().unwrap_or_default();
-    if form_urlencoded::parse(query.as_bytes())
+    if query_parameters(request)
+        .iter()
         .any(|(k, _)| k == "client_id" || k == "client_secret")
     {
         return Err(TokenEndpointError::invalid(
@@ -252,7 +253,7 @@ fn source_ip(request: &Request) -> Option<String> {
 }
 
 /// RFC 6749 §2.3: a client MUST NOT use more than one authentication method per request.
-fn refuse_body_credentials(params: &Params) -> Result<()> {
+fn refuse_body_credentials(params: &Params<'_>) -> Result<()> {
     if params
         .iter()
         .any(|(k, _)| k == "client_id" || k == "client_secret")
@@ -373,7 +374,7 @@ fn basic_credentials(headers: &HeaderMap) -> Result<ClientCredentials> {
         )
     })?;
     let utf8 = |bytes: &[u8]| {
-        form_urldecode(bytes).ok_or_else(|| {
+        String::from_utf8(form_decode(bytes).into_owned()).map_err(|_| {
             TokenEndpointError::invalid(
                 "The Authorization header's Basic credentials must be UTF-8.",
             )
@@ -386,46 +387,85 @@ fn basic_credentials(headers: &HeaderMap) -> Result<ClientCredentials> {
     })
 }
 
-/// `application/x-www-form-urlencoded` decoding of one value: `+` is a space, then
-/// percent-decoding; `None` unless the result is UTF-8.
-fn form_urldecode(bytes: &[u8]) -> Option<String> {
-    let plus_as_space: Vec<u8> = bytes
-        .iter()
-        .map(|&b| if b == b'+' { b' ' } else { b })
-        .collect();
-    let decoded: Vec<u8> = percent_encoding::percent_decode(&plus_as_space).collect();
-    String::from_utf8(decoded).ok()
+/// A request's parameters, decoded; borrowed from the request where nothing needed
+/// decoding, so that a parameter costs an allocation only when it was encoded.
+type Params<'a> = Vec<(Cow<'a, str>, Cow<'a, str>)>;
+
+fn query_parameters(request: &Request) -> Params<'_> {
+    form_pairs(request.uri().query().unwrap_or_default().as_bytes())
 }
 
-type Params = Vec<(String, String)>;
-
-fn query_parameters(request: &Request) -> Params {
-    let query = request.uri().query().unwrap_or_default();
-    form_urlencoded::parse(query.as_bytes())
-        .into_owned()
-        .collect()
+fn body_parameters(request: &Request) -> Params<'_> {
+    form_pairs(request.body().as_ref())
 }
 
-fn body_parameters(request: &Request) -> Params {
-    form_urlencoded::parse(request.body().as_ref())
-        .into_owned()
-        .collect()
+/// `application/x-www-form-urlencoded` parsing as the WHATWG URL standard has it, and as
+/// `form_urlencoded::parse` does (a test holds the two together): pairs split at `&` and
+/// the first `=`, empty ones skipped, each side decoded and read as UTF-8, lossily.
+fn form_pairs(input: &[u8]) -> Params<'_> {
+    if input.is_empty() {
+        return Vec::new();
+    }
+    let mut pairs = Vec::with_capacity(1 + input.iter().filter(|&&b| b == b'&').count());
+    let split = input
+        .split(|&b| b == b'&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (name, value) = match pair.iter().position(|&b| b == b'=') {
+                Some(at) => (&pair[..at], &pair[at + 1..]),
+                None => (pair, &[][..]),
+            };
+            (
+                utf8_lossy(form_decode(name)),
+                utf8_lossy(form_decode(value)),
+            )
+        });
+    pairs.extend(split);
+    pairs
 }
 
-fn single_parameter<'a>(params: &'a Params, name: &str) -> Result<&'a str> {
+fn utf8_lossy(bytes: Cow<'_, [u8]>) -> Cow<'_, str> {
+    match bytes {
+        Cow::Borrowed(bytes) => String::from_utf8_lossy(bytes),
+        Cow::Owned(bytes) => Cow::Owned(
+            String::from_utf8(bytes)
+                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
+        ),
+    }
+}
+
+/// One form-encoded name or value: `+` is a space, then percent-decoding. Borrowed when
+/// there is nothing to decode, else decoded into one allocation of the input's length
+/// (`form_urlencoded`'s decoder grows its output as it goes: seven allocations for a
+/// request with a scope list and a resource URI).
+fn form_decode(raw: &[u8]) -> Cow<'_, [u8]> {
+    if !raw.iter().any(|&b| b == b'+' || b == b'%') {
+        return Cow::Borrowed(raw);
+    }
+    let mut decoded = Vec::with_capacity(raw.len());
+    for (i, part) in raw.split(|&b| b == b'+').enumerate() {
+        if i > 0 {
+            decoded.push(b' ');
+        }
+        decoded.extend(percent_encoding::percent_decode(part));
+    }
+    Cow::Owned(decoded)
+}
+
+fn single_parameter<'a>(params: &'a Params<'_>, name: &str) -> Result<&'a str> {
     let mut values = params.iter().filter(|(k, _)| k == name).map(|(_, v)| v);
     match (values.next(), values.next()) {
         (Some(_), Some(_)) => Err(TokenEndpointError::invalid(format!(
             "The {name} parameter must appear once."
         ))),
-        (Some(value), None) if !value.is_empty() => Ok(value),
+        (Some(value), None) if !value.is_empty() => Ok(value.as_ref()),
         _ => Err(TokenEndpointError::invalid(format!(
             "The {name} parameter is required."
         ))),
     }
 }
 
-fn optional_parameter<'a>(params: &'a Params, name: &str) -> Result<Option<&'a str>> {
+fn optional_parameter<'a>(params: &'a Params<'_>, name: &str) -> Result<Option<&'a str>> {
     if params.iter().any(|(k, _)| k == name) {
         single_parameter(params, name).map(Some)
     } else {
@@ -435,7 +475,7 @@ fn optional_parameter<'a>(params: &'a Params, name: &str) -> Result<Option<&'a s
 
 /// RFC 6749 §3.3: scope tokens separated by single spaces; absent means every scope the
 /// client holds. Checked here, kept as sent.
-fn requested_scope(params: &Params) -> Result<Option<String>> {
+fn requested_scope(params: &Params<'_>) -> Result<Option<String>> {
     let Some(scope) = optional_parameter(params, "scope")? else {
         return Ok(None);
     };
@@ -449,7 +489,7 @@ fn requested_scope(params: &Params) -> Result<Option<String>> {
 /// RFC 8707's `resource`, and the `audience` Auth0 and Cognito clients send, each
 /// repeatable. Each must be one of the client's audiences, which were checked as absolute
 /// URIs when the key was made: anything else is refused then, so no URI is parsed here.
-fn requested_audiences(params: &Params) -> Result<Vec<String>> {
+fn requested_audiences(params: &Params<'_>) -> Result<Vec<String>> {
     params
         .iter()
         .filter(|(k, _)| k == "resource" || k == "audience")
@@ -461,17 +501,52 @@ fn requested_audiences(params: &Params) -> Result<Vec<String>> {
                 "A resource or audience is longer than {} characters.",
                 Audience::MAX_LEN
             ))),
-            _ => Ok(v.clone()),
+            _ => Ok(v.clone().into_owned()),
         })
         .collect()
 }
 
-fn expect_parameter(params: &Params, name: &str, expected: &str) -> Result<()> {
+fn expect_parameter(params: &Params<'_>, name: &str, expected: &str) -> Result<()> {
     if single_parameter(params, name)? == expected {
         Ok(())
     } else {
         Err(TokenEndpointError::invalid(format!(
             "The {name} parameter must be {expected}."
         )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn form_pairs_decode_as_form_urlencoded_does() {
+        let inputs: [&[u8]; 12] = [
+            b"",
+            b"a=1&b=2",
+            b"&&a&=b&c=&=",
+            b"scope=orders.read%20orders.write+reports.read",
+            b"resource=https%3A%2F%2Fapi.example.com&resource=urn:x",
+            b"a=%2B+%2b+",
+            b"a=%&b=%4&c=%zz&d=%%41",
+            b"k%3Dv=x%26y=z",
+            b"bad=%ff%fe&worse=\xc3",
+            b"utf8=%C3%A9t%C3%A9",
+            b"a==b=c",
+            b"+=+",
+        ];
+        for input in inputs {
+            let ours = form_pairs(input);
+            let theirs: Vec<_> = form_urlencoded::parse(input).collect();
+            assert_eq!(ours, theirs, "{}", String::from_utf8_lossy(input));
+        }
+    }
+
+    #[test]
+    fn an_unencoded_parameter_is_borrowed_from_the_request() {
+        let pairs = form_pairs(b"grant_type=client_credentials&scope=a%20b");
+        assert!(matches!(pairs[0], (Cow::Borrowed(_), Cow::Borrowed(_))));
+        assert!(matches!(pairs[1].1, Cow::Owned(ref scope) if scope == "a b"));
     }
 }
