@@ -20,7 +20,8 @@ use serde_json::{Map, Value};
 
 use crate::decision::Decision;
 use crate::error::Reason;
-use crate::request::AuthRequest;
+use crate::request::{AuthRequest, RouteAt};
+use crate::routes::RouteGrants;
 
 /// An API Gateway authorizer event, of any type this authorizer answers.
 #[derive(Debug, Clone)]
@@ -251,6 +252,7 @@ impl AuthorizerEvent {
                     .as_ref()
                     .and_then(|i| i.api_key_id.clone()),
                 malformed: method_arn_missing(event.method_arn.as_deref()),
+                route: route_at_arn(event.method_arn.as_deref()),
             },
             Self::RequestV2(event) => AuthRequest {
                 headers: event.headers.clone(),
@@ -263,6 +265,10 @@ impl AuthorizerEvent {
                 token_event: false,
                 gateway_api_key_id: None,
                 malformed: None,
+                route: event
+                    .route_key
+                    .clone()
+                    .map_or(RouteAt::Unknown, RouteAt::RouteKey),
             },
             Self::Token(event) => {
                 let mut headers = HeaderMap::new();
@@ -277,6 +283,7 @@ impl AuthorizerEvent {
                     headers,
                     token_event: true,
                     malformed: method_arn_missing(event.method_arn.as_deref()),
+                    route: route_at_arn(event.method_arn.as_deref()),
                     ..AuthRequest::default()
                 }
             }
@@ -297,17 +304,23 @@ impl AuthorizerEvent {
             Self::Request(event) => event.method_arn.as_deref(),
             Self::Token(event) => event.method_arn.as_deref(),
         };
-        let mut statement = IamPolicyStatement::default();
-        statement.action = vec!["execute-api:Invoke".into()];
-        statement.effect = if decision.is_allow() {
-            IamPolicyEffect::Allow
-        } else {
-            IamPolicyEffect::Deny
+        let method_arn = method_arn.unwrap_or("*");
+        let statements = match route_grants(decision) {
+            Some(grants) => route_statements(grants, method_arn),
+            None if decision.is_allow() => {
+                vec![statement(
+                    IamPolicyEffect::Allow,
+                    vec![stage_resource(method_arn)],
+                )]
+            }
+            None => vec![statement(
+                IamPolicyEffect::Deny,
+                vec![stage_resource(method_arn)],
+            )],
         };
-        statement.resource = vec![stage_resource(method_arn.unwrap_or("*"))];
         let mut policy = ApiGatewayCustomAuthorizerPolicy::default();
         policy.version = Some("2012-10-17".into());
-        policy.statement = vec![statement];
+        policy.statement = statements;
         let principal_id = match decision {
             Decision::Allow { principal_id, .. } => Some(principal_id.as_str()),
             Decision::Deny { principal_id, .. } => principal_id.as_deref(),
@@ -375,6 +388,59 @@ fn method_arn_missing(method_arn: Option<&str>) -> Option<Reason> {
         .then_some(Reason::MethodArnMissing)
 }
 
+/// A method ARN's part after the stage (`GET/orders/1`), which the route table reads.
+fn route_at_arn(method_arn: Option<&str>) -> RouteAt {
+    method_arn
+        .and_then(|arn| arn.splitn(3, '/').nth(2))
+        .map_or(RouteAt::Unknown, |rest| RouteAt::MethodArn(rest.to_owned()))
+}
+
+/// What a valid token may do on every route, when the pre-inputs have routes.
+fn route_grants(decision: &Decision) -> Option<&RouteGrants> {
+    match decision {
+        Decision::Allow { routes, .. } => routes.as_deref(),
+        Decision::Deny { elsewhere, .. } => elsewhere.as_deref().and_then(route_grants),
+    }
+}
+
+/// The policy that answers every route of the table, whichever the cache reuses it for:
+/// an Allow for the routes the token may call, an explicit Deny for the rest.
+fn route_statements(grants: &RouteGrants, method_arn: &str) -> Vec<IamPolicyStatement> {
+    let mut parts = method_arn.splitn(3, '/');
+    let base = match (parts.next(), parts.next()) {
+        (Some(api), Some(stage)) if !api.is_empty() && !stage.is_empty() => {
+            format!("{api}/{stage}/")
+        }
+        // No stage to scope the routes to: nothing is allowed.
+        _ => {
+            return vec![statement(
+                IamPolicyEffect::Deny,
+                vec![method_arn.to_owned()],
+            )];
+        }
+    };
+    let (allow, deny) = grants.patterns();
+    let resources = |patterns: Vec<&str>| -> Vec<String> {
+        patterns.into_iter().map(|p| format!("{base}{p}")).collect()
+    };
+    let mut statements = Vec::with_capacity(2);
+    if !allow.is_empty() {
+        statements.push(statement(IamPolicyEffect::Allow, resources(allow)));
+    }
+    if !deny.is_empty() {
+        statements.push(statement(IamPolicyEffect::Deny, resources(deny)));
+    }
+    statements
+}
+
+fn statement(effect: IamPolicyEffect, resource: Vec<String>) -> IamPolicyStatement {
+    let mut statement = IamPolicyStatement::default();
+    statement.action = vec!["execute-api:Invoke".into()];
+    statement.effect = effect;
+    statement.resource = resource;
+    statement
+}
+
 /// The policy resource for a method ARN: the whole stage
 /// (`arn:aws:execute-api:region:account:api/stage/*`), so API Gateway's authorizer cache,
 /// which is keyed by identity and not by route, never denies a route it did not decide.
@@ -417,15 +483,24 @@ pub fn context(decision: &Decision, all_keys: &[String]) -> Map<String, Value> {
         Decision::Deny {
             principal_id,
             denial,
+            elsewhere,
         } => {
+            // A valid token refused on this route keeps the context of the routes it may
+            // call: a REST API's cache hands this answer to them too.
+            if let Some(allow) = elsewhere {
+                context = self::context(allow, all_keys);
+            }
             if let Some(principal_id) = principal_id {
                 context.insert("principal_id".into(), principal_id.clone().into());
             }
             context.insert("error".into(), denial.reason.error().name().into());
-            context.insert(
-                "error_description".into(),
-                denial.reason.description().into(),
-            );
+            let description = match (denial.reason, &denial.detail) {
+                (Reason::RouteScopeMissing, Some(need)) => {
+                    format!("{} It needs {need}.", denial.reason.description())
+                }
+                _ => denial.reason.description().to_owned(),
+            };
+            context.insert("error_description".into(), description.into());
         }
     }
     context

@@ -37,6 +37,10 @@ pub struct Claims {
     /// Scopes in `scp`, as Okta and Entra ID write them: a list, or space-separated text.
     #[serde(default, rename = "scp", deserialize_with = "scope_list")]
     pub scp: Vec<String>,
+    /// Scopes in `scopes`, as Keycloak and some others write them: a list, or
+    /// space-separated text.
+    #[serde(default, rename = "scopes", deserialize_with = "scope_list")]
+    pub scopes_claim: Vec<String>,
     /// Who the token was issued for (`sub`), when the answer says.
     #[serde(default, deserialize_with = "lenient_string")]
     pub sub: Option<String>,
@@ -46,6 +50,13 @@ pub struct Claims {
 }
 
 impl Claims {
+    /// Whether the token carries `scope`, in any of `scope`, `scp` or `scopes`.
+    pub fn holds(&self, scope: &str) -> bool {
+        [&self.scopes, &self.scp, &self.scopes_claim]
+            .iter()
+            .any(|list| list.iter().any(|s| s == scope))
+    }
+
     /// Who was authenticated, as the authorizer's `principalId`: `sub`, else `client_id`,
     /// when it is short printable text; `None` otherwise (the API key's id stands in).
     pub fn principal(&self) -> Option<&str> {
@@ -168,10 +179,7 @@ impl Claims {
         if audience.is_some_and(|a| !self.audiences.iter().any(|have| have == a)) {
             return Err(Reason::AudienceMismatch.into());
         }
-        match required_scopes
-            .iter()
-            .find(|s| !self.scopes.contains(s) && !self.scp.contains(s))
-        {
+        match required_scopes.iter().find(|s| !self.holds(s)) {
             Some(scope) => Err(Denial::with_detail(
                 Reason::ScopeMissing,
                 format!("scope {scope} missing"),

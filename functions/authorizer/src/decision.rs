@@ -18,7 +18,8 @@ use crate::jwt::JwtVerifier;
 use crate::moment::Moment;
 use crate::pre_inputs::{ApiKeySource, ConfigError, PreInputs, ValidationStyle};
 pub use crate::request::AuthRequest;
-use crate::request::{PresentedKey, Single, bearer_token, presented_key};
+use crate::request::{PresentedKey, RouteAt, Single, bearer_token, presented_key};
+use crate::routes::{RouteGrants, RouteTable, Verdict};
 use crate::validations::{Validated, Validations};
 
 mod own_tokens;
@@ -41,6 +42,8 @@ pub enum Decision {
         block_authorization_header: bool,
         /// Whether the validation result came from the cache.
         cached: bool,
+        /// With `routes`: what the token may do on every route, for a REST API's policy.
+        routes: Option<Box<RouteGrants>>,
     },
     /// Refuse it.
     Deny {
@@ -48,6 +51,9 @@ pub enum Decision {
         principal_id: Option<String>,
         /// Why.
         denial: Denial,
+        /// With `routes`, when the token is valid but not for this route: the Allow it has
+        /// on the routes it may call, which a REST API's cached policy must keep.
+        elsewhere: Option<Box<Decision>>,
     },
 }
 
@@ -182,27 +188,40 @@ impl Authorizer {
     async fn decide_uncounted(&self, request: &AuthRequest, now: Moment) -> Decision {
         let validation = self.validation(request, now).await;
         match validation.result {
-            Ok((validated, cached)) => Decision::Allow {
-                // Who the token authenticates: its key, else its claims; the API key only
-                // identifies.
-                principal_id: validated
-                    .owner
-                    .as_ref()
-                    .map(ToString::to_string)
-                    .or_else(|| validated.claims.principal().map(str::to_owned))
-                    .or(validation.principal_id)
-                    .unwrap_or_default(),
-                headers: validated.headers.clone(),
-                dropped: validated.dropped.clone(),
-                block_authorization_header: self
-                    .pre_inputs()
-                    .is_some_and(|p| p.block_authorization_header),
-                cached,
-            },
+            Ok((validated, cached)) => {
+                let routes = self.pre_inputs().and_then(|p| p.routes.clone());
+                let allow = self.allow(validation.principal_id, &validated, cached);
+                match routes {
+                    Some(table) => on_route(request, table, &validated, allow),
+                    None => allow,
+                }
+            }
             Err(denial) => Decision::Deny {
                 principal_id: validation.principal_id,
                 denial,
+                elsewhere: None,
             },
+        }
+    }
+
+    fn allow(&self, principal_id: Option<String>, validated: &Validated, cached: bool) -> Decision {
+        Decision::Allow {
+            // Who the token authenticates: its key, else its claims; the API key only
+            // identifies.
+            principal_id: validated
+                .owner
+                .as_ref()
+                .map(ToString::to_string)
+                .or_else(|| validated.claims.principal().map(str::to_owned))
+                .or(principal_id)
+                .unwrap_or_default(),
+            headers: validated.headers.clone(),
+            dropped: validated.dropped.clone(),
+            block_authorization_header: self
+                .pre_inputs()
+                .is_some_and(|p| p.block_authorization_header),
+            cached,
+            routes: None,
         }
     }
 
@@ -259,6 +278,39 @@ impl Authorizer {
             cache.insert(id.clone(), key.clone());
         }
         api_key_rule(key.as_ref())
+    }
+}
+
+/// A valid token's decision on the request's own route, with what it may do on every
+/// route: allowed when every route matching the request is satisfied.
+fn on_route(
+    request: &AuthRequest,
+    table: Arc<RouteTable>,
+    validated: &Validated,
+    mut allow: Decision,
+) -> Decision {
+    let satisfied = table.satisfied(&|scope| validated.claims.holds(scope));
+    let verdict = match &request.route {
+        RouteAt::MethodArn(arn) => table.verdict_for_arn(arn, &satisfied),
+        RouteAt::RouteKey(key) => table.verdict_for_route_key(key, &satisfied),
+        RouteAt::Unknown => Verdict::Unmatched,
+    };
+    if let Decision::Allow { routes, .. } = &mut allow {
+        *routes = Some(Box::new(RouteGrants { table, satisfied }));
+    }
+    let denial = match verdict {
+        Verdict::Allowed => return allow,
+        Verdict::Unmatched => Denial::of(Reason::RouteUnmatched),
+        Verdict::Missing(need) => Denial::with_detail(Reason::RouteScopeMissing, need),
+    };
+    let principal_id = match &allow {
+        Decision::Allow { principal_id, .. } => Some(principal_id.clone()),
+        Decision::Deny { .. } => None,
+    };
+    Decision::Deny {
+        principal_id,
+        denial,
+        elsewhere: Some(Box::new(allow)),
     }
 }
 

@@ -34,6 +34,9 @@ pub enum Deny {
     TargetEndpointError,
     /// The validation endpoint answered, but the token is not valid.
     TokenValidationFails,
+    /// The token is valid, but lacks the scopes the route needs (`routes`), or no route
+    /// matches and `unmatched_routes` is `deny`. RFC 6750 §3.1's name.
+    InsufficientScope,
 }
 
 impl Deny {
@@ -58,6 +61,7 @@ impl Deny {
             Self::DefaultTokenValidationURINotPresent => "DefaultTokenValidationURINotPresent",
             Self::TargetEndpointError => "TargetEndpointError",
             Self::TokenValidationFails => "TokenValidationFails",
+            Self::InsufficientScope => "insufficient_scope",
         }
     }
 }
@@ -137,6 +141,10 @@ pub enum Reason {
     TokenKeyInactive,
     /// `tokengate` style: the token was issued to another key than the API key presented.
     TokenNotForApiKey,
+    /// The route needs scopes the token lacks.
+    RouteScopeMissing,
+    /// No route of the table matches the request, and unmatched routes are denied.
+    RouteUnmatched,
 }
 
 impl Reason {
@@ -179,6 +187,7 @@ impl Reason {
             | Self::TokenUnknown
             | Self::TokenKeyInactive
             | Self::TokenNotForApiKey => Deny::TokenValidationFails,
+            Self::RouteScopeMissing | Self::RouteUnmatched => Deny::InsufficientScope,
         }
     }
 
@@ -219,6 +228,8 @@ impl Reason {
             Self::TokenUnknown => "token_unknown",
             Self::TokenKeyInactive => "token_key_inactive",
             Self::TokenNotForApiKey => "token_not_for_api_key",
+            Self::RouteScopeMissing => "route_scope_missing",
+            Self::RouteUnmatched => "route_unmatched",
         }
     }
 
@@ -290,6 +301,10 @@ impl Reason {
                 "The client key the token was issued to is disabled or deleted, or has revoked its tokens."
             }
             Self::TokenNotForApiKey => "The token was not issued to this API key.",
+            Self::RouteScopeMissing => "The token lacks the scopes this route requires.",
+            Self::RouteUnmatched => {
+                "No route of this API's table matches the request, and unmatched routes are denied."
+            }
         }
     }
 }

@@ -51,6 +51,7 @@ fn log(decision: &Decision) {
         Decision::Deny {
             principal_id,
             denial,
+            ..
         } => warn!(
             reason = denial.reason.id(),
             error = denial.reason.error().name(),

@@ -17,10 +17,12 @@ mod compile;
 mod document;
 mod model;
 mod problems;
+mod routing;
 mod validation;
 
 pub use model::*;
 pub use problems::{ConfigError, Problem};
+pub use routing::{MAX_POLICY_BYTES, MAX_ROUTES};
 
 use compile::compile;
 use document::{Document, Secrets};

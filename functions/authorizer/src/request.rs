@@ -22,6 +22,20 @@ pub struct AuthRequest {
     pub gateway_api_key_id: Option<String>,
     /// What makes the event itself unusable (no `methodArn`): denied before anything else.
     pub malformed: Option<Reason>,
+    /// Where the request is going, as the route table reads it.
+    pub route: RouteAt,
+}
+
+/// Where a request is going, as the event says it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum RouteAt {
+    /// The event does not say.
+    #[default]
+    Unknown,
+    /// A REST API's method ARN after the stage (`GET/orders/1`).
+    MethodArn(String),
+    /// An HTTP API's `routeKey` (`GET /orders/{id}`).
+    RouteKey(String),
 }
 
 impl std::fmt::Debug for AuthRequest {

@@ -307,7 +307,7 @@ fn a_typo_at_any_level_is_an_unknown_key_naming_the_key_it_most_likely_meant() {
     );
     assert_eq!(
         problems(r#"{"defaultURI": "https://d.example/v", "colour": "blue"}"#)[0],
-        "colour: unknown key (known: token_validation_uri, regionCodeHeader, regionCodeValue, defaultURI, inject_headers, block_authorization_header, http_proxy_server, http_proxy_port, api_key, validation, timeouts, cache, max_response_bytes, xml_namespaces)"
+        "colour: unknown key (known: token_validation_uri, regionCodeHeader, regionCodeValue, defaultURI, inject_headers, block_authorization_header, http_proxy_server, http_proxy_port, api_key, validation, timeouts, cache, max_response_bytes, xml_namespaces, routes, unmatched_routes)"
     );
 }
 
@@ -672,4 +672,64 @@ fn plain_http_to_a_remote_host_is_refused_unless_explicitly_allowed_and_then_fla
         let p = parse(&local).unwrap();
         assert!(p.warnings.is_empty(), "{loopback}");
     }
+}
+
+#[test]
+fn routes_are_checked_route_by_route_and_against_each_other() {
+    let with = |routes: &str| {
+        problems(&format!(
+            r#"{{"validation": {{"style": "tokengate"}}, "routes": {routes}}}"#
+        ))
+    };
+    assert_eq!(
+        with(
+            r#"[{"method": "FETCH", "path": "/a"}, {"method": "GET", "path": "a"}, {"method": "GET", "path": "/a", "scopes": ["bad scope"]}]"#
+        ),
+        [
+            "routes[0]: method must be one of GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS or *",
+            "routes[1]: path must start with /",
+            "routes[2].scopes: 'bad scope' is not a scope (RFC 6749 §3.3)",
+        ]
+    );
+    let conflict = with(
+        r#"[{"method": "GET", "path": "/orders/{id}", "scopes": ["read"]}, {"method": "GET", "path": "/orders/{id}/refunds", "scopes": ["admin"]}]"#,
+    );
+    assert_eq!(conflict.len(), 1);
+    assert!(conflict[0].starts_with("routes: routes GET /orders/{id} (all of read) and GET /orders/{id}/refunds (all of admin) overlap"), "{conflict:?}");
+    assert!(
+        parse(r#"{"validation": {"style": "tokengate"}, "routes": [{"method": "GET", "path": "/orders/{id}", "scopes": ["read"]}, {"method": "GET", "path": "/orders/{id}/refunds", "scopes": ["read", "admin"]}, {"method": "*", "path": "/health", "public": true}]}"#)
+            .is_ok()
+    );
+    assert_eq!(
+        problems(
+            r#"{"defaultURI": "https://d.example/v", "routes": [{"method": "GET", "path": "/a"}]}"#
+        ),
+        ["routes: need scopes, and the forward style has none: use rfc7662, jwt or tokengate"]
+    );
+    assert_eq!(
+        with(
+            r#"[{"method": "GET", "path": "/a", "public": true, "scopes": ["x"]}, {"method": "GET", "path": "/b", "match": "any"}, {"method": "GET", "path": "/c", "color": 1}]"#
+        ),
+        [
+            "routes[0]: a public route takes no scopes and no match",
+            "routes[1].match: any needs at least one scope",
+            "routes[2].color: unknown field `color`, expected one of `method`, `path`, `scopes`, `match`, `public`",
+        ]
+    );
+}
+
+#[test]
+fn a_route_table_too_large_for_api_gateways_policy_is_refused_naming_its_size() {
+    let routes: Vec<String> = (0..100)
+        .map(|i| format!(r#"{{"method": "*", "path": "/resource-number-{i}", "scopes": ["s"]}}"#))
+        .collect();
+    let found = problems(&format!(
+        r#"{{"validation": {{"style": "tokengate"}}, "routes": [{}]}}"#,
+        routes.join(",")
+    ));
+    assert_eq!(found.len(), 1);
+    assert!(
+        found[0].starts_with("routes: would write a policy of about"),
+        "{found:?}"
+    );
 }

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::Url;
@@ -17,6 +18,7 @@ use super::model::{
     PreInputs, ResponsePath, Timeouts, ValidationStyle, is_plain_http_to_a_remote_host,
 };
 use super::problems::{Problems, URI_KEYS};
+use super::routing::routes;
 use super::validation::style;
 use crate::header_rules::context_key;
 use crate::header_rules::is_header_name;
@@ -78,6 +80,7 @@ pub(super) fn compile(
     let xml_namespaces = problems
         .take("xml_namespaces", doc.xml_namespaces)
         .unwrap_or_default();
+    let routes = routes(problems, doc.routes, doc.unmatched_routes, &style).map(Arc::new);
     PreInputs {
         region_header,
         region_uris,
@@ -92,6 +95,7 @@ pub(super) fn compile(
         cache,
         max_response_bytes,
         xml_namespaces,
+        routes,
         warnings,
     }
 }

@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use super::model::KeyChecker;
 use super::problems::{Problem, Problems};
+use super::routing::{RouteEntry, UnmatchedName};
 
 /// One key's value, deserialized on its own so that a mistake in it does not hide the
 /// others. An object may be written as JSON text inside a string, as Mashery stores it.
@@ -131,11 +132,13 @@ pub(super) struct Document {
     pub(super) cache: Option<Entry<CacheSection>>,
     pub(super) max_response_bytes: Option<Entry<Number>>,
     pub(super) xml_namespaces: Option<Entry<BTreeMap<String, String>>>,
+    pub(super) routes: Option<Entry<Vec<Entry<RouteEntry>>>>,
+    pub(super) unmatched_routes: Option<Entry<UnmatchedName>>,
     #[serde(flatten)]
     pub(super) unknown: BTreeMap<String, IgnoredAny>,
 }
 
-pub(super) const DOCUMENT_KEYS: [&str; 14] = [
+pub(super) const DOCUMENT_KEYS: [&str; 16] = [
     "token_validation_uri",
     "regionCodeHeader",
     "regionCodeValue",
@@ -150,6 +153,8 @@ pub(super) const DOCUMENT_KEYS: [&str; 14] = [
     "cache",
     "max_response_bytes",
     "xml_namespaces",
+    "routes",
+    "unmatched_routes",
 ];
 
 /// Mashery's three validation URI keys, in `token_validation_uri` or at the top level.

@@ -10,6 +10,7 @@ use reqwest::Url;
 use serde::Deserialize;
 
 use crate::keyset::KeySet;
+use crate::routes::RouteTable;
 use crate::xpath::XPathExpr;
 
 /// One header to inject: its name, the `context` key it travels under, and the path to
@@ -312,6 +313,8 @@ pub struct PreInputs {
     pub max_response_bytes: usize,
     /// Addition: XML namespace prefixes for XPath (`{"u": "urn:example:user"}`).
     pub xml_namespaces: BTreeMap<String, String>,
+    /// Addition: the scopes each route needs (`routes`, `unmatched_routes`), when given.
+    pub routes: Option<Arc<RouteTable>>,
     /// What is valid but weakens the checks, opted into explicitly (`"audience": "any"`,
     /// `allow_insecure_http`): `config check` and the cold-start log say so.
     pub warnings: Vec<String>,
