@@ -129,11 +129,15 @@ fn decision(c: &mut Criterion) {
 
 /// A `tokengate`-style authorizer over in-memory stores holding one token of the API key,
 /// and an event that presents it.
-fn tokengate(runtime: &tokio::runtime::Runtime, cache_ttl: u64) -> (Authorizer, String) {
+fn tokengate(
+    runtime: &tokio::runtime::Runtime,
+    cache_ttl: u64,
+    routes: &str,
+) -> (Authorizer, String) {
     let config = format!(
         r#"{{"validation": {{"style": "tokengate", "required_scopes": ["innreach_tp"]}},
             "inject_headers": {{"X-Client-Id": "$.client_id", "X-From-Code": "$.from_code", "X-Token-Expires": "$.exp"}},
-            "cache": {{"ttl_seconds": {cache_ttl}}}}}"#
+            "cache": {{"ttl_seconds": {cache_ttl}}}{routes}}}"#
     );
     let pre_inputs = PreInputs::parse(&config).expect("valid pre-inputs");
     let endpoint = HttpValidationEndpoint::new(Some(&pre_inputs)).expect("a client");
@@ -170,20 +174,49 @@ fn tokengate_style(c: &mut Criterion) {
         .enable_all()
         .build()
         .expect("a runtime");
-    for (name, ttl) in [
-        ("authorizer/tokengate_memory_store_event_to_response", 300),
+    let routes = fifty_routes();
+    for (name, ttl, routes) in [
+        (
+            "authorizer/tokengate_memory_store_event_to_response",
+            300,
+            "",
+        ),
         (
             "authorizer/tokengate_memory_store_no_cache_event_to_response",
             0,
+            "",
+        ),
+        (
+            "authorizer/tokengate_50_routes_event_to_response",
+            300,
+            routes.as_str(),
         ),
     ] {
-        let (authorizer, event) = tokengate(&runtime, ttl);
+        let (authorizer, event) = tokengate(&runtime, ttl, routes);
         let first = decide(&runtime, &authorizer, &event);
         assert!(first.contains("\"Allow\""), "{first}");
         c.bench_function(name, |b| {
             b.iter(|| black_box(decide(&runtime, &authorizer, black_box(&event))))
         });
     }
+}
+
+/// Issue 25's table: 50 routes, half of them needing a scope the token lacks, so that the
+/// policy lists 25 method ARNs to allow and 25 to deny; the event's route among them.
+fn fifty_routes() -> String {
+    let mut routes =
+        vec![json!({"method": "GET", "path": "/patrons/{id}", "scopes": ["innreach_tp"]})];
+    for i in 1..50 {
+        let (method, scope) = if i % 2 == 0 {
+            ("GET", "innreach_tp")
+        } else {
+            ("POST", "admin")
+        };
+        routes.push(
+            json!({"method": method, "path": format!("/resource{i}/{{id}}"), "scopes": [scope]}),
+        );
+    }
+    format!(r#", "routes": {}"#, serde_json::Value::from(routes))
 }
 
 criterion_group!(benches, decision, tokengate_style);

@@ -21,6 +21,7 @@ use serde_json::{Map, Value};
 use crate::decision::Decision;
 use crate::error::Reason;
 use crate::request::{AuthRequest, RouteAt};
+use crate::route_answer::RouteAnswer;
 use crate::routes::RouteGrants;
 
 /// An API Gateway authorizer event, of any type this authorizer answers.
@@ -305,28 +306,31 @@ impl AuthorizerEvent {
             Self::Token(event) => event.method_arn.as_deref(),
         };
         let method_arn = method_arn.unwrap_or("*");
-        let statements = match route_grants(decision) {
-            Some(grants) => route_statements(grants, method_arn),
-            None if decision.is_allow() => {
-                vec![statement(
-                    IamPolicyEffect::Allow,
-                    vec![stage_resource(method_arn)],
-                )]
-            }
-            None => vec![statement(
-                IamPolicyEffect::Deny,
-                vec![stage_resource(method_arn)],
-            )],
-        };
-        let mut policy = ApiGatewayCustomAuthorizerPolicy::default();
-        policy.version = Some("2012-10-17".into());
-        policy.statement = statements;
         let principal_id = match decision {
             Decision::Allow { principal_id, .. } => Some(principal_id.as_str()),
             Decision::Deny { principal_id, .. } => principal_id.as_deref(),
         };
+        let principal_id = principal_id.unwrap_or("anonymous").to_owned();
+        let grants = route_grants(decision);
+        if let (Some(grants), Some(base)) = (grants, stage_base(method_arn)) {
+            return AuthorizerAnswer::Routes(Box::new(RouteAnswer {
+                principal_id,
+                base,
+                grants: grants.clone(),
+                context,
+            }));
+        }
+        let effect = if decision.is_allow() && grants.is_none() {
+            IamPolicyEffect::Allow
+        } else {
+            IamPolicyEffect::Deny
+        };
+        let statements = vec![statement(effect, vec![stage_resource(method_arn)])];
+        let mut policy = ApiGatewayCustomAuthorizerPolicy::default();
+        policy.version = Some("2012-10-17".into());
+        policy.statement = statements;
         let mut answer = ApiGatewayCustomAuthorizerResponse::default();
-        answer.principal_id = Some(principal_id.unwrap_or("anonymous").to_owned());
+        answer.principal_id = Some(principal_id);
         answer.policy_document = policy;
         answer.context = context;
         AuthorizerAnswer::Policy(answer)
@@ -342,6 +346,8 @@ pub enum AuthorizerAnswer {
     Policy(ApiGatewayCustomAuthorizerResponse<Map<String, Value>>),
     /// For HTTP APIs with simple responses.
     Simple(ApiGatewayV2CustomAuthorizerSimpleResponse<Map<String, Value>>),
+    /// For REST APIs, when the pre-inputs have routes: a policy that answers every route.
+    Routes(Box<RouteAnswer>),
 }
 
 /// Payload 1.0 carries each header twice: `headers` (the last value of each spelling) and
@@ -403,34 +409,15 @@ fn route_grants(decision: &Decision) -> Option<&RouteGrants> {
     }
 }
 
-/// The policy that answers every route of the table, whichever the cache reuses it for:
-/// an Allow for the routes the token may call, an explicit Deny for the rest.
-fn route_statements(grants: &RouteGrants, method_arn: &str) -> Vec<IamPolicyStatement> {
+/// A method ARN up to and with its stage, and a `/`; `None` when it names no stage.
+fn stage_base(method_arn: &str) -> Option<String> {
     let mut parts = method_arn.splitn(3, '/');
-    let base = match (parts.next(), parts.next()) {
+    match (parts.next(), parts.next()) {
         (Some(api), Some(stage)) if !api.is_empty() && !stage.is_empty() => {
-            format!("{api}/{stage}/")
+            Some(format!("{api}/{stage}/"))
         }
-        // No stage to scope the routes to: nothing is allowed.
-        _ => {
-            return vec![statement(
-                IamPolicyEffect::Deny,
-                vec![method_arn.to_owned()],
-            )];
-        }
-    };
-    let (allow, deny) = grants.patterns();
-    let resources = |patterns: Vec<&str>| -> Vec<String> {
-        patterns.into_iter().map(|p| format!("{base}{p}")).collect()
-    };
-    let mut statements = Vec::with_capacity(2);
-    if !allow.is_empty() {
-        statements.push(statement(IamPolicyEffect::Allow, resources(allow)));
+        _ => None,
     }
-    if !deny.is_empty() {
-        statements.push(statement(IamPolicyEffect::Deny, resources(deny)));
-    }
-    statements
 }
 
 fn statement(effect: IamPolicyEffect, resource: Vec<String>) -> IamPolicyStatement {

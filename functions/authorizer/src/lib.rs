@@ -26,6 +26,7 @@ pub mod metrics;
 pub mod moment;
 pub mod pre_inputs;
 pub mod request;
+pub mod route_answer;
 pub mod routes;
 pub mod settings;
 pub mod signature;
