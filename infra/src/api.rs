@@ -244,15 +244,20 @@ pub fn definition(pre_inputs: &PreInputs) -> Value {
 
 /// Every header the decision reads, as API Gateway's cache key: `Authorization`, the API
 /// key header and the region header.
-fn identity_sources(pre_inputs: &PreInputs) -> Vec<String> {
+pub fn identity_headers(pre_inputs: &PreInputs) -> Vec<String> {
     let mut identity = vec![
-        "method.request.header.Authorization".to_owned(),
-        format!("method.request.header.{}", pre_inputs.api_key.header),
+        "Authorization".to_owned(),
+        pre_inputs.api_key.header.clone(),
     ];
-    if let Some(region) = &pre_inputs.region_header {
-        identity.push(format!("method.request.header.{region}"));
-    }
+    identity.extend(pre_inputs.region_header.clone());
     identity
+}
+
+fn identity_sources(pre_inputs: &PreInputs) -> Vec<String> {
+    identity_headers(pre_inputs)
+        .iter()
+        .map(|header| format!("method.request.header.{header}"))
+        .collect()
 }
 
 fn routes_and_authorizer(pre_inputs: &PreInputs) -> Value {

@@ -22,12 +22,14 @@ use tokengate_shared::{
 
 use crate::CliError;
 
+mod authorizer_cache;
 mod banner;
 mod bare_errors;
 mod gateway;
 mod listeners;
 mod upstream;
 
+use authorizer_cache::AuthorizerCache;
 use banner::{print_walkthrough, print_without_demo_key};
 use gateway::{App, route};
 use listeners::{accept_loop, listen, stopped};
@@ -75,6 +77,11 @@ pub struct ServeOptions {
     /// server stops. The memory store always has one: it goes with the process.
     #[arg(long)]
     pub demo_key: bool,
+    /// Emulate API Gateway's authorizer cache for this many seconds (1–3600): answers kept by
+    /// the identity sources `tokengate api render` renders, reused for every route, the
+    /// cached policy evaluated against each request. Off by default, as in the template.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub authorizer_cache_ttl: Option<u64>,
 }
 
 /// `--upstream`: an absolute http or https URL with a host. `localhost:8080` parses as a URL
@@ -143,7 +150,14 @@ pub async fn serve(
             StoreKind::Dynamodb => "dynamodb",
         },
     });
-    let injectable = pre_inputs.all_injected_headers().into_keys().collect();
+    let context_keys = pre_inputs.all_injected_headers();
+    let injectable = context_keys.keys().cloned().collect();
+    let cache = options.authorizer_cache_ttl.map(|ttl| {
+        AuthorizerCache::new(
+            std::time::Duration::from_secs(ttl),
+            crate::api::identity_headers(&pre_inputs),
+        )
+    });
     let endpoint = HttpValidationEndpoint::new(Some(&pre_inputs))
         .map_err(|e| CliError::Setup(format!("cannot build the HTTP client: {e}")))?;
     let app = Arc::new(App {
@@ -154,6 +168,8 @@ pub async fn serve(
         authorizer: Authorizer::new(Ok(pre_inputs), keys.clone(), Arc::new(endpoint))
             .with_token_lookup(lookup),
         injectable,
+        context_keys,
+        cache,
         upstream: options.upstream.clone(),
         client: upstream_client(options.upstream_timeout)?,
     });

@@ -1298,3 +1298,138 @@ fn serve_until_it_stops(args: &[&str]) -> std::process::Output {
         .output()
         .unwrap()
 }
+
+/// Pre-inputs with routes: reading orders needs `orders.read`, writing them `orders.admin`,
+/// which the demo key does not hold.
+fn orders_routes() -> TempConfig {
+    write_config(&json!({
+        "validation": {"style": "tokengate"},
+        "inject_headers": {"X-Client-Id": "$.client_id"},
+        "routes": [
+            {"method": "GET", "path": "/orders/{id}", "scopes": ["orders.read"]},
+            {"method": "POST", "path": "/orders", "scopes": ["orders.admin", "orders.write"]}
+        ]
+    }))
+}
+
+impl Server {
+    /// A token of the demo key for `scope`, from `/oauth2/token`.
+    async fn scoped_token(&self, scope: &str) -> String {
+        let response = self
+            .http
+            .post(format!("{}/oauth2/token", self.base))
+            .basic_auth(&self.key, Some(&self.secret))
+            .form(&[("grant_type", "client_credentials"), ("scope", scope)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        let body: Value = response.json().await.unwrap();
+        body["access_token"].as_str().unwrap().to_owned()
+    }
+
+    async fn call(&self, method: reqwest::Method, path: &str, bearer: &str) -> (u16, Value) {
+        let response = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .header("x-api-key", &self.key)
+            .header("Authorization", bearer)
+            .send()
+            .await
+            .unwrap();
+        (response.status().as_u16(), response.json().await.unwrap())
+    }
+
+    /// The decision reason of the `n`th request line for `path`.
+    fn decision_reasons(&self, path: &str) -> Vec<String> {
+        let needle = format!("path={path} ");
+        self.request_line(path);
+        (self.log.lock().unwrap().iter())
+            .filter(|l| l.contains("reason=\"request\"") && l.contains(&needle))
+            .map(|l| {
+                l.split("decision_reason=")
+                    .nth(1)
+                    .and_then(|r| r.split_whitespace().next())
+                    .unwrap_or("")
+                    .trim_matches('"')
+                    .to_owned()
+            })
+            .collect()
+    }
+}
+
+#[tokio::test]
+async fn with_the_authorizer_cache_a_refused_route_then_an_allowed_one_are_each_answered_right_from_one_answer()
+ {
+    let config = orders_routes();
+    let server = Server::start(
+        &["--config", config.arg(), "--authorizer-cache-ttl", "300"],
+        &[],
+    );
+    let bearer = format!("Bearer {}", server.scoped_token("orders.read").await);
+    // Route A, refused: the authorizer is invoked, and its answer cached.
+    let (status, body) = server.call(reqwest::Method::POST, "/orders", &bearer).await;
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(body["error"], "insufficient_scope");
+    assert_eq!(
+        body["error_description"],
+        "The token lacks the scopes this route requires. It needs all of orders.admin orders.write."
+    );
+    // Route B, allowed from the same cached answer: no new invocation.
+    let (status, echo) = server
+        .call(reqwest::Method::GET, "/orders/7", &bearer)
+        .await;
+    assert_eq!(status, 200, "{echo}");
+    assert_eq!(echo["headers"]["x-client-id"], server.key.as_str());
+    assert_eq!(server.decision_reasons("/orders"), ["route_scope_missing"]);
+    assert_eq!(server.decision_reasons("/orders/7"), ["authorizer_cache"]);
+    // And route A again, still refused from the cache.
+    let (status, body) = server.call(reqwest::Method::POST, "/orders", &bearer).await;
+    assert_eq!(
+        (status, &body["error"]),
+        (401, &json!("insufficient_scope"))
+    );
+    assert_eq!(
+        server.decision_reasons("/orders"),
+        ["route_scope_missing", "authorizer_cache"]
+    );
+    // With the cache on, a request missing an identity source never reaches the authorizer.
+    let (status, body) = server.get("/orders/7", &[("x-api-key", &server.key)]).await;
+    assert_eq!(
+        (status, &body["error"]),
+        (401, &json!("IdentityNotPresentInRequest"))
+    );
+}
+
+#[tokio::test]
+async fn with_routes_each_route_is_held_to_its_own_scopes() {
+    let config = orders_routes();
+    let server = Server::start(&["--config", config.arg()], &[]);
+    let reader = format!("Bearer {}", server.scoped_token("orders.read").await);
+    let writer = format!("Bearer {}", server.scoped_token("orders.write").await);
+    assert_eq!(
+        server
+            .call(reqwest::Method::GET, "/orders/1", &reader)
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        server
+            .call(reqwest::Method::GET, "/orders/1", &writer)
+            .await
+            .0,
+        401
+    );
+    let (status, body) = server
+        .call(reqwest::Method::GET, "/elsewhere", &reader)
+        .await;
+    assert_eq!(
+        (status, &body["error"]),
+        (401, &json!("insufficient_scope"))
+    );
+    assert_eq!(
+        body["error_description"],
+        "No route of this API's table matches the request, and unmatched routes are denied."
+    );
+}

@@ -16,6 +16,7 @@ pub mod check;
 pub mod decision;
 pub mod endpoint;
 pub mod error;
+pub mod gateway_view;
 pub mod handler;
 pub mod header_rules;
 pub mod injection;

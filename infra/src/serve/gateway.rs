@@ -4,8 +4,11 @@
 
 use std::sync::Arc;
 
-use authorizer::apigw::AuthorizerEvent;
-use authorizer::{Authorizer, Decision};
+use std::collections::BTreeMap;
+
+use authorizer::apigw::{AuthorizerAnswer, AuthorizerEvent};
+use authorizer::injection::InjectedHeader;
+use authorizer::{Authorizer, Reason};
 use aws_lambda_events::apigw::{
     ApiGatewayCustomAuthorizerRequestTypeRequest,
     ApiGatewayCustomAuthorizerRequestTypeRequestContext,
@@ -18,9 +21,13 @@ use serde_json::json;
 use token_issuer::TokenService;
 use tracing::info;
 
+use super::authorizer_cache::AuthorizerCache;
 use super::listeners::Peer;
 use super::upstream::{self, UpstreamFailure};
 use crate::answer::json_answer;
+
+/// The method ARN of this server's API and stage, to which a method and path are added.
+const ARN_BASE: &str = "arn:aws:execute-api:local:000000000000:tokengate/local/";
 
 /// The largest request body accepted.
 const MAX_BODY: usize = 1024 * 1024;
@@ -35,6 +42,10 @@ pub(super) struct App {
     /// Every header the pre-inputs may inject: a client may not send these, in any
     /// spelling.
     pub(super) injectable: Vec<String>,
+    /// Each injectable header's `context` key, by name.
+    pub(super) context_keys: BTreeMap<String, String>,
+    /// `--authorizer-cache-ttl`: API Gateway's authorizer cache, emulated.
+    pub(super) cache: Option<AuthorizerCache>,
     pub(super) upstream: Option<reqwest::Url>,
     pub(super) client: reqwest::Client,
 }
@@ -140,11 +151,7 @@ fn rest_context(source: Option<String>) -> lambda_http::request::RequestContext 
 fn authorizer_event(parts: &axum::http::request::Parts) -> AuthorizerEvent {
     let mut event = ApiGatewayCustomAuthorizerRequestTypeRequest::default();
     event.type_ = Some("REQUEST".into());
-    event.method_arn = Some(format!(
-        "arn:aws:execute-api:local:000000000000:tokengate/local/{}{}",
-        parts.method,
-        parts.uri.path()
-    ));
+    event.method_arn = Some(arn(parts));
     event.resource = Some(parts.uri.path().to_owned());
     event.path = Some(parts.uri.path().to_owned());
     event.http_method = Some(parts.method.clone());
@@ -179,32 +186,52 @@ async fn api_route(
 ) -> (Response<Body>, Method, Outcome) {
     let method = parts.method.clone();
     let event = authorizer_event(&parts);
-    let (decision, _) =
-        authorizer::handler::decide(&app.authorizer, &event, authorizer::Moment::now()).await;
-    let (headers, block_authorization) = match &decision {
-        Decision::Allow {
-            headers,
-            block_authorization_header,
-            ..
-        } => (headers, *block_authorization_header),
-        Decision::Deny { denial, .. } => {
-            // What the deployed gateway response renders for a Deny.
-            let error = denial.reason.error().name();
-            let body = json!({"error": error, "error_description": denial.reason.description()});
-            return (
-                json_answer(StatusCode::UNAUTHORIZED, &body),
-                method,
-                Outcome {
-                    decision: format!("deny:{error}"),
-                    reason: denial.reason.id(),
-                },
-            );
-        }
+    let (answer, reason) = match answer(app, &parts, &event).await {
+        Ok(answered) => answered,
+        Err(refused) => return (refused, method, missing_identity()),
     };
+    let method_arn = arn(&parts);
+    let context = answer.context();
+    let text = |key: &str| {
+        context
+            .get(key)
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+    };
+    if !answer.allows(&method_arn) {
+        // What the deployed ACCESS_DENIED gateway response renders from the context.
+        let error = text("error").to_owned();
+        let body = json!({"error": error, "error_description": text("error_description")});
+        let outcome = Outcome {
+            decision: format!("deny:{error}"),
+            reason,
+        };
+        return (
+            json_answer(StatusCode::UNAUTHORIZED, &body),
+            method,
+            outcome,
+        );
+    }
+    // What the deployed request parameter mappings inject from the context.
+    let injected: Vec<InjectedHeader> = text("injected_headers")
+        .split(',')
+        .filter_map(|name| {
+            let context_key = app.context_keys.get(name)?;
+            Some(InjectedHeader {
+                header: name.to_owned(),
+                context_key: context_key.clone(),
+                value: text(context_key).to_owned(),
+            })
+        })
+        .collect();
+    let block_authorization = context
+        .get("block_authorization_header")
+        .and_then(serde_json::Value::as_bool)
+        .unwrap_or(false);
     let headers = upstream::backend_headers(
         &app.injectable,
         &parts.headers,
-        headers,
+        &injected,
         block_authorization,
     );
     let response = match &app.upstream {
@@ -213,7 +240,54 @@ async fn api_route(
     };
     let outcome = Outcome {
         decision: "allow".into(),
-        reason: "allowed",
+        reason,
     };
     (response, method, outcome)
+}
+
+/// The authorizer's answer for this request, from the emulated cache when it holds one
+/// (the reason then is `authorizer_cache`), or the 401 API Gateway gives a request missing
+/// an identity source while the cache is on.
+async fn answer(
+    app: &App,
+    parts: &axum::http::request::Parts,
+    event: &AuthorizerEvent,
+) -> Result<(Arc<AuthorizerAnswer>, &'static str), Response<Body>> {
+    let key = match &app.cache {
+        Some(cache) => match cache.key(&parts.headers) {
+            Some(key) => Some(key),
+            None => {
+                return Err(json_answer(
+                    StatusCode::UNAUTHORIZED,
+                    &json!({"error": "IdentityNotPresentInRequest",
+                        "error_description": "The Authorization header or the API key is missing."}),
+                ));
+            }
+        },
+        None => None,
+    };
+    if let (Some(cache), Some(key)) = (&app.cache, &key)
+        && let Some(answer) = cache.get(key)
+    {
+        return Ok((answer, "authorizer_cache"));
+    }
+    let (decision, answer) =
+        authorizer::handler::decide(&app.authorizer, event, authorizer::Moment::now()).await;
+    let answer = Arc::new(answer);
+    if let (Some(cache), Some(key)) = (&app.cache, key) {
+        cache.put(key, answer.clone());
+    }
+    Ok((answer, decision.reason().map_or("allowed", Reason::id)))
+}
+
+fn missing_identity() -> Outcome {
+    Outcome {
+        decision: "deny:IdentityNotPresentInRequest".into(),
+        reason: "identity_source_missing",
+    }
+}
+
+/// The method ARN API Gateway names this request by.
+fn arn(parts: &axum::http::request::Parts) -> String {
+    format!("{ARN_BASE}{}{}", parts.method, parts.uri.path())
 }
