@@ -15,6 +15,8 @@ use serde_json::{Map, Value, json};
 
 use crate::CliError;
 
+mod routes;
+
 /// API definition commands.
 #[derive(Debug, Subcommand)]
 pub enum ApiCommand {
@@ -124,6 +126,16 @@ pub fn render(template: &str, config_text: &str) -> Result<String, String> {
             "api_key.checked_by is api_gateway, which reads the key from the x-api-key header only; \
              api_key.header is {}",
             pre_inputs.api_key.header
+        ));
+    }
+    if let Some(route) = pre_inputs
+        .routes
+        .iter()
+        .flat_map(|table| &table.routes)
+        .find(|route| token_issuer::routes::ROUTES.contains(&route.path.as_str()))
+    {
+        return Err(format!(
+            "routes: {route} is the token service's own path, which the API serves without the authorizer"
         ));
     }
     let definition =
@@ -260,19 +272,10 @@ fn identity_sources(pre_inputs: &PreInputs) -> Vec<String> {
         .collect()
 }
 
-fn routes_and_authorizer(pre_inputs: &PreInputs) -> Value {
-    // Lambda proxy integrations are always invoked with POST, whatever the route's method.
-    let integration = json!({"x-amazon-apigateway-integration": {
-        "type": "aws_proxy",
-        "httpMethod": "POST",
-        "uri": lambda_uri("TokenIssuerFunction"),
-    }});
-    let token_route = json!({ "post": integration });
+/// The integration's header mappings: each injected header from the authorizer's context,
+/// its underscore spellings blanked, and `Authorization` blanked when blocked.
+fn header_mappings(pre_inputs: &PreInputs) -> Map<String, Value> {
     let mut request_parameters = Map::new();
-    request_parameters.insert(
-        "integration.request.path.proxy".into(),
-        "method.request.path.proxy".into(),
-    );
     for (header, context_key) in pre_inputs.all_injected_headers() {
         // API Gateway passes a client's `X_User_Id` on as it is, and CGI, WSGI, Rack and
         // PHP read it as `X-User-Id`: blank every such spelling.
@@ -293,13 +296,30 @@ fn routes_and_authorizer(pre_inputs: &PreInputs) -> Value {
             "''".into(),
         );
     }
+    request_parameters
+}
+
+fn routes_and_authorizer(pre_inputs: &PreInputs) -> Value {
+    // Lambda proxy integrations are always invoked with POST, whatever the route's method.
+    let integration = json!({"x-amazon-apigateway-integration": {
+        "type": "aws_proxy",
+        "httpMethod": "POST",
+        "uri": lambda_uri("TokenIssuerFunction"),
+    }});
+    let token_route = json!({ "post": integration });
+    let mappings = header_mappings(pre_inputs);
+    let mut request_parameters = mappings.clone();
+    request_parameters.insert(
+        "integration.request.path.proxy".into(),
+        "method.request.path.proxy".into(),
+    );
     let identity = identity_sources(pre_inputs);
     let security = if pre_inputs.api_key.checked_by == KeyChecker::ApiGateway {
         json!([{"tokengate": [], "api_key": []}])
     } else {
         json!([{"tokengate": []}])
     };
-    json!({
+    let mut definition = json!({
         "openapi": "3.0.1",
         "info": {"title": {"Ref": "AWS::StackName"}, "version": "1.0"},
         "paths": {
@@ -337,7 +357,9 @@ fn routes_and_authorizer(pre_inputs: &PreInputs) -> Value {
             },
         }}},
         "x-amazon-apigateway-gateway-responses": gateway_responses(),
-    })
+    });
+    routes::add_route_paths(&mut definition, pre_inputs, &security, &mappings);
+    definition
 }
 
 /// The gateway responses: a Deny's 401 naming its error, missing identity sources, and an

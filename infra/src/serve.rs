@@ -100,7 +100,8 @@ fn upstream_url(text: &str) -> Result<reqwest::Url, String> {
 pub const DEMO_SCOPES: [&str; 3] = ["innreach_tp", "orders.read", "orders.write"];
 
 /// The built-in pre-inputs: the `tokengate` style, which reads this server's own tokens
-/// from its store, with no HTTP hop.
+/// from its store, with no HTTP hop. Every route needs `innreach_tp`; reading orders needs
+/// `orders.read` too, and writing them `orders.write`.
 pub fn default_pre_inputs() -> Value {
     json!({
         "validation": {
@@ -113,7 +114,12 @@ pub fn default_pre_inputs() -> Value {
             "X-To-Code": "$.to_code",
             "X-Token-Expires": "$.exp"
         },
-        "block_authorization_header": true
+        "block_authorization_header": true,
+        "routes": [
+            {"method": "GET", "path": "/orders/{id}", "scopes": ["orders.read"]},
+            {"method": "POST", "path": "/orders", "scopes": ["orders.write"]}
+        ],
+        "unmatched_routes": "allow"
     })
 }
 

@@ -790,9 +790,9 @@ fn the_printed_walkthrough_runs_as_pasted_from_a_token_to_an_allow_and_a_named_d
     );
     let (_process, banner) = serve_with_banner();
     let commands = walkthrough_commands(&banner);
-    assert_eq!(commands.len(), 5, "{banner:#?}");
+    assert_eq!(commands.len(), 6, "{banner:#?}");
 
-    let lines = bash_lines(&commands.join("\n"), 5);
+    let lines = bash_lines(&commands.join("\n"), 6);
     let token = lines[0]
         .strip_prefix("TOKEN=")
         .expect("the token is echoed");
@@ -812,12 +812,23 @@ fn the_printed_walkthrough_runs_as_pasted_from_a_token_to_an_allow_and_a_named_d
         denied["error"], "AuthorizationHeaderNotPresentInRequest",
         "{denied}"
     );
-    let narrow = lines[3]
-        .strip_prefix("NARROW=")
-        .expect("the narrower token is echoed");
-    assert_eq!(narrow.len(), 32, "a token with scope orders.read: {narrow}");
-    let refused: Value = serde_json::from_str(&lines[4]).expect("the refusal is JSON");
-    assert_eq!(refused["error"], "TokenValidationFails", "{refused}");
+    let reader = lines[3]
+        .strip_prefix("READER=")
+        .expect("the reader's token is echoed");
+    assert_eq!(
+        reader.len(),
+        32,
+        "a token for innreach_tp orders.read: {reader}"
+    );
+    let read: Value = serde_json::from_str(&lines[4]).expect("the echo answers JSON");
+    assert_eq!(read["path"], "/orders/7", "{read}");
+    let refused: Value = serde_json::from_str(&lines[5]).expect("the refusal is JSON");
+    assert_eq!(refused["error"], "insufficient_scope", "{refused}");
+    assert_eq!(
+        refused["error_description"],
+        "The token lacks the scopes this route requires. It needs all of orders.write.",
+        "{refused}"
+    );
 }
 
 #[test]
@@ -1307,7 +1318,8 @@ fn orders_routes() -> TempConfig {
         "inject_headers": {"X-Client-Id": "$.client_id"},
         "routes": [
             {"method": "GET", "path": "/orders/{id}", "scopes": ["orders.read"]},
-            {"method": "POST", "path": "/orders", "scopes": ["orders.admin", "orders.write"]}
+            {"method": "POST", "path": "/orders", "scopes": ["orders.admin", "orders.write"]},
+            {"method": "*", "path": "/health", "public": true}
         ]
     }))
 }
@@ -1340,21 +1352,29 @@ impl Server {
         (response.status().as_u16(), response.json().await.unwrap())
     }
 
-    /// The decision reason of the `n`th request line for `path`.
-    fn decision_reasons(&self, path: &str) -> Vec<String> {
+    /// The decision reasons of the request lines for `path`, once there are `count`.
+    fn decision_reasons(&self, path: &str, count: usize) -> Vec<String> {
         let needle = format!("path={path} ");
-        self.request_line(path);
-        (self.log.lock().unwrap().iter())
-            .filter(|l| l.contains("reason=\"request\"") && l.contains(&needle))
-            .map(|l| {
-                l.split("decision_reason=")
-                    .nth(1)
-                    .and_then(|r| r.split_whitespace().next())
-                    .unwrap_or("")
-                    .trim_matches('"')
-                    .to_owned()
-            })
-            .collect()
+        let reasons = || -> Vec<String> {
+            (self.log.lock().unwrap().iter())
+                .filter(|l| l.contains("reason=\"request\"") && l.contains(&needle))
+                .map(|l| {
+                    l.split("decision_reason=")
+                        .nth(1)
+                        .and_then(|r| r.split_whitespace().next())
+                        .unwrap_or("")
+                        .trim_matches('"')
+                        .to_owned()
+                })
+                .collect()
+        };
+        for _ in 0..100 {
+            if reasons().len() >= count {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        reasons()
     }
 }
 
@@ -1381,8 +1401,14 @@ async fn with_the_authorizer_cache_a_refused_route_then_an_allowed_one_are_each_
         .await;
     assert_eq!(status, 200, "{echo}");
     assert_eq!(echo["headers"]["x-client-id"], server.key.as_str());
-    assert_eq!(server.decision_reasons("/orders"), ["route_scope_missing"]);
-    assert_eq!(server.decision_reasons("/orders/7"), ["authorizer_cache"]);
+    assert_eq!(
+        server.decision_reasons("/orders", 1),
+        ["route_scope_missing"]
+    );
+    assert_eq!(
+        server.decision_reasons("/orders/7", 1),
+        ["authorizer_cache"]
+    );
     // And route A again, still refused from the cache.
     let (status, body) = server.call(reqwest::Method::POST, "/orders", &bearer).await;
     assert_eq!(
@@ -1390,7 +1416,7 @@ async fn with_the_authorizer_cache_a_refused_route_then_an_allowed_one_are_each_
         (401, &json!("insufficient_scope"))
     );
     assert_eq!(
-        server.decision_reasons("/orders"),
+        server.decision_reasons("/orders", 2),
         ["route_scope_missing", "authorizer_cache"]
     );
     // With the cache on, a request missing an identity source never reaches the authorizer.
@@ -1432,4 +1458,8 @@ async fn with_routes_each_route_is_held_to_its_own_scopes() {
         body["error_description"],
         "No route of this API's table matches the request, and unmatched routes are denied."
     );
+    // A public route calls no authorizer: no API key, no token.
+    let (status, echo) = server.get("/health", &[]).await;
+    assert_eq!((status, &echo["path"]), (200, &json!("/health")), "{echo}");
+    assert_eq!(server.decision_reasons("/health", 1), ["public_route"]);
 }

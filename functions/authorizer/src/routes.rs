@@ -263,6 +263,17 @@ impl RouteTable {
         }
     }
 
+    /// Whether API Gateway serves `method` `path` by a public route, which calls no
+    /// authorizer: one whose template matches the path as API Gateway routes, segment by
+    /// segment (`{name}` one segment, `{name+}` one or more).
+    pub fn is_public(&self, method: &str, path: &str) -> bool {
+        self.routes.iter().any(|route| {
+            route.need == Need::Public
+                && (route.method == "*" || route.method == method)
+                && template_matches(&route.path, path)
+        })
+    }
+
     /// Pairs of routes a cached policy could not answer as a fresh decision would: their
     /// patterns overlap, and the narrower one's need does not include the wider one's.
     pub fn conflicts(&self) -> Vec<String> {
@@ -283,6 +294,26 @@ impl RouteTable {
             }
         }
         found
+    }
+}
+
+fn template_matches(template: &str, path: &str) -> bool {
+    let mut wanted = template.split('/').skip(1);
+    let mut given = path.split('/').skip(1);
+    loop {
+        match (wanted.next(), given.next()) {
+            (None, None) => return true,
+            (Some(t), Some(p)) if t.starts_with('{') && t.ends_with("+}") => {
+                return !p.is_empty() || given.next().is_some();
+            }
+            (Some(t), Some(p)) if t.starts_with('{') => {
+                if p.is_empty() {
+                    return false;
+                }
+            }
+            (Some(t), Some(p)) if t == p => {}
+            _ => return false,
+        }
     }
 }
 
@@ -404,6 +435,24 @@ mod tests {
             assert!(Route::new("GET", bad, all(&[])).is_err(), "{bad}");
         }
         assert!(Route::new("FETCH", "/", all(&[])).is_err());
+    }
+
+    #[test]
+    fn a_public_route_is_matched_as_api_gateway_routes_segment_by_segment() {
+        let table = RouteTable {
+            routes: vec![
+                route("*", "/health", Need::Public),
+                route("GET", "/docs/{page+}", Need::Public),
+                route("GET", "/orders/{id}", all(&["read"])),
+            ],
+            unmatched: Unmatched::Deny,
+        };
+        assert!(table.is_public("POST", "/health"));
+        assert!(table.is_public("GET", "/docs/a/b"));
+        assert!(!table.is_public("GET", "/docs"));
+        assert!(!table.is_public("GET", "/health/x"));
+        assert!(!table.is_public("GET", "/orders/1"));
+        assert!(!table.is_public("POST", "/docs/a"));
     }
 
     #[test]

@@ -40,12 +40,16 @@ Try it (paste these into a shell, in order):
 3. Call it without a token: denied, and the answer names why:
    curl -s {base}/patrons/42 -H 'x-api-key: {key_id}'; echo
 
-4. Get a narrower token, scope orders.read alone, at /oauth2/token:
-   NARROW=$(curl -s {base}/oauth2/token -u '{key_id}:{secret}' -d grant_type=client_credentials -d scope=orders.read \\
-     | sed -E 's/.*\"access_token\":\"([^\"]+)\".*/\\1/'); echo \"NARROW=$NARROW\"
+4. Get a token that may read orders but not write them, at /oauth2/token:
+   READER=$(curl -s {base}/oauth2/token -u '{key_id}:{secret}' -d grant_type=client_credentials \\
+     --data-urlencode 'scope=innreach_tp orders.read' \\
+     | sed -E 's/.*\"access_token\":\"([^\"]+)\".*/\\1/'); echo \"READER=$READER\"
 
-5. Call the API with it: denied, the API requires innreach_tp (required_scopes):
-   curl -s {base}/patrons/42 -H 'x-api-key: {key_id}' -H \"Authorization: Bearer $NARROW\"; echo
+5. Read an order with it: allowed, GET /orders/{{id}} needs orders.read:
+   curl -s {base}/orders/7 -H 'x-api-key: {key_id}' -H \"Authorization: Bearer $READER\"; echo
+
+6. Write one: refused, POST /orders needs orders.write (the pre-inputs' routes):
+   curl -s -X POST {base}/orders -H 'x-api-key: {key_id}' -H \"Authorization: Bearer $READER\"; echo
 
 Stop the server with Ctrl-C.
 ",

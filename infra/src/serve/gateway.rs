@@ -185,6 +185,21 @@ async fn api_route(
     body: Bytes,
 ) -> (Response<Body>, Method, Outcome) {
     let method = parts.method.clone();
+    let public = app
+        .authorizer
+        .pre_inputs()
+        .and_then(|p| p.routes.as_ref())
+        .is_some_and(|routes| routes.is_public(parts.method.as_str(), parts.uri.path()));
+    if public {
+        // A public route: the deployed API calls no authorizer for it.
+        let headers = upstream::backend_headers(&app.injectable, &parts.headers, &[], false);
+        let response = pass_on(app, &parts, headers, body).await;
+        let outcome = Outcome {
+            decision: "public".into(),
+            reason: "public_route",
+        };
+        return (response, method, outcome);
+    }
     let event = authorizer_event(&parts);
     let (answer, reason) = match answer(app, &parts, &event).await {
         Ok(answered) => answered,
@@ -234,15 +249,25 @@ async fn api_route(
         &injected,
         block_authorization,
     );
-    let response = match &app.upstream {
-        None => upstream::echo(&parts, &headers, body.len()),
-        Some(upstream) => upstream::forward(&app.client, upstream, &parts, headers, body).await,
-    };
+    let response = pass_on(app, &parts, headers, body).await;
     let outcome = Outcome {
         decision: "allow".into(),
         reason,
     };
     (response, method, outcome)
+}
+
+/// The request, passed on to the upstream (or the echo) with these headers.
+async fn pass_on(
+    app: &App,
+    parts: &axum::http::request::Parts,
+    headers: axum::http::HeaderMap,
+    body: Bytes,
+) -> Response<Body> {
+    match &app.upstream {
+        None => upstream::echo(parts, &headers, body.len()),
+        Some(upstream) => upstream::forward(&app.client, upstream, parts, headers, body).await,
+    }
 }
 
 /// The authorizer's answer for this request, from the emulated cache when it holds one
