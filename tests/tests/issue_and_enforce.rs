@@ -379,3 +379,79 @@ async fn through_introspection_the_authorizer_allows_the_client_scoped_for_the_a
         "{denied}"
     );
 }
+
+#[tokio::test]
+async fn under_the_emulator_each_route_is_held_to_its_scopes_for_rest_and_http_api_events() {
+    let moto = Moto::start();
+    let (keys_table, tokens_table) = moto.fresh_tables().await;
+    moto.provision_fixture_key(&keys_table).await;
+    let reader = granted_client(&moto, &keys_table, &["orders.read"], &[]).await;
+    let port = free_port();
+    let pre_inputs = json!({
+        "token_validation_uri": {
+            "defaultURI": format!("http://127.0.0.1:{port}/lambda-url/token-issuer/oauth2/introspect")
+        },
+        "validation": {"style": "rfc7662", "client_id": FIXTURE_KEY, "client_secret": FIXTURE_SECRET},
+        "inject_headers": {"X-Client-Id": "$.client_id"},
+        "routes": [
+            {"method": "GET", "path": "/patrons/{id}", "scopes": ["orders.read"]},
+            {"method": "POST", "path": "/orders", "scopes": ["orders.write"]}
+        ],
+        "timeouts": {"connect_ms": 2000, "total_ms": 9000}
+    });
+    let mut env = moto.env();
+    env.push(("KEYS_TABLE".into(), keys_table));
+    env.push(("TOKENS_TABLE".into(), tokens_table));
+    let _config_file = PreInputsFile::write(&mut env, &pre_inputs);
+    let emulator = LambdaEmulator::start_on(port, &env);
+    let http = reqwest::Client::new();
+    let issued = LambdaEmulator::json_answer(
+        http.post(emulator.function_url("token-issuer", "/oauth2/token"))
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", reader.0.as_str()),
+                ("client_secret", reader.1.as_str()),
+            ]),
+    )
+    .await;
+    let bearer = format!("Bearer {}", issued["access_token"].as_str().unwrap());
+
+    // REST: one answer for every route, whichever asked.
+    let mut read = fixture_event_with_authorization(&bearer);
+    let answer = authorize(&http, &emulator, &read).await;
+    let statements = &answer["policyDocument"]["Statement"];
+    let stage = "arn:aws:execute-api:us-east-1:123456789012:abc123/prod";
+    assert_eq!(
+        statements,
+        &json!([
+            {"Action": ["execute-api:Invoke"], "Effect": "Allow", "Resource": [format!("{stage}/GET/patrons/*")]},
+            {"Action": ["execute-api:Invoke"], "Effect": "Deny", "Resource": [format!("{stage}/POST/orders")]}
+        ]),
+        "{answer}"
+    );
+    assert_eq!(answer["context"]["inject_x_client_id"], reader.0.as_str());
+    read["methodArn"] = json!(format!("{stage}/POST/orders"));
+    let refused = authorize(&http, &emulator, &read).await;
+    assert_eq!(
+        refused["policyDocument"], answer["policyDocument"],
+        "the same policy"
+    );
+    assert_eq!(
+        refused["context"]["error"], "insufficient_scope",
+        "{refused}"
+    );
+
+    // HTTP API: decided on the route key.
+    let fixture = workspace_root().join("functions/authorizer/events/http-api-request.json");
+    let mut event: Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture).unwrap()).unwrap();
+    event["headers"]["authorization"] = json!(bearer);
+    assert_eq!(
+        authorize(&http, &emulator, &event).await["isAuthorized"],
+        true
+    );
+    event["routeKey"] = json!("POST /orders");
+    let refused = authorize(&http, &emulator, &event).await;
+    assert_eq!(refused["isAuthorized"], false, "{refused}");
+    assert_eq!(refused["context"]["error"], "insufficient_scope");
+}

@@ -313,12 +313,12 @@ impl AuthorizerEvent {
         let principal_id = principal_id.unwrap_or("anonymous").to_owned();
         let grants = route_grants(decision);
         if let (Some(grants), Some(base)) = (grants, stage_base(method_arn)) {
-            return AuthorizerAnswer::Routes(Box::new(RouteAnswer {
+            return AuthorizerAnswer::Routes(Box::new(RouteAnswer::new(
                 principal_id,
                 base,
-                grants: grants.clone(),
+                grants.clone(),
                 context,
-            }));
+            )));
         }
         let effect = if decision.is_allow() && grants.is_none() {
             IamPolicyEffect::Allow

@@ -325,6 +325,18 @@ mod tests {
     }
 
     #[test]
+    fn scopes_are_read_from_scope_scp_and_scopes_as_providers_spell_them() {
+        let okta = claims(json!({"scp": ["orders:read", "orders:write"]}));
+        let entra = claims(json!({"scp": "orders:read orders:write"}));
+        let keycloak = claims(json!({"scopes": ["orders:read", "orders:write"]}));
+        let rfc = claims(json!({"scope": "orders:read orders:write"}));
+        for token in [okta, entra, keycloak, rfc] {
+            assert!(token.holds("orders:write"), "{token:?}");
+            assert!(!token.holds("orders:admin"), "{token:?}");
+        }
+    }
+
+    #[test]
     fn an_inactive_introspection_is_its_own_reason_and_a_malformed_one_another() {
         let response = |body: Value| EndpointResponse {
             status: 200,

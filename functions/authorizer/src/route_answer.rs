@@ -1,15 +1,18 @@
 //! A REST API's answer when the pre-inputs have routes: the policy that answers every
-//! route of the table ([`crate::routes`]), written straight to JSON. Each resource is the
-//! stage's ARN and a route's pattern, formatted as it is serialized: a table of 50 routes
-//! costs no allocation per resource.
+//! route of the table ([`crate::routes`]). Written once per stage and set of satisfied
+//! routes, each resource formatted as it is serialized, and kept with the table as JSON
+//! text: a cache hit copies it.
+
+use std::sync::Arc;
 
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::routes::RouteGrants;
 
 /// The answer: the same JSON as `ApiGatewayCustomAuthorizerResponse`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct RouteAnswer {
     /// `principalId`.
     pub principal_id: String,
@@ -19,30 +22,85 @@ pub struct RouteAnswer {
     pub grants: RouteGrants,
     /// The context API Gateway passes on.
     pub context: Map<String, Value>,
+    /// The policy, as JSON text.
+    pub policy: Arc<RawValue>,
+}
+
+impl RouteAnswer {
+    /// The answer for these grants on the stage `base`, its policy written once.
+    pub fn new(
+        principal_id: String,
+        base: String,
+        grants: RouteGrants,
+        context: Map<String, Value>,
+    ) -> Self {
+        let policy = grants
+            .table
+            .written
+            .get_or_write(&base, &grants.satisfied, || {
+                let text = serde_json::to_string(&Policy {
+                    base: &base,
+                    grants: &grants,
+                })
+                .unwrap_or_default();
+                // Deny everything, should the policy not serialize (it always does).
+                RawValue::from_string(text)
+                    .unwrap_or_else(|_| deny_all())
+                    .into()
+            });
+        Self {
+            principal_id,
+            base,
+            grants,
+            context,
+            policy,
+        }
+    }
+}
+
+impl PartialEq for RouteAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        self.principal_id == other.principal_id
+            && self.base == other.base
+            && self.grants == other.grants
+            && self.context == other.context
+            && self.policy.get() == other.policy.get()
+    }
+}
+
+fn deny_all() -> Box<RawValue> {
+    RawValue::from_string(
+        r#"{"Version":"2012-10-17","Statement":[{"Action":["execute-api:Invoke"],"Effect":"Deny","Resource":["*"]}]}"#
+            .to_owned(),
+    )
+    .unwrap_or_default()
 }
 
 impl Serialize for RouteAnswer {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut map = serializer.serialize_map(Some(4))?;
         map.serialize_entry("principalId", &self.principal_id)?;
-        map.serialize_entry("policyDocument", &Policy(self))?;
+        map.serialize_entry("policyDocument", &*self.policy)?;
         map.serialize_entry("context", &self.context)?;
         map.serialize_entry("usageIdentifierKey", &Option::<String>::None)?;
         map.end()
     }
 }
 
-struct Policy<'a>(&'a RouteAnswer);
+struct Policy<'a> {
+    base: &'a str,
+    grants: &'a RouteGrants,
+}
 
 impl Serialize for Policy<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let (allow, deny) = self.0.grants.patterns();
+        let (allow, deny) = self.grants.patterns();
         let statements: Vec<Statement<'_>> = [("Allow", allow), ("Deny", deny)]
             .into_iter()
             .filter(|(_, patterns)| !patterns.is_empty())
             .map(|(effect, patterns)| Statement {
                 effect,
-                base: &self.0.base,
+                base: self.base,
                 patterns,
             })
             .collect();

@@ -10,7 +10,11 @@
 //! decision never disagree: a request is allowed when every route whose pattern matches it
 //! is satisfied.
 
+use std::collections::HashMap;
 use std::fmt;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use serde_json::value::RawValue;
 
 /// The HTTP methods a `*` route stands for in a policy: IAM's `*` would cross the `/`
 /// after the method, so a `*` method is written as each method.
@@ -189,7 +193,59 @@ pub struct RouteTable {
     pub routes: Vec<Route>,
     /// The rule for requests no route matches.
     pub unmatched: Unmatched,
+    /// Policies already written, by the stage's ARN and the routes a token satisfies: a
+    /// policy depends on nothing else, and a cache hit need not write its ARNs again.
+    pub written: Written,
 }
+
+/// The most policies kept: a stage or two, times the scope sets tokens come with.
+const MAX_WRITTEN: usize = 256;
+
+/// Written policies, each a JSON text, by stage ARN and satisfied routes.
+#[derive(Default)]
+pub struct Written(Mutex<HashMap<(String, Vec<bool>), Arc<RawValue>>>);
+
+impl Written {
+    /// The policy written for `base` and `satisfied`, writing it with `write` the first time.
+    pub fn get_or_write(
+        &self,
+        base: &str,
+        satisfied: &[bool],
+        write: impl FnOnce() -> Arc<RawValue>,
+    ) -> Arc<RawValue> {
+        let mut written = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(policy) = written.get(&(base.to_owned(), satisfied.to_vec())) {
+            return policy.clone();
+        }
+        if written.len() >= MAX_WRITTEN {
+            written.clear();
+        }
+        let policy = write();
+        written.insert((base.to_owned(), satisfied.to_vec()), policy.clone());
+        policy
+    }
+}
+
+impl fmt::Debug for Written {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Written")
+    }
+}
+
+/// A copy starts empty: what was written is a cache, not part of the table.
+impl Clone for Written {
+    fn clone(&self) -> Self {
+        Self::default()
+    }
+}
+
+impl PartialEq for Written {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for Written {}
 
 /// What the routes say of one request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -227,6 +283,15 @@ impl RouteGrants {
 }
 
 impl RouteTable {
+    /// A table of these routes.
+    pub fn new(routes: Vec<Route>, unmatched: Unmatched) -> Self {
+        Self {
+            routes,
+            unmatched,
+            written: Written::default(),
+        }
+    }
+
     /// Which routes a token's scopes satisfy, in table order.
     pub fn satisfied(&self, held: &dyn Fn(&str) -> bool) -> Vec<bool> {
         self.routes.iter().map(|r| r.need.met_by(held)).collect()
@@ -439,14 +504,14 @@ mod tests {
 
     #[test]
     fn a_public_route_is_matched_as_api_gateway_routes_segment_by_segment() {
-        let table = RouteTable {
-            routes: vec![
+        let table = RouteTable::new(
+            vec![
                 route("*", "/health", Need::Public),
                 route("GET", "/docs/{page+}", Need::Public),
                 route("GET", "/orders/{id}", all(&["read"])),
             ],
-            unmatched: Unmatched::Deny,
-        };
+            Unmatched::Deny,
+        );
         assert!(table.is_public("POST", "/health"));
         assert!(table.is_public("GET", "/docs/a/b"));
         assert!(!table.is_public("GET", "/docs"));
@@ -474,12 +539,14 @@ mod tests {
 
     #[test]
     fn overlapping_routes_conflict_unless_the_narrower_needs_what_the_wider_does() {
-        let table = |narrow: Need| RouteTable {
-            routes: vec![
-                route("GET", "/orders/{id}", all(&["read"])),
-                route("GET", "/orders/{id}/refunds", narrow),
-            ],
-            unmatched: Unmatched::Deny,
+        let table = |narrow: Need| {
+            RouteTable::new(
+                vec![
+                    route("GET", "/orders/{id}", all(&["read"])),
+                    route("GET", "/orders/{id}/refunds", narrow),
+                ],
+                Unmatched::Deny,
+            )
         };
         assert_eq!(table(all(&["read", "admin"])).conflicts().len(), 0);
         let conflicts = table(all(&["admin"])).conflicts();
@@ -493,8 +560,8 @@ mod tests {
 
     #[test]
     fn a_request_is_allowed_when_every_route_matching_it_is_satisfied() {
-        let table = RouteTable {
-            routes: vec![
+        let table = RouteTable::new(
+            vec![
                 route("GET", "/orders/{id}", all(&["read"])),
                 route(
                     "POST",
@@ -502,8 +569,8 @@ mod tests {
                     Need::Any(vec!["write".into(), "admin".into()]),
                 ),
             ],
-            unmatched: Unmatched::Deny,
-        };
+            Unmatched::Deny,
+        );
         let held = |scopes: &'static [&'static str]| move |s: &str| scopes.contains(&s);
         let reader = table.satisfied(&held(&["read"]));
         assert_eq!(

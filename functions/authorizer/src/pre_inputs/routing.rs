@@ -87,7 +87,7 @@ pub(super) fn routes(
     if problems.0.len() > before {
         return None;
     }
-    let table = RouteTable { routes, unmatched };
+    let table = RouteTable::new(routes, unmatched);
     for conflict in table.conflicts() {
         problems.add("routes", conflict);
     }
