@@ -203,7 +203,10 @@ const MAX_WRITTEN: usize = 256;
 
 /// Written policies, each a JSON text, by stage ARN and satisfied routes.
 #[derive(Default)]
-pub struct Written(Mutex<HashMap<(String, Vec<bool>), Arc<RawValue>>>);
+pub struct Written(Mutex<HashMap<WrittenFor, Arc<RawValue>>>);
+
+/// A stage's ARN and the routes a token satisfies.
+type WrittenFor = (String, Vec<bool>);
 
 impl Written {
     /// The policy written for `base` and `satisfied`, writing it with `write` the first time.
