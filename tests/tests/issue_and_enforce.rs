@@ -24,6 +24,21 @@ fn fixture_event_with_authorization(value: &str) -> Value {
     event
 }
 
+/// Both functions under the emulator on `port`, over moto's `tables` (keys, tokens), the
+/// authorizer with `pre_inputs`; the pre-inputs file lives as long as the second value.
+fn emulator_with(
+    moto: &Moto,
+    tables: (String, String),
+    pre_inputs: &Value,
+    port: u16,
+) -> (LambdaEmulator, PreInputsFile) {
+    let mut env = moto.env();
+    env.push(("KEYS_TABLE".into(), tables.0));
+    env.push(("TOKENS_TABLE".into(), tables.1));
+    let file = PreInputsFile::write(&mut env, pre_inputs);
+    (LambdaEmulator::start_on(port, &env), file)
+}
+
 /// The authorizer's answer to `event`, invoked through the emulator's Invoke API.
 async fn authorize(http: &reqwest::Client, emulator: &LambdaEmulator, event: &Value) -> Value {
     LambdaEmulator::json_answer(http.post(emulator.invoke_url("authorizer")).json(event)).await
@@ -46,11 +61,8 @@ async fn a_token_from_the_token_issuer_is_enforced_by_the_authorizer_through_int
         "block_authorization_header": true,
         "timeouts": {"connect_ms": 2000, "total_ms": 9000}
     });
-    let mut env = moto.env();
-    env.push(("KEYS_TABLE".into(), keys_table));
-    env.push(("TOKENS_TABLE".into(), tokens_table));
-    let _config_file = PreInputsFile::write(&mut env, &pre_inputs);
-    let emulator = LambdaEmulator::start_on(port, &env);
+    let (emulator, _config_file) =
+        emulator_with(&moto, (keys_table, tokens_table), &pre_inputs, port);
     let http = reqwest::Client::new();
 
     // Warm both functions up (each compiles on its first invocation).
@@ -331,11 +343,8 @@ async fn through_introspection_the_authorizer_allows_the_client_scoped_for_the_a
         "inject_headers": {"X-Client-Id": "$.client_id", "X-Scope": "$.scope"},
         "timeouts": {"connect_ms": 2000, "total_ms": 9000}
     });
-    let mut env = moto.env();
-    env.push(("KEYS_TABLE".into(), keys_table));
-    env.push(("TOKENS_TABLE".into(), tokens_table));
-    let _config_file = PreInputsFile::write(&mut env, &pre_inputs);
-    let emulator = LambdaEmulator::start_on(port, &env);
+    let (emulator, _config_file) =
+        emulator_with(&moto, (keys_table, tokens_table), &pre_inputs, port);
     let http = reqwest::Client::new();
     let token_for = |(id, secret): &(String, String)| {
         http.post(emulator.function_url("token-issuer", "/oauth2/token"))
@@ -399,11 +408,8 @@ async fn under_the_emulator_each_route_is_held_to_its_scopes_for_rest_and_http_a
         ],
         "timeouts": {"connect_ms": 2000, "total_ms": 9000}
     });
-    let mut env = moto.env();
-    env.push(("KEYS_TABLE".into(), keys_table));
-    env.push(("TOKENS_TABLE".into(), tokens_table));
-    let _config_file = PreInputsFile::write(&mut env, &pre_inputs);
-    let emulator = LambdaEmulator::start_on(port, &env);
+    let (emulator, _config_file) =
+        emulator_with(&moto, (keys_table, tokens_table), &pre_inputs, port);
     let http = reqwest::Client::new();
     let issued = LambdaEmulator::json_answer(
         http.post(emulator.function_url("token-issuer", "/oauth2/token"))

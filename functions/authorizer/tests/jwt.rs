@@ -690,3 +690,43 @@ async fn discovery_refuses_metadata_naming_another_issuer_or_a_plain_http_jwks()
         assert_eq!(jwks.fetches(), 0, "{metadata}");
     }
 }
+
+#[tokio::test]
+async fn with_routes_a_jwt_is_held_to_each_routes_scopes_read_from_scp_too() {
+    let (idp, _jwks) = JwksEndpoint::start(&[rsa()]).await;
+    let config = JWT.replace(
+        r#""block_authorization_header": true"#,
+        r#""block_authorization_header": true,
+  "routes": [
+    {"method": "GET", "path": "/orders", "scopes": ["orders.read"]},
+    {"method": "POST", "path": "/orders", "scopes": ["orders.write", "orders.admin"], "match": "any"}
+  ]"#,
+    );
+    let authorizer = authorizer_for(&config, &idp.uri()).await;
+    let on = |method: &str, token: &str| {
+        AuthorizerEvent::from_value(&json!({
+            "type": "REQUEST",
+            "methodArn": format!("arn:aws:execute-api:us-east-1:123456789012:abc123/prod/{method}/orders"),
+            "headers": {"X-Api-Key": API_KEY, "Authorization": format!("Bearer {token}")},
+            "requestContext": {"stage": "prod"},
+        }))
+        .unwrap()
+    };
+    let reader = rsa().sign(&claims(json!({"scope": null, "scp": ["orders.read"]})));
+    let admin = rsa().sign(&claims(
+        json!({"scope": null, "scp": "orders.read orders.admin"}),
+    ));
+    let decide_on = |method: &'static str, token: String| {
+        let event = on(method, &token);
+        let authorizer = &authorizer;
+        async move { handler::decide(authorizer, &event, Moment::now()).await.0 }
+    };
+    assert!(decide_on("GET", reader.clone()).await.is_allow());
+    let refused = decide_on("POST", reader).await;
+    assert_eq!(
+        refused.reason(),
+        Some(Reason::RouteScopeMissing),
+        "{refused:?}"
+    );
+    assert!(decide_on("POST", admin).await.is_allow());
+}

@@ -288,3 +288,45 @@ async fn decide_each_v2(config: &str, held: &[&str], route_key: &str) -> bool {
     );
     decision.is_allow()
 }
+
+#[test]
+fn the_largest_table_config_check_accepts_answers_within_eight_kilobytes() {
+    let table = |n: usize| {
+        let routes: Vec<Value> = (0..n)
+            .map(|i| json!({"method": "GET", "path": format!("/catalogue-item-{i:03}/{{id}}"), "scopes": [if i % 2 == 0 { "a" } else { "b" }]}))
+            .collect();
+        json!({"validation": {"style": "tokengate"}, "inject_headers": {"X-Client-Id": "$.client_id"}, "routes": routes})
+            .to_string()
+    };
+    let largest = (1..=authorizer::pre_inputs::MAX_ROUTES)
+        .take_while(|n| PreInputs::parse(&table(*n)).is_ok())
+        .last()
+        .unwrap();
+    assert!(
+        (40..authorizer::pre_inputs::MAX_ROUTES).contains(&largest),
+        "{largest}"
+    );
+    // A method ARN prefix as long as config check assumes: 96 characters to the stage's `/`.
+    let stage = format!(
+        "arn:aws:execute-api:ap-southeast-2:123456789012:a1b2c3d4e5/{}",
+        "s".repeat(36)
+    );
+    assert_eq!(stage.len() + 1, 96);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let answer = runtime.block_on(async {
+        let (authorizer, token) = stack(&table(largest), &["a"]).await;
+        let event = AuthorizerEvent::from_value(&json!({
+            "type": "REQUEST",
+            "methodArn": format!("{stage}/GET/catalogue-item-000/1"),
+            "headers": {"X-Api-Key": API_KEY, "Authorization": format!("Bearer {token}")},
+            "requestContext": {"stage": "prod"},
+        }))
+        .unwrap();
+        handler::decide(&authorizer, &event, Moment::now()).await.1
+    });
+    let text = serde_json::to_string(&answer).unwrap();
+    assert!(text.len() < 8_192, "{largest} routes: {} bytes", text.len());
+    assert!(text.contains("\"Allow\"") && text.contains("\"Deny\""));
+}
