@@ -152,6 +152,10 @@ async fn the_authorizer_binary_enforces_oidc_provider_jwt_access_tokens_under_th
                        "audience": tokengate_tests::OidcProvider::RESOURCE,
                        "required_scopes": ["orders.read"]},
         "inject_headers": {"X-Client-Id": "$.client_id", "X-Scope": "$.scope"},
+        "routes": [
+            {"method": "GET", "path": "/patrons/{id}", "scopes": ["orders.read"]},
+            {"method": "POST", "path": "/orders", "scopes": ["orders.write"]}
+        ]
     });
     let mut env = moto.env();
     env.push(("KEYS_TABLE".into(), keys_table));
@@ -171,6 +175,18 @@ async fn the_authorizer_binary_enforces_oidc_provider_jwt_access_tokens_under_th
         tokengate_tests::OidcProvider::CLIENT_ID
     );
     assert_eq!(answer["context"]["inject_x_scope"], "orders.read");
+    let mut write = event.clone();
+    write["methodArn"] =
+        json!("arn:aws:execute-api:us-east-1:123456789012:abc123/prod/POST/orders");
+    let refused = authorize(&http, &emulator, &write).await;
+    assert_eq!(
+        refused["context"]["error"], "insufficient_scope",
+        "{refused}"
+    );
+    assert_eq!(
+        refused["policyDocument"], answer["policyDocument"],
+        "one policy for both routes"
+    );
 
     let mut forged = token.clone();
     forged.truncate(forged.len() - 4);
@@ -391,16 +407,28 @@ async fn through_introspection_the_authorizer_allows_the_client_scoped_for_the_a
 
 #[tokio::test]
 async fn under_the_emulator_each_route_is_held_to_its_scopes_for_rest_and_http_api_events() {
+    routes_held("rfc7662").await;
+    routes_held("tokengate").await;
+}
+
+/// A client holding `orders.read` alone against two routes, in `style`, through the
+/// authorizer binary: REST events get one policy for both routes, HTTP API events are
+/// decided on their route key.
+async fn routes_held(style: &str) {
     let moto = Moto::start();
     let (keys_table, tokens_table) = moto.fresh_tables().await;
     moto.provision_fixture_key(&keys_table).await;
     let reader = granted_client(&moto, &keys_table, &["orders.read"], &[]).await;
     let port = free_port();
-    let pre_inputs = json!({
-        "token_validation_uri": {
-            "defaultURI": format!("http://127.0.0.1:{port}/lambda-url/token-issuer/oauth2/introspect")
-        },
-        "validation": {"style": "rfc7662", "client_id": FIXTURE_KEY, "client_secret": FIXTURE_SECRET},
+    let validation = match style {
+        "rfc7662" => {
+            json!({"style": "rfc7662", "client_id": FIXTURE_KEY, "client_secret": FIXTURE_SECRET})
+        }
+        // The reader's token, presented with the fixture's API key.
+        _ => json!({"style": "tokengate", "token_bound_to_api_key": false}),
+    };
+    let mut pre_inputs = json!({
+        "validation": validation,
         "inject_headers": {"X-Client-Id": "$.client_id"},
         "routes": [
             {"method": "GET", "path": "/patrons/{id}", "scopes": ["orders.read"]},
@@ -408,6 +436,11 @@ async fn under_the_emulator_each_route_is_held_to_its_scopes_for_rest_and_http_a
         ],
         "timeouts": {"connect_ms": 2000, "total_ms": 9000}
     });
+    if style == "rfc7662" {
+        pre_inputs["token_validation_uri"] = json!({
+            "defaultURI": format!("http://127.0.0.1:{port}/lambda-url/token-issuer/oauth2/introspect")
+        });
+    }
     let (emulator, _config_file) =
         emulator_with(&moto, (keys_table, tokens_table), &pre_inputs, port);
     let http = reqwest::Client::new();
@@ -459,5 +492,5 @@ async fn under_the_emulator_each_route_is_held_to_its_scopes_for_rest_and_http_a
     event["routeKey"] = json!("POST /orders");
     let refused = authorize(&http, &emulator, &event).await;
     assert_eq!(refused["isAuthorized"], false, "{refused}");
-    assert_eq!(refused["context"]["error"], "insufficient_scope");
+    assert_eq!(refused["context"]["error"], "insufficient_scope", "{style}");
 }
