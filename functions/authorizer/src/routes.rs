@@ -118,6 +118,11 @@ impl Route {
         })
     }
 
+    /// The names of its path parameters, in order (`/orders/{id}` → `id`).
+    pub fn parameters(&self) -> impl Iterator<Item = &str> {
+        self.path.split('/').filter_map(parameter)
+    }
+
     /// Its method-ARN patterns, after the stage.
     pub fn patterns(&self) -> &[String] {
         &self.patterns
@@ -145,11 +150,11 @@ fn path_pattern(path: &str) -> Result<String, String> {
         return Err("path must start with /".into());
     }
     let mut pattern = String::with_capacity(path.len());
+    let last = path.split('/').count() - 1;
     for (i, segment) in path.split('/').enumerate().skip(1) {
         pattern.push('/');
-        if let Some(name) = segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
-            let name = name.strip_suffix('+').unwrap_or(name);
-            let greedy_last = segment.ends_with("+}") && i != path.split('/').count() - 1;
+        if let Some(name) = parameter(segment) {
+            let greedy_last = segment.ends_with("+}") && i != last;
             if name.is_empty() || greedy_last || !name.bytes().all(is_name_byte) {
                 return Err(format!(
                     "path segment {segment} is not a parameter API Gateway accepts"
@@ -165,6 +170,12 @@ fn path_pattern(path: &str) -> Result<String, String> {
         }
     }
     Ok(pattern)
+}
+
+/// A path segment's parameter name (`{id}` and `{proxy+}` → `id`, `proxy`), if it is one.
+fn parameter(segment: &str) -> Option<&str> {
+    let name = segment.strip_prefix('{')?.strip_suffix('}')?;
+    Some(name.strip_suffix('+').unwrap_or(name))
 }
 
 fn is_name_byte(b: u8) -> bool {
@@ -216,15 +227,16 @@ impl Written {
         satisfied: &[bool],
         write: impl FnOnce() -> Arc<RawValue>,
     ) -> Arc<RawValue> {
+        let key = (base.to_owned(), satisfied.to_vec());
         let mut written = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(policy) = written.get(&(base.to_owned(), satisfied.to_vec())) {
+        if let Some(policy) = written.get(&key) {
             return policy.clone();
         }
         if written.len() >= MAX_WRITTEN {
             written.clear();
         }
         let policy = write();
-        written.insert((base.to_owned(), satisfied.to_vec()), policy.clone());
+        written.insert(key, policy.clone());
         policy
     }
 }

@@ -55,12 +55,7 @@ fn route_paths(
 }
 
 fn operation(route: &Route, security: &Value, mappings: &Map<String, Value>) -> Value {
-    let names: Vec<&str> = route
-        .path
-        .split('/')
-        .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
-        .map(|name| name.trim_end_matches('+'))
-        .collect();
+    let names: Vec<&str> = route.parameters().collect();
     let mut request_parameters = Map::new();
     for name in &names {
         request_parameters.insert(
