@@ -1,4 +1,5 @@
-//! What a client key may be granted: its scopes, its audiences, and its tokens' lifetime.
+//! What a client key may be granted: its scopes, its audiences, its tokens' lifetime and
+//! their format.
 //! They travel in the key's own record, which authentication reads anyway.
 
 use std::collections::BTreeSet;
@@ -139,6 +140,38 @@ pub struct Grants {
     pub audiences: BTreeSet<Audience>,
     /// Its tokens' lifetime in seconds, instead of `TOKEN_TTL_SECONDS`.
     pub token_ttl: Option<u64>,
+    /// Its tokens' format, instead of `TOKEN_FORMAT`.
+    pub token_format: Option<TokenFormat>,
+}
+
+/// What an access token is: 128 random bits that only tokengate can check, or an RFC 9068
+/// JWT that anyone holding the published keys can.
+#[derive(Clone, Copy, Default, PartialEq, Eq, Debug)]
+pub enum TokenFormat {
+    /// 32 hex characters; checked by introspection or the `tokengate` style.
+    #[default]
+    Opaque,
+    /// An RFC 9068 JWT access token, signed by the current signing key.
+    Jwt,
+}
+
+impl TokenFormat {
+    /// The configured and stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Opaque => "opaque",
+            Self::Jwt => "jwt",
+        }
+    }
+
+    /// Parses a configured or stored name.
+    pub fn parse(text: &str) -> Result<Self, InvalidGrant> {
+        match text {
+            "opaque" => Ok(Self::Opaque),
+            "jwt" => Ok(Self::Jwt),
+            _ => Err(InvalidGrant::new(text, "a token format: opaque or jwt")),
+        }
+    }
 }
 
 /// Why a request asks for more than the key holds.
@@ -297,6 +330,7 @@ mod tests {
                 .collect(),
             audiences: [api.clone()].into(),
             token_ttl: None,
+            token_format: None,
         };
         let all = grants.grant(None, Vec::new()).unwrap();
         assert_eq!(all.scope, "orders.read orders.write");

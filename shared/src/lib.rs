@@ -11,6 +11,7 @@ pub mod grants;
 pub mod key;
 pub mod random;
 pub mod secret;
+pub mod signing;
 pub mod startup;
 pub mod store;
 pub mod tls;
@@ -18,11 +19,11 @@ pub mod token;
 pub mod transport;
 
 pub use code::SystemCode;
-pub use grants::{Audience, Grants, INN_REACH_SCOPE, Scope};
+pub use grants::{Audience, Grants, INN_REACH_SCOPE, Scope, TokenFormat};
 pub use key::{ClientKey, FailedAttempts, FailureLimit, KeyId, KeyStatus, Reservation};
 pub use secret::{Secret, SecretHash};
 pub use store::{
     FailureLog, IssuerKeys, IssuerTokens, KeyAdmin, KeyReader, ReadEach, Revocation,
-    SourceFailureLog, StoreError, TokenAndKeys, TokenLookup, TokenStore,
+    SigningKeyStore, SourceFailureLog, StoreError, TokenAndKeys, TokenLookup, TokenStore,
 };
 pub use token::{AccessToken, ActiveToken, AudienceClaim, TokenHash, TokenRecord};

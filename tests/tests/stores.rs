@@ -152,6 +152,7 @@ async fn key_store_contract(store: &dyn KeyAdmin) {
 async fn grants_contract(store: &dyn KeyAdmin, id: &KeyId, gone: &KeyId) {
     let grants = Grants {
         token_ttl: Some(60),
+        token_format: None,
         ..tokengate_tests::fixtures::grants(
             &["orders.read", "https://api.example.com/orders.write"],
             &["https://api.example.com", "urn:example:reports"],

@@ -58,6 +58,7 @@ fn granted_client() -> (ClientKey, tokengate_shared::Secret) {
             .collect(),
         audiences: [Audience::parse("https://api.example.com").expect("an audience")].into(),
         token_ttl: None,
+        token_format: None,
     }
     .into();
     (key, secret)

@@ -27,6 +27,7 @@ async fn service() -> TokenService {
     let mut orders = client_key(ORDERS, ORDERS_SECRET, KeyStatus::Active, &[]);
     orders.grants = Grants {
         token_ttl: Some(60),
+        token_format: None,
         ..grants(&["orders.read", "orders.write"], &[API, REPORTS])
     }
     .into();

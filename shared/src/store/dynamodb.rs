@@ -11,6 +11,7 @@ mod counters;
 mod item;
 mod keys;
 mod limits;
+mod signing_keys;
 mod tables;
 mod tokens;
 
@@ -21,5 +22,6 @@ pub use counters::SOURCE_PREFIX;
 pub use item::{EXPIRES_AT, KEY_ID, TOKEN_HASH};
 pub use keys::DynamoKeyStore;
 pub use limits::{InvalidStoreLimit, StoreLimits};
-pub use tables::{TableOutcome, create_tables};
+pub use signing_keys::{DynamoSigningKeyStore, KID};
+pub use tables::{TableOutcome, create_signing_keys_table, create_tables};
 pub use tokens::{DynamoTokenLookup, DynamoTokenStore};

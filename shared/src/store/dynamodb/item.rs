@@ -6,7 +6,7 @@ use std::collections::{BTreeSet, HashMap};
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use crate::code::SystemCode;
-use crate::grants::{Audience, Grants, Scope};
+use crate::grants::{Audience, Grants, Scope, TokenFormat};
 use crate::key::{ClientKey, FailedAttempts, KeyId, KeyStatus};
 use crate::secret::SecretHash;
 use crate::token::{TokenHash, TokenRecord};
@@ -29,6 +29,8 @@ pub(super) const FAILURES_SINCE: &str = "failures_since";
 pub(super) const SCOPES: &str = "scopes";
 pub(super) const AUDIENCES: &str = "audiences";
 pub(super) const TOKEN_TTL: &str = "token_ttl";
+/// A key's tokens' format (absent: `TOKEN_FORMAT`).
+pub(super) const TOKEN_FORMAT: &str = "token_format";
 /// Until when a key's tokens are revoked (absent: never).
 pub(super) const TOKENS_REVOKED_AT: &str = "tokens_revoked_at";
 
@@ -102,10 +104,15 @@ impl Attributes<'_> {
             .contains_key(TOKEN_TTL)
             .then(|| self.number(TOKEN_TTL))
             .transpose()?;
+        let token_format = self
+            .optional_string(TOKEN_FORMAT)?
+            .map(|v| TokenFormat::parse(v).map_err(|e| format!("attribute '{TOKEN_FORMAT}': {e}")))
+            .transpose()?;
         Ok(Grants {
             scopes,
             audiences,
             token_ttl,
+            token_format,
         })
     }
 
@@ -191,6 +198,9 @@ pub(super) fn grant_attributes(grants: &Grants) -> Vec<(String, AttributeValue)>
     if let Some(ttl) = grants.token_ttl {
         attributes.push((TOKEN_TTL.to_owned(), n(ttl)));
     }
+    if let Some(format) = grants.token_format {
+        attributes.push((TOKEN_FORMAT.to_owned(), s(format.as_str())));
+    }
     attributes
 }
 
@@ -247,6 +257,7 @@ mod tests {
             scopes: [Scope::parse("orders.read").unwrap()].into(),
             audiences: [Audience::parse("https://api.example.com").unwrap()].into(),
             token_ttl: Some(60),
+            token_format: Some(TokenFormat::Jwt),
         });
         let item = Item::from(&key);
         assert!(matches!(item.get(SCOPES), Some(AttributeValue::Ss(_))));

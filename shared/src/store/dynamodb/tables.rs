@@ -36,6 +36,14 @@ pub async fn create_tables(
     Ok([keys, tokens])
 }
 
+/// Makes `SIGNING_KEYS_TABLE`, on demand billing; idempotent.
+pub async fn create_signing_keys_table(
+    client: &Client,
+    table: &str,
+) -> Result<TableOutcome, StoreError> {
+    create_table(client, table, super::signing_keys::KID).await
+}
+
 async fn create_table(
     client: &Client,
     table: &str,
