@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use tokengate_shared::grants::MAX_PER_KEY;
 use tokengate_shared::{
     Audience, ClientKey, Grants, KeyAdmin, KeyId, KeyStatus, Scope, Secret, SecretHash, SystemCode,
-    clock,
+    TokenFormat, clock,
 };
 
 use crate::CliError;
@@ -94,6 +94,10 @@ pub struct GrantArgs {
     /// The key's tokens' lifetime in seconds (1 to 86400), instead of TOKEN_TTL_SECONDS.
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     token_ttl: Option<u64>,
+    /// The key's tokens' format, instead of TOKEN_FORMAT: `opaque` (32 hex characters) or
+    /// `jwt` (RFC 9068, signed by the current signing key).
+    #[arg(long, value_parser = parse_format)]
+    token_format: Option<TokenFormat>,
 }
 
 impl GrantArgs {
@@ -119,12 +123,19 @@ impl GrantArgs {
         if self.token_ttl.is_some() {
             grants.token_ttl = self.token_ttl;
         }
+        if self.token_format.is_some() {
+            grants.token_format = self.token_format;
+        }
         Ok(grants)
     }
 }
 
 fn parse_scope(value: &str) -> Result<Scope, String> {
     Scope::parse(value).map_err(|e| e.to_string())
+}
+
+fn parse_format(value: &str) -> Result<TokenFormat, String> {
+    TokenFormat::parse(value).map_err(|e| e.to_string())
 }
 
 fn parse_audience(value: &str) -> Result<Audience, String> {

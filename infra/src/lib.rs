@@ -9,6 +9,7 @@ pub mod keys;
 pub mod output;
 pub mod prometheus;
 pub mod serve;
+pub mod signing_keys;
 pub mod tables;
 pub mod tokens;
 
@@ -36,6 +37,14 @@ pub struct Cli {
         default_value = "tokengate-tokens"
     )]
     pub tokens_table: String,
+    /// The JWT signing keys table.
+    #[arg(
+        long,
+        global = true,
+        env = "SIGNING_KEYS_TABLE",
+        default_value = "tokengate-signing-keys"
+    )]
+    pub signing_keys_table: String,
     /// Print JSON for machines instead of text for people (errors too, on stderr).
     #[arg(long, global = true)]
     pub json: bool,
@@ -56,6 +65,9 @@ pub enum Command {
     /// Issued tokens.
     #[command(subcommand)]
     Tokens(tokens::TokensCommand),
+    /// The keys that sign JWT access tokens: rotate them, list them.
+    #[command(subcommand)]
+    SigningKeys(signing_keys::SigningKeysCommand),
     /// The authorizer's pre-inputs.
     #[command(subcommand)]
     Config(config::ConfigCommand),
@@ -179,14 +191,12 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Tables(command) => {
             let client = client_from_env().await?;
-            tables::run(
-                command,
-                &client,
-                &cli.keys_table,
-                &cli.tokens_table,
-                cli.json,
-            )
-            .await
+            let names = tables::TableNames {
+                keys: &cli.keys_table,
+                tokens: &cli.tokens_table,
+                signing_keys: &cli.signing_keys_table,
+            };
+            tables::run(command, &client, names, cli.json).await
         }
         Command::Keys(command) => {
             let store = key_store(cli.keys_table).await?;
@@ -195,6 +205,14 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Tokens(command) => {
             let store = key_store(cli.keys_table).await?;
             tokens::run(command, &store, cli.json).await
+        }
+        Command::SigningKeys(command) => {
+            let client = client_from_env().await?;
+            let store = tokengate_shared::store::dynamodb::DynamoSigningKeyStore::new(
+                client,
+                cli.signing_keys_table,
+            );
+            signing_keys::run(command, &store, cli.json).await
         }
         Command::Config(command) => config::run(command, cli.json),
         Command::Api(command) => api::run(command),

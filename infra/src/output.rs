@@ -4,7 +4,7 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use serde_json::{Value, json};
 use tokengate_shared::grants::scope_text;
-use tokengate_shared::{Audience, ClientKey, Scope};
+use tokengate_shared::{Audience, ClientKey, Scope, TokenFormat};
 
 use crate::CliError;
 
@@ -34,6 +34,7 @@ pub fn key_json(key: &ClientKey) -> Value {
             .collect::<Vec<_>>()
     );
     shown["token_ttl"] = json!(key.grants.token_ttl);
+    shown["token_format"] = json!(key.grants.token_format.map(TokenFormat::as_str));
     if key.failures.count > 0 {
         shown["failed_authentications"] =
             json!({"count": key.failures.count, "since": key.failures.since});
@@ -73,6 +74,9 @@ pub fn key_text(key: &ClientKey) -> String {
     }
     if let Some(ttl) = key.grants.token_ttl {
         text.push_str(&format!("\ntoken ttl:   {ttl} s"));
+    }
+    if let Some(format) = key.grants.token_format {
+        text.push_str(&format!("\nformat:      {}", format.as_str()));
     }
     if key.failures.count > 0 {
         text.push_str(&format!(

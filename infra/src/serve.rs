@@ -132,12 +132,6 @@ pub async fn serve(
     init_log();
     let metrics = crate::admin::install_recorder()?;
     let (keys, tokens, lookup) = open_stores(options.store, keys_table, tokens_table).await?;
-    let usage = |e: &dyn std::fmt::Display| CliError::Config(e.to_string());
-    let env = |name: &str| std::env::var(name).ok();
-    let ttl_seconds = token_issuer::settings::ttl_seconds(&env).map_err(|e| usage(&e))?;
-    let throttle = token_issuer::settings::Throttle::from_lookup(&env).map_err(|e| usage(&e))?;
-    let issuer = token_issuer::settings::issuer_url(&env).map_err(|e| usage(&e))?;
-    let scopes_supported = token_issuer::settings::scopes_supported(&env).map_err(|e| usage(&e))?;
     let pre_inputs = load_pre_inputs(&options)?;
     let demo = match (options.store, options.demo_key) {
         (StoreKind::Memory, _) | (StoreKind::Dynamodb, true) => {
@@ -166,11 +160,9 @@ pub async fn serve(
     });
     let endpoint = HttpValidationEndpoint::new(Some(&pre_inputs))
         .map_err(|e| CliError::Setup(format!("cannot build the HTTP client: {e}")))?;
+    let (token_service, signing) = token_service(keys.clone(), tokens, address).await?;
     let app = Arc::new(App {
-        tokens: TokenService::new(keys.clone(), tokens, ttl_seconds)
-            .with_throttle(throttle)
-            .with_issuer(issuer.or_else(|| Some(format!("http://{address}"))))
-            .with_scopes_supported(scopes_supported),
+        tokens: token_service,
         authorizer: Authorizer::new(Ok(pre_inputs), keys.clone(), Arc::new(endpoint))
             .with_token_lookup(lookup),
         injectable,
@@ -187,8 +179,9 @@ pub async fn serve(
             key,
             secret,
             options.upstream.as_ref(),
+            &signing,
         ),
-        None => print_without_demo_key(address, admin_address),
+        None => print_without_demo_key(address, admin_address, &signing),
     }
     let router = axum::Router::new().fallback(route).with_state(app);
     let served = tokio::select! {
@@ -203,6 +196,47 @@ pub async fn serve(
         eprintln!("tokengate serve: demo key {} disabled", key.id);
     }
     served
+}
+
+/// token-issuer's service as the environment configures it (`TOKEN_TTL_SECONDS`,
+/// `TOKEN_FORMAT`, …), with a signing key of its own in memory: no KMS. The banner's line
+/// about the tokens it issues.
+async fn token_service(
+    keys: Arc<dyn KeyAdmin>,
+    tokens: Arc<dyn IssuerTokens>,
+    address: std::net::SocketAddr,
+) -> Result<(TokenService, String), CliError> {
+    use token_issuer::settings;
+    use tokengate_shared::signing::rotation::{KeyMaker, rotate};
+    use tokengate_shared::signing::{Keyring, SigningAlg};
+    let usage = |e: &dyn std::fmt::Display| CliError::Config(e.to_string());
+    let env = |name: &str| std::env::var(name).ok();
+    let format = settings::token_format(&env).map_err(|e| usage(&e))?;
+    let alg = match env("SIGNING_ALGORITHM") {
+        None => SigningAlg::Rs256,
+        Some(name) => SigningAlg::parse(name.trim()).ok_or_else(|| {
+            CliError::Config("SIGNING_ALGORITHM must be RS256, ES256 or EdDSA".into())
+        })?,
+    };
+    let store = Arc::new(tokengate_shared::store::memory::MemorySigningKeyStore::default());
+    let made = rotate(&*store, &KeyMaker::InMemory, alg, 86_400, clock::now_epoch_seconds())
+        .await
+        .map_err(|e| CliError::Setup(e.to_string()))?;
+    let kid = made.created.first().map(|k| k.kid.clone()).unwrap_or_default();
+    let signing = format!(
+        "{} by default (TOKEN_FORMAT); JWTs signed by {alg} key {kid}, held in memory (no KMS)",
+        format.as_str()
+    );
+    let service = TokenService::new(keys, tokens, settings::ttl_seconds(&env).map_err(|e| usage(&e))?)
+        .with_throttle(settings::Throttle::from_lookup(&env).map_err(|e| usage(&e))?)
+        .with_issuer(
+            settings::issuer_url(&env)
+                .map_err(|e| usage(&e))?
+                .or_else(|| Some(format!("http://{address}"))),
+        )
+        .with_scopes_supported(settings::scopes_supported(&env).map_err(|e| usage(&e))?)
+        .with_tokens(format, Some(Arc::new(Keyring::new(store, None, 60))));
+    Ok((service, signing))
 }
 
 type Stores = (

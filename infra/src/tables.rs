@@ -3,7 +3,7 @@
 use aws_sdk_dynamodb::Client;
 use clap::Subcommand;
 use serde_json::json;
-use tokengate_shared::store::dynamodb::{TableOutcome, create_tables};
+use tokengate_shared::store::dynamodb::{TableOutcome, create_signing_keys_table, create_tables};
 
 use crate::CliError;
 use crate::output::print_json;
@@ -11,21 +11,38 @@ use crate::output::print_json;
 /// Table commands.
 #[derive(Debug, Subcommand)]
 pub enum TablesCommand {
-    /// Create both tables (on-demand, TTL on the tokens table); safe to run again.
+    /// Create the keys, tokens and signing keys tables (on-demand, TTL on the tokens
+    /// table); safe to run again.
     Create,
+}
+
+/// The tables' names.
+#[derive(Debug, Clone, Copy)]
+pub struct TableNames<'a> {
+    /// `KEYS_TABLE`.
+    pub keys: &'a str,
+    /// `TOKENS_TABLE`.
+    pub tokens: &'a str,
+    /// `SIGNING_KEYS_TABLE`.
+    pub signing_keys: &'a str,
 }
 
 /// Runs a table command.
 pub async fn run(
     command: TablesCommand,
     client: &Client,
-    keys_table: &str,
-    tokens_table: &str,
+    names: TableNames<'_>,
     json: bool,
 ) -> Result<(), CliError> {
+    let TableNames {
+        keys: keys_table,
+        tokens: tokens_table,
+        signing_keys,
+    } = names;
     match command {
         TablesCommand::Create => {
             let outcomes = create_tables(client, keys_table, tokens_table).await?;
+            let signing = create_signing_keys_table(client, signing_keys).await?;
             let said = |o: TableOutcome| match o {
                 TableOutcome::Created => "created",
                 TableOutcome::AlreadyExisted => "already existed",
@@ -34,6 +51,7 @@ pub async fn run(
                 print_json(&json!({
                     "keys_table": {"name": keys_table, "outcome": said(outcomes[0])},
                     "tokens_table": {"name": tokens_table, "outcome": said(outcomes[1]), "ttl_attribute": "expires_at"},
+                    "signing_keys_table": {"name": signing_keys, "outcome": said(signing)},
                 }));
             } else {
                 println!("keys table   {keys_table}: {}", said(outcomes[0]));
@@ -41,6 +59,7 @@ pub async fn run(
                     "tokens table {tokens_table}: {} (TTL on expires_at)",
                     said(outcomes[1])
                 );
+                println!("signing keys {signing_keys}: {}", said(signing));
             }
             Ok(())
         }

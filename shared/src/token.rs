@@ -46,6 +46,9 @@ impl fmt::Debug for AccessToken {
 pub struct TokenHash([u8; 32]);
 
 impl TokenHash {
+    /// All zeros: a record's hash while its token is being made, never a token's.
+    pub const UNSET: Self = Self([0; 32]);
+
     /// Hashes a token as presented by a caller (any text, valid or not).
     pub fn of(token: &str) -> Self {
         Self(Sha256::digest(token.as_bytes()).into())

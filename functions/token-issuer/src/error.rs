@@ -6,6 +6,7 @@ use lambda_http::{Body, Response};
 use serde::Serialize;
 use serde_json::json;
 use tokengate_shared::StoreError;
+use tokengate_shared::signing::SigningError;
 
 use crate::routes::Contract;
 
@@ -96,6 +97,10 @@ pub enum TokenEndpointError {
     /// A store failed: 503, with detail in the log only.
     #[error("store unavailable: {0}")]
     Unavailable(#[from] StoreError),
+    /// A JWT could not be signed, or the keys published: 503 when KMS or the signing keys
+    /// table failed, 500 when there is no usable key. Detail in the log only.
+    #[error("signing: {0}")]
+    Signing(#[from] SigningError),
 }
 
 impl TokenEndpointError {
@@ -133,8 +138,11 @@ impl TokenEndpointError {
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            Self::IssuerUnknown => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Unavailable(_)
+            | Self::Signing(SigningError::Kms(_) | SigningError::Store(_)) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            Self::IssuerUnknown | Self::Signing(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -159,7 +167,7 @@ impl TokenEndpointError {
             Self::UnauthorizedClient(description) => ("unauthorized_client", description),
             Self::NotFound => (
                 "not_found",
-                "No such route. The routes are POST /innreach/v2/oauth2/token, POST /oauth2/token, POST /oauth2/introspect, POST /oauth2/revoke and GET /.well-known/oauth-authorization-server.",
+                "No such route. The routes are POST /innreach/v2/oauth2/token, POST /oauth2/token, POST /oauth2/introspect, POST /oauth2/revoke, GET /.well-known/oauth-authorization-server and GET /.well-known/jwks.json.",
             ),
             Self::MethodNotAllowed("GET") => ("method_not_allowed", "This route accepts only GET."),
             Self::MethodNotAllowed(_) => ("method_not_allowed", "This route accepts only POST."),
@@ -174,6 +182,14 @@ impl TokenEndpointError {
             Self::Unavailable(_) => (
                 "temporarily_unavailable",
                 "The token service cannot reach its store. Retry shortly.",
+            ),
+            Self::Signing(SigningError::Kms(_) | SigningError::Store(_)) => (
+                "temporarily_unavailable",
+                "The token service cannot reach its signing keys. Retry shortly.",
+            ),
+            Self::Signing(_) => (
+                "server_error",
+                "The token service has no signing key it can use.",
             ),
         }
     }

@@ -15,7 +15,8 @@ use crate::metadata;
 use crate::metrics::{self, Operation};
 use crate::request::{TokenOperation, TokenRequest};
 use crate::routes::{
-    Contract, INN_REACH_TOKEN_PATH, INTROSPECTION_PATH, METADATA_PATH, REVOCATION_PATH, TOKEN_PATH,
+    Contract, INN_REACH_TOKEN_PATH, INTROSPECTION_PATH, JWKS_PATH, METADATA_PATH, REVOCATION_PATH,
+    TOKEN_PATH,
 };
 use crate::service::{Introspection, TokenService};
 
@@ -24,6 +25,7 @@ enum Route {
     Introspection,
     Revocation,
     Metadata,
+    Jwks,
 }
 
 /// Handles one request. Never fails: every outcome, the store being down included, is an
@@ -52,6 +54,7 @@ pub async fn handle(
                 .map_err(|e| e.under(Contract::Standard)),
         ),
         Ok(Route::Metadata) => (Operation::Other, metadata(service, &request)),
+        Ok(Route::Jwks) => (Operation::Other, jwks(service).await),
         Err(err) => (Operation::Other, Err(err)),
     };
     metrics::outcome(operation, &outcome);
@@ -82,6 +85,7 @@ fn log(err: &TokenEndpointError) {
             warn!(reason = "throttled", key_id = %key, retry_after);
         }
         E::IssuerUnknown => error!(reason = "issuer_unknown"),
+        E::Signing(err) => error!(reason = "signing_failed", error = %err),
         E::Unavailable(err) => error!(reason = "store_unavailable", error = %err),
         E::NotFound | E::MethodNotAllowed(_) => {}
     }
@@ -104,6 +108,7 @@ fn route(request: &Request) -> Result<Route, TokenEndpointError> {
         INTROSPECTION_PATH => (Route::Introspection, Method::POST),
         REVOCATION_PATH => (Route::Revocation, Method::POST),
         METADATA_PATH => (Route::Metadata, Method::GET),
+        JWKS_PATH => (Route::Jwks, Method::GET),
         _ => return Err(TokenEndpointError::NotFound),
     };
     if request.method() != method {
@@ -119,8 +124,9 @@ async fn issue(
     contract: Contract,
 ) -> Result<Response<Body>, TokenEndpointError> {
     let mut token_request = TokenRequest::parse(request, contract)?;
+    let issuer = || issuer_from_context(request);
     let (issued, key_id) = service
-        .issue(&mut token_request, clock::now_epoch_seconds())
+        .issue(&mut token_request, clock::now_epoch_seconds(), &issuer)
         .await?;
     let code = |c: &Option<tokengate_shared::SystemCode>| {
         c.as_ref().map_or_else(String::new, ToString::to_string)
@@ -168,30 +174,49 @@ async fn revoke(
     Ok(json_response(StatusCode::OK, &serde_json::json!({})))
 }
 
+/// What clients and CDNs may keep, for five minutes: the configured metadata, the JWKS.
+fn public_for_five_minutes(response: &mut Response<Body>) {
+    let headers = response.headers_mut();
+    headers.insert(
+        CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=300"),
+    );
+    headers.remove(PRAGMA);
+}
+
 fn metadata(
     service: &TokenService,
     request: &Request,
 ) -> Result<Response<Body>, TokenEndpointError> {
+    let document = |issuer: &str| {
+        metadata::document(issuer, service.scopes_supported(), service.keyring().is_some())
+    };
     if let Some(issuer) = service.issuer() {
-        let mut response = json_response(
-            StatusCode::OK,
-            &metadata::document(issuer, service.scopes_supported()),
-        );
-        // Configured, so the same for every caller: clients and CDNs may keep it.
-        let headers = response.headers_mut();
-        headers.insert(
-            CACHE_CONTROL,
-            HeaderValue::from_static("public, max-age=300"),
-        );
-        headers.remove(PRAGMA);
+        let mut response = json_response(StatusCode::OK, &document(issuer));
+        // Configured, so the same for every caller.
+        public_for_five_minutes(&mut response);
         return Ok(response);
     }
     // Derived from the request context: answered, but kept by no shared cache.
     let issuer = issuer_from_context(request).ok_or(TokenEndpointError::IssuerUnknown)?;
-    Ok(json_response(
-        StatusCode::OK,
-        &metadata::document(&issuer, service.scopes_supported()),
-    ))
+    Ok(json_response(StatusCode::OK, &document(&issuer)))
+}
+
+/// The published signing keys (RFC 7517 §5). Five minutes in a cache is far within what
+/// rotation allows: a key is published a whole rotation period before it signs, and stays
+/// published a day after it stops.
+async fn jwks(service: &TokenService) -> Result<Response<Body>, TokenEndpointError> {
+    let keys = match service.keyring() {
+        Some(keyring) => keyring.jwks(clock::now_epoch_seconds()).await?,
+        None => std::sync::Arc::from(r#"{"keys":[]}"#),
+    };
+    let mut response = Response::new(Body::Text(keys.to_string()));
+    response.headers_mut().insert(
+        lambda_http::http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/jwk-set+json"),
+    );
+    public_for_five_minutes(&mut response);
+    Ok(response)
 }
 
 /// `https://{domainName}{base}`, from the request context API Gateway wrote (never from the

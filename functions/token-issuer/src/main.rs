@@ -7,7 +7,11 @@ use std::sync::Arc;
 use lambda_http::{Error, Request, RequestExt, service_fn};
 use token_issuer::{TokenIssuerSettings, TokenService, handler};
 use tokengate_shared::startup;
-use tokengate_shared::store::dynamodb::{self, DynamoKeyStore, DynamoTokenStore, StoreLimits};
+use tokengate_shared::signing::Keyring;
+use tokengate_shared::signing::kms::Kms;
+use tokengate_shared::store::dynamodb::{
+    self, DynamoKeyStore, DynamoSigningKeyStore, DynamoTokenStore, StoreLimits,
+};
 
 // Lambda hands a function one event at a time: one thread runs it, with no worker
 // threads to start at init nor their memory to keep.
@@ -30,6 +34,16 @@ async fn run() -> Result<(), Error> {
     if limits.warm_up {
         keys.warm_up().await;
     }
+    // Nothing is read or decrypted here: the keys are read at the first JWT or JWKS.
+    let keyring = match &settings.signing_keys_table {
+        Some(table) => {
+            let store = DynamoSigningKeyStore::new(client.clone(), table);
+            let kms = Kms::lambda_client(&limits, |name| std::env::var(name).ok())?;
+            let refresh = settings.signing_keys_refresh_seconds;
+            Some(Arc::new(Keyring::new(Arc::new(store), Some(kms), refresh)))
+        }
+        None => None,
+    };
     let service = TokenService::new(
         keys,
         Arc::new(DynamoTokenStore::new(client, settings.tokens_table)),
@@ -37,7 +51,8 @@ async fn run() -> Result<(), Error> {
     )
     .with_throttle(settings.throttle)
     .with_issuer(settings.issuer)
-    .with_scopes_supported(settings.scopes_supported);
+    .with_scopes_supported(settings.scopes_supported)
+    .with_tokens(settings.format, keyring);
     let handler = service_fn(|request: Request| {
         let request_id = request
             .lambda_context_ref()

@@ -11,13 +11,16 @@ pub const INTROSPECTION_PATH: &str = "/oauth2/introspect";
 pub const REVOCATION_PATH: &str = "/oauth2/revoke";
 /// The RFC 8414 metadata route.
 pub const METADATA_PATH: &str = "/.well-known/oauth-authorization-server";
+/// The published signing keys (RFC 7517 JWK Set).
+pub const JWKS_PATH: &str = "/.well-known/jwks.json";
 /// Every route the token service answers.
-pub const ROUTES: [&str; 5] = [
+pub const ROUTES: [&str; 6] = [
     INN_REACH_TOKEN_PATH,
     TOKEN_PATH,
     INTROSPECTION_PATH,
     REVOCATION_PATH,
     METADATA_PATH,
+    JWKS_PATH,
 ];
 
 /// Which contract a token request is held to, by its route.

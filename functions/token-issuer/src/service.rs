@@ -4,9 +4,10 @@ use std::sync::Arc;
 
 use serde::Serialize;
 use tokengate_shared::grants::{Granted, Refused};
+use tokengate_shared::signing::Keyring;
 use tokengate_shared::{
     AccessToken, ActiveToken, ClientKey, IssuerKeys, IssuerTokens, KeyId, KeyStatus, Reservation,
-    Revocation, Scope, SecretHash, TokenHash, TokenRecord,
+    Revocation, Scope, SecretHash, TokenFormat, TokenHash, TokenRecord,
 };
 use tracing::error;
 
@@ -47,7 +48,7 @@ fn named(text: &str) -> String {
 /// The body of a successful token response.
 #[derive(Debug, Serialize)]
 pub struct IssuedToken {
-    /// The bearer token, 32 hex characters.
+    /// The bearer token: 32 hex characters, or a JWT.
     pub access_token: String,
     /// Always `Bearer`.
     pub token_type: &'static str,
@@ -87,6 +88,8 @@ pub struct TokenService {
     throttle: Throttle,
     issuer: Option<String>,
     scopes_supported: Vec<Scope>,
+    format: TokenFormat,
+    keyring: Option<Arc<Keyring>>,
 }
 
 impl std::fmt::Debug for TokenService {
@@ -110,7 +113,24 @@ impl TokenService {
             throttle: Throttle::default(),
             issuer: None,
             scopes_supported: Vec::new(),
+            format: TokenFormat::Opaque,
+            keyring: None,
         }
+    }
+
+    /// The same service issuing tokens in `format` (`TOKEN_FORMAT`) unless a key says
+    /// otherwise, signing JWTs with the keys of `keyring`.
+    pub fn with_tokens(self, format: TokenFormat, keyring: Option<Arc<Keyring>>) -> Self {
+        Self {
+            format,
+            keyring,
+            ..self
+        }
+    }
+
+    /// The signing keys, when there are any.
+    pub fn keyring(&self) -> Option<&Keyring> {
+        self.keyring.as_deref()
     }
 
     /// The same service with other throttling settings.
@@ -142,12 +162,13 @@ impl TokenService {
         &self.scopes_supported
     }
 
-    /// Issues a token: one key read, one token write.
-    /// The request's scope and audiences are taken into the token.
+    /// Issues a token: one key read, one token write. The request's scope and audiences
+    /// are taken into the token. A JWT's `iss` is `issuer()`, asked only for a JWT.
     pub async fn issue(
         &self,
         request: &mut TokenRequest,
         now: u64,
+        issuer: &(dyn Fn() -> Option<String> + Sync),
     ) -> Result<(IssuedToken, KeyId), TokenEndpointError> {
         let key = self.authenticate(&request.credentials, now).await?;
         if let Some(code) = &request.from_code
@@ -160,12 +181,11 @@ impl TokenService {
         let asked_none = request.scope.is_none();
         let Granted { scope, audiences } = granted(&key, request)?;
         let ttl = key.grants.token_ttl.unwrap_or(self.ttl_seconds);
-        let token = AccessToken::mint();
         // RFC 6749 §5.1: the scope is said when it is not the set asked for, which a
         // granted request always is.
         let said = asked_none.then(|| scope.clone());
-        let record = TokenRecord {
-            hash: token.hash(),
+        let mut record = TokenRecord {
+            hash: TokenHash::UNSET,
             key_id: key.id.clone(),
             from_code: request.from_code.clone(),
             to_code: request.to_code.clone(),
@@ -174,14 +194,53 @@ impl TokenService {
             issued_at: now,
             expires_at: now + ttl,
         };
+        let access_token = match key.grants.token_format.unwrap_or(self.format) {
+            TokenFormat::Opaque => AccessToken::mint().expose().to_owned(),
+            TokenFormat::Jwt => self.sign(&record, issuer).await?,
+        };
+        record.hash = TokenHash::of(&access_token);
         self.tokens.put(&record).await?;
         let issued = IssuedToken {
-            access_token: token.expose().to_owned(),
+            access_token,
             token_type: "Bearer",
             expires_in: ttl,
             scope: said,
         };
         Ok((issued, key.id))
+    }
+
+    /// The RFC 9068 JWT of `record`, signed by the current key.
+    async fn sign(
+        &self,
+        record: &TokenRecord,
+        issuer: &(dyn Fn() -> Option<String> + Sync),
+    ) -> Result<String, TokenEndpointError> {
+        use tokengate_shared::signing::jwt::{self, Aud, Claims, Header};
+        let keyring = self.keyring.as_ref().ok_or_else(|| {
+            TokenEndpointError::Signing(tokengate_shared::signing::SigningError::NoCurrentKey)
+        })?;
+        let signer = keyring.signer(record.issued_at).await?;
+        let iss = self.issuer.clone().or_else(issuer).ok_or(TokenEndpointError::IssuerUnknown)?;
+        let aud = match record.audiences.len() {
+            0 => Aud::One(&iss),
+            1 => Aud::One(record.audiences.first().map_or("", String::as_str)),
+            _ => Aud::Many(record.audiences.iter().map(String::as_str).collect()),
+        };
+        let claims = Claims {
+            iss: &iss,
+            sub: record.key_id.as_str(),
+            client_id: record.key_id.as_str(),
+            aud,
+            exp: record.expires_at,
+            iat: record.issued_at,
+            jti: jwt::new_jti(),
+            scope: &record.scope,
+            from_code: record.from_code.as_ref().map(|c| c.as_str()),
+            to_code: record.to_code.as_ref().map(|c| c.as_str()),
+        };
+        let input = jwt::signing_input(&Header::new(signer.alg(), signer.kid()), &claims);
+        let signature = signer.sign(input.as_bytes()).await?;
+        Ok(jwt::compact(input, &signature))
     }
 
     /// Introspects a token for an authenticated client. A token is active while it is

@@ -1,11 +1,14 @@
 //! The token issuer's settings from the environment, read once at cold start.
 
-use tokengate_shared::Scope;
+use tokengate_shared::{Scope, TokenFormat};
 
 /// Default token lifetime, INN-Reach's 599 seconds.
 pub const DEFAULT_TTL_SECONDS: u64 = 599;
 /// The longest lifetime accepted: a day.
 pub const MAX_TTL_SECONDS: u64 = 86_400;
+/// How often a warm function reads the signing keys again, by default: the longest a
+/// rotation takes to reach it.
+pub const DEFAULT_SIGNING_KEYS_REFRESH_SECONDS: u64 = 60;
 
 /// Brute-force throttling (RFC 6749 §2.3.1): after `max_failures` failed authentications
 /// of one key, or from one source address, within `window_seconds` of the first, further
@@ -76,6 +79,14 @@ pub struct TokenIssuerSettings {
     /// `SCOPES_SUPPORTED`: the scopes the metadata announces (space-separated); none: the
     /// member is left out. Never read from the table.
     pub scopes_supported: Vec<Scope>,
+    /// `TOKEN_FORMAT`: `opaque` (the default) or `jwt`, unless a key says otherwise.
+    pub format: TokenFormat,
+    /// `SIGNING_KEYS_TABLE`: the JWT signing keys; required with `TOKEN_FORMAT=jwt`. Unset,
+    /// no token is signed and the JWKS is empty.
+    pub signing_keys_table: Option<String>,
+    /// `SIGNING_KEYS_REFRESH_SECONDS` (1 to 3600, default 60): how often a warm function
+    /// reads the signing keys again.
+    pub signing_keys_refresh_seconds: u64,
 }
 
 /// A configuration problem, naming the environment variable at fault.
@@ -95,6 +106,12 @@ pub enum SettingsError {
         "ISSUER_URL must be an absolute https URL (http only for loopback) with no query or fragment, such as https://api.example.com/prod"
     )]
     InvalidIssuer,
+    /// `TOKEN_FORMAT` is neither `opaque` nor `jwt`.
+    #[error("TOKEN_FORMAT must be opaque or jwt")]
+    InvalidFormat,
+    /// `TOKEN_FORMAT=jwt` without `SIGNING_KEYS_TABLE`.
+    #[error("SIGNING_KEYS_TABLE must be set when TOKEN_FORMAT is jwt (the name of the signing keys table)")]
+    SigningKeysTableMissing,
     /// `SCOPES_SUPPORTED` holds something that is not a scope.
     #[error("SCOPES_SUPPORTED must be scopes separated by spaces: {0}")]
     InvalidScopes(String),
@@ -113,6 +130,17 @@ impl TokenIssuerSettings {
                 .filter(|v| !v.trim().is_empty())
                 .ok_or(SettingsError::Missing(name))
         };
+        let format = token_format(&lookup)?;
+        let signing_keys_table = lookup("SIGNING_KEYS_TABLE").filter(|v| !v.trim().is_empty());
+        if format == TokenFormat::Jwt && signing_keys_table.is_none() {
+            return Err(SettingsError::SigningKeysTableMissing);
+        }
+        let refresh = match lookup("SIGNING_KEYS_REFRESH_SECONDS") {
+            None => DEFAULT_SIGNING_KEYS_REFRESH_SECONDS,
+            Some(text) => (text.trim().parse().ok())
+                .filter(|n| (1..=3_600).contains(n))
+                .ok_or(SettingsError::OutOfRange("SIGNING_KEYS_REFRESH_SECONDS", 3_600))?,
+        };
         Ok(Self {
             keys_table: required("KEYS_TABLE")?,
             tokens_table: required("TOKENS_TABLE")?,
@@ -120,7 +148,18 @@ impl TokenIssuerSettings {
             throttle: Throttle::from_lookup(&lookup)?,
             issuer: issuer_url(&lookup)?,
             scopes_supported: scopes_supported(&lookup)?,
+            format,
+            signing_keys_table,
+            signing_keys_refresh_seconds: refresh,
         })
+    }
+}
+
+/// `TOKEN_FORMAT` through `lookup`: `opaque` when unset.
+pub fn token_format(lookup: &impl Fn(&str) -> Option<String>) -> Result<TokenFormat, SettingsError> {
+    match lookup("TOKEN_FORMAT").filter(|v| !v.trim().is_empty()) {
+        None => Ok(TokenFormat::Opaque),
+        Some(text) => TokenFormat::parse(text.trim()).map_err(|_| SettingsError::InvalidFormat),
     }
 }
 
@@ -244,6 +283,30 @@ mod tests {
         ] {
             assert_eq!(issuer(bad), Err(SettingsError::InvalidIssuer), "{bad}");
         }
+    }
+
+    #[test]
+    fn jwt_tokens_need_the_signing_keys_table_and_a_format_is_opaque_or_jwt() {
+        let base = [("KEYS_TABLE", "k"), ("TOKENS_TABLE", "t")];
+        let with = |extra: &[(&'static str, &'static str)]| {
+            let vars: Vec<_> = base.iter().chain(extra).copied().collect();
+            TokenIssuerSettings::from_lookup(env(&vars))
+        };
+        let opaque = with(&[]).unwrap();
+        assert_eq!((opaque.format, opaque.signing_keys_table), (TokenFormat::Opaque, None));
+        assert_eq!(opaque.signing_keys_refresh_seconds, 60);
+        assert_eq!(
+            with(&[("TOKEN_FORMAT", "jwt")]),
+            Err(SettingsError::SigningKeysTableMissing)
+        );
+        let jwt = with(&[("TOKEN_FORMAT", "jwt"), ("SIGNING_KEYS_TABLE", "s")]).unwrap();
+        assert_eq!(jwt.format, TokenFormat::Jwt);
+        assert_eq!(
+            with(&[("TOKEN_FORMAT", "JWT")]),
+            Err(SettingsError::InvalidFormat)
+        );
+        let refused = with(&[("SIGNING_KEYS_REFRESH_SECONDS", "0")]).unwrap_err();
+        assert!(refused.to_string().starts_with("SIGNING_KEYS_REFRESH_SECONDS"));
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub(super) fn print_walkthrough(
     key: &ClientKey,
     secret: &Secret,
     upstream: Option<&reqwest::Url>,
+    signing: &str,
 ) {
     let base = format!("http://{address}");
     let basic = base64_basic(key.id.as_str(), secret.expose());
@@ -19,7 +20,8 @@ pub(super) fn print_walkthrough(
         "tokengate serve: listening on {base}
   token endpoint  POST {base}/innreach/v2/oauth2/token  (INN-Reach's contract)
   OAuth 2.0       POST {base}/oauth2/token, /oauth2/introspect, /oauth2/revoke
-                  GET  {base}/.well-known/oauth-authorization-server
+                  GET  {base}/.well-known/oauth-authorization-server, /.well-known/jwks.json
+  tokens          {signing}
   everything else goes through the authorizer, then to {upstream}
   admin           GET  http://{admin}/health, http://{admin}/metrics  (Prometheus)
   demo key        {key_id}
@@ -63,9 +65,10 @@ fn base64_basic(key: &str, secret: &str) -> String {
     base64::engine::general_purpose::STANDARD.encode(format!("{key}:{secret}"))
 }
 
-pub(super) fn print_without_demo_key(address: SocketAddr, admin: SocketAddr) {
+pub(super) fn print_without_demo_key(address: SocketAddr, admin: SocketAddr, signing: &str) {
     println!(
         "tokengate serve: listening on http://{address} (admin http://{admin})
+  tokens: {signing}
   no demo key: the store is DynamoDB. Create a key with `tokengate keys create --code d2ir1`,
   or start with --demo-key for one that is disabled again when the server stops."
     );
