@@ -219,23 +219,37 @@ async fn token_service(
         })?,
     };
     let store = Arc::new(tokengate_shared::store::memory::MemorySigningKeyStore::default());
-    let made = rotate(&*store, &KeyMaker::InMemory, alg, 86_400, clock::now_epoch_seconds())
-        .await
-        .map_err(|e| CliError::Setup(e.to_string()))?;
-    let kid = made.created.first().map(|k| k.kid.clone()).unwrap_or_default();
+    let made = rotate(
+        &*store,
+        &KeyMaker::InMemory,
+        alg,
+        86_400,
+        clock::now_epoch_seconds(),
+    )
+    .await
+    .map_err(|e| CliError::Setup(e.to_string()))?;
+    let kid = made
+        .created
+        .first()
+        .map(|k| k.kid.clone())
+        .unwrap_or_default();
     let signing = format!(
         "{} by default (TOKEN_FORMAT); JWTs signed by {alg} key {kid}, held in memory (no KMS)",
         format.as_str()
     );
-    let service = TokenService::new(keys, tokens, settings::ttl_seconds(&env).map_err(|e| usage(&e))?)
-        .with_throttle(settings::Throttle::from_lookup(&env).map_err(|e| usage(&e))?)
-        .with_issuer(
-            settings::issuer_url(&env)
-                .map_err(|e| usage(&e))?
-                .or_else(|| Some(format!("http://{address}"))),
-        )
-        .with_scopes_supported(settings::scopes_supported(&env).map_err(|e| usage(&e))?)
-        .with_tokens(format, Some(Arc::new(Keyring::new(store, None, 60))));
+    let service = TokenService::new(
+        keys,
+        tokens,
+        settings::ttl_seconds(&env).map_err(|e| usage(&e))?,
+    )
+    .with_throttle(settings::Throttle::from_lookup(&env).map_err(|e| usage(&e))?)
+    .with_issuer(
+        settings::issuer_url(&env)
+            .map_err(|e| usage(&e))?
+            .or_else(|| Some(format!("http://{address}"))),
+    )
+    .with_scopes_supported(settings::scopes_supported(&env).map_err(|e| usage(&e))?)
+    .with_tokens(format, Some(Arc::new(Keyring::new(store, None, 60))));
     Ok((service, signing))
 }
 

@@ -48,10 +48,7 @@ fn parse_mode(text: &str) -> Result<SigningKeyMode, String> {
 }
 
 /// The key maker for `mode`, over a KMS client from the SDK's environment.
-pub async fn maker(
-    mode: SigningKeyMode,
-    kms_key_id: Option<String>,
-) -> Result<KeyMaker, CliError> {
+pub async fn maker(mode: SigningKeyMode, kms_key_id: Option<String>) -> Result<KeyMaker, CliError> {
     let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .load()
         .await;
@@ -97,7 +94,12 @@ pub async fn run(
                     println!("made {} ({}, {})", key.kid, key.alg, key.state.as_str());
                 }
                 for change in &rotation.moved {
-                    println!("{}: {} -> {}", change.kid, change.from.as_str(), change.to.as_str());
+                    println!(
+                        "{}: {} -> {}",
+                        change.kid,
+                        change.from.as_str(),
+                        change.to.as_str()
+                    );
                 }
                 print_table(&keys, now);
             }
@@ -141,7 +143,10 @@ fn listing(keys: &[SigningKey], now: u64) -> Vec<Value> {
 }
 
 fn print_table(keys: &[SigningKey], now: u64) {
-    println!("{:<28} {:<6} {:<9} {:<9} {:<21} {:<21} retires", "kid", "alg", "state", "mode", "created", "since");
+    println!(
+        "{:<28} {:<6} {:<9} {:<9} {:<21} {:<21} retires",
+        "kid", "alg", "state", "mode", "created", "since"
+    );
     for key in keys {
         println!(
             "{:<28} {:<6} {:<9} {:<9} {:<21} {:<21} {}",

@@ -138,8 +138,7 @@ impl TokenEndpointError {
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::Unavailable(_)
-            | Self::Signing(SigningError::Kms(_) | SigningError::Store(_)) => {
+            Self::Unavailable(_) | Self::Signing(SigningError::Kms(_) | SigningError::Store(_)) => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
             Self::IssuerUnknown | Self::Signing(_) => StatusCode::INTERNAL_SERVER_ERROR,

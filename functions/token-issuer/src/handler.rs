@@ -189,7 +189,11 @@ fn metadata(
     request: &Request,
 ) -> Result<Response<Body>, TokenEndpointError> {
     let document = |issuer: &str| {
-        metadata::document(issuer, service.scopes_supported(), service.keyring().is_some())
+        metadata::document(
+            issuer,
+            service.scopes_supported(),
+            service.keyring().is_some(),
+        )
     };
     if let Some(issuer) = service.issuer() {
         let mut response = json_response(StatusCode::OK, &document(issuer));

@@ -6,9 +6,9 @@ use std::sync::Arc;
 
 use lambda_http::{Error, Request, RequestExt, service_fn};
 use token_issuer::{TokenIssuerSettings, TokenService, handler};
-use tokengate_shared::startup;
 use tokengate_shared::signing::Keyring;
 use tokengate_shared::signing::kms::Kms;
+use tokengate_shared::startup;
 use tokengate_shared::store::dynamodb::{
     self, DynamoKeyStore, DynamoSigningKeyStore, DynamoTokenStore, StoreLimits,
 };

@@ -216,11 +216,15 @@ impl TokenService {
         issuer: &(dyn Fn() -> Option<String> + Sync),
     ) -> Result<String, TokenEndpointError> {
         use tokengate_shared::signing::jwt::{self, Aud, Claims, Header};
-        let keyring = self.keyring.as_ref().ok_or_else(|| {
-            TokenEndpointError::Signing(tokengate_shared::signing::SigningError::NoCurrentKey)
-        })?;
+        let keyring = self.keyring.as_ref().ok_or(TokenEndpointError::Signing(
+            tokengate_shared::signing::SigningError::NoCurrentKey,
+        ))?;
         let signer = keyring.signer(record.issued_at).await?;
-        let iss = self.issuer.clone().or_else(issuer).ok_or(TokenEndpointError::IssuerUnknown)?;
+        let iss = self
+            .issuer
+            .clone()
+            .or_else(issuer)
+            .ok_or(TokenEndpointError::IssuerUnknown)?;
         let aud = match record.audiences.len() {
             0 => Aud::One(&iss),
             1 => Aud::One(record.audiences.first().map_or("", String::as_str)),

@@ -110,7 +110,9 @@ pub enum SettingsError {
     #[error("TOKEN_FORMAT must be opaque or jwt")]
     InvalidFormat,
     /// `TOKEN_FORMAT=jwt` without `SIGNING_KEYS_TABLE`.
-    #[error("SIGNING_KEYS_TABLE must be set when TOKEN_FORMAT is jwt (the name of the signing keys table)")]
+    #[error(
+        "SIGNING_KEYS_TABLE must be set when TOKEN_FORMAT is jwt (the name of the signing keys table)"
+    )]
     SigningKeysTableMissing,
     /// `SCOPES_SUPPORTED` holds something that is not a scope.
     #[error("SCOPES_SUPPORTED must be scopes separated by spaces: {0}")]
@@ -139,7 +141,10 @@ impl TokenIssuerSettings {
             None => DEFAULT_SIGNING_KEYS_REFRESH_SECONDS,
             Some(text) => (text.trim().parse().ok())
                 .filter(|n| (1..=3_600).contains(n))
-                .ok_or(SettingsError::OutOfRange("SIGNING_KEYS_REFRESH_SECONDS", 3_600))?,
+                .ok_or(SettingsError::OutOfRange(
+                    "SIGNING_KEYS_REFRESH_SECONDS",
+                    3_600,
+                ))?,
         };
         Ok(Self {
             keys_table: required("KEYS_TABLE")?,
@@ -156,7 +161,9 @@ impl TokenIssuerSettings {
 }
 
 /// `TOKEN_FORMAT` through `lookup`: `opaque` when unset.
-pub fn token_format(lookup: &impl Fn(&str) -> Option<String>) -> Result<TokenFormat, SettingsError> {
+pub fn token_format(
+    lookup: &impl Fn(&str) -> Option<String>,
+) -> Result<TokenFormat, SettingsError> {
     match lookup("TOKEN_FORMAT").filter(|v| !v.trim().is_empty()) {
         None => Ok(TokenFormat::Opaque),
         Some(text) => TokenFormat::parse(text.trim()).map_err(|_| SettingsError::InvalidFormat),
@@ -293,7 +300,10 @@ mod tests {
             TokenIssuerSettings::from_lookup(env(&vars))
         };
         let opaque = with(&[]).unwrap();
-        assert_eq!((opaque.format, opaque.signing_keys_table), (TokenFormat::Opaque, None));
+        assert_eq!(
+            (opaque.format, opaque.signing_keys_table),
+            (TokenFormat::Opaque, None)
+        );
         assert_eq!(opaque.signing_keys_refresh_seconds, 60);
         assert_eq!(
             with(&[("TOKEN_FORMAT", "jwt")]),
@@ -306,7 +316,11 @@ mod tests {
             Err(SettingsError::InvalidFormat)
         );
         let refused = with(&[("SIGNING_KEYS_REFRESH_SECONDS", "0")]).unwrap_err();
-        assert!(refused.to_string().starts_with("SIGNING_KEYS_REFRESH_SECONDS"));
+        assert!(
+            refused
+                .to_string()
+                .starts_with("SIGNING_KEYS_REFRESH_SECONDS")
+        );
     }
 
     #[test]

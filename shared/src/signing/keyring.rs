@@ -18,7 +18,7 @@ pub enum Signer {
         /// Its id.
         kid: String,
         /// The key pair.
-        key: LocalKey,
+        key: Box<LocalKey>,
     },
     /// A KMS key: one `Sign` a token.
     Kms {
@@ -168,7 +168,7 @@ impl Keyring {
         let local = |pkcs8: &Pkcs8| {
             LocalKey::from_pkcs8(&key.kid, key.alg, pkcs8).map(|local| Signer::Local {
                 kid: key.kid.clone(),
-                key: local,
+                key: Box::new(local),
             })
         };
         match &key.protection {

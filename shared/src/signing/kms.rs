@@ -86,9 +86,9 @@ impl Kms {
             .send()
             .await
             .map_err(failed)?;
-        let ciphertext = answer.ciphertext_blob.ok_or_else(|| {
-            SigningError::Kms("Encrypt answered without a ciphertext".into())
-        })?;
+        let ciphertext = answer
+            .ciphertext_blob
+            .ok_or_else(|| SigningError::Kms("Encrypt answered without a ciphertext".into()))?;
         Ok(ciphertext.into_inner())
     }
 

@@ -88,7 +88,11 @@ impl LocalKey {
                     .map_err(failed)?;
                 Ok(signature)
             }
-            Pair::Ec(pair) => Ok(pair.sign(&self.rng, input).map_err(failed)?.as_ref().to_vec()),
+            Pair::Ec(pair) => Ok(pair
+                .sign(&self.rng, input)
+                .map_err(failed)?
+                .as_ref()
+                .to_vec()),
             Pair::Ed(pair) => Ok(pair.sign(input).as_ref().to_vec()),
         }
     }
@@ -180,7 +184,12 @@ mod tests {
     fn a_key_of_another_algorithm_is_refused_naming_the_key_and_never_shown() {
         let pkcs8 = generate(SigningAlg::Es256).unwrap();
         let refused = LocalKey::from_pkcs8("k9", SigningAlg::Rs256, &pkcs8).unwrap_err();
-        assert!(refused.to_string().starts_with("signing key k9: not a RS256"), "{refused}");
+        assert!(
+            refused
+                .to_string()
+                .starts_with("signing key k9: not a RS256"),
+            "{refused}"
+        );
         assert_eq!(format!("{pkcs8:?}"), "Pkcs8(<redacted>)");
     }
 }

@@ -45,8 +45,9 @@ impl KeyMaker {
                 let description = format!("tokengate JWT signing key {kid}");
                 let key_id = kms.create_signing_key(alg, &description).await?;
                 let der = kms.public_key(&key_id).await?;
-                let jwk = PublicJwk::from_spki(&kid, alg, &der)
-                    .ok_or_else(|| SigningError::invalid(&kid, "KMS gave an unreadable public key"))?;
+                let jwk = PublicJwk::from_spki(&kid, alg, &der).ok_or_else(|| {
+                    SigningError::invalid(&kid, "KMS gave an unreadable public key")
+                })?;
                 (jwk, Protection::Kms { key_id })
             }
             Self::Envelope { kms, kms_key_id } => {
@@ -54,7 +55,13 @@ impl KeyMaker {
                 let jwk = LocalKey::from_pkcs8(&kid, alg, &pkcs8)?.public_jwk(&kid);
                 let ciphertext = kms.encrypt(kms_key_id, &kid, pkcs8.expose()).await?;
                 let kms_key_id = kms_key_id.clone();
-                (jwk, Protection::Envelope { ciphertext, kms_key_id })
+                (
+                    jwk,
+                    Protection::Envelope {
+                        ciphertext,
+                        kms_key_id,
+                    },
+                )
             }
             Self::InMemory => {
                 let pkcs8 = generate(alg)?;
@@ -111,7 +118,9 @@ mod tests {
             keyring.signer(0).await,
             Err(SigningError::NoCurrentKey)
         ));
-        let first = rotate(&*store, &maker, SigningAlg::Es256, 100, 10).await.unwrap();
+        let first = rotate(&*store, &maker, SigningAlg::Es256, 100, 10)
+            .await
+            .unwrap();
         let (current, next) = (&first.created[0], &first.created[1]);
         assert_eq!(keyring.signer(10).await.unwrap().kid(), current.kid);
         let kids = |jwks: &str| {
@@ -120,7 +129,9 @@ mod tests {
         };
         assert!(kids(&keyring.jwks(10).await.unwrap()).contains(&next.kid));
 
-        rotate(&*store, &maker, SigningAlg::Es256, 100, 20).await.unwrap();
+        rotate(&*store, &maker, SigningAlg::Es256, 100, 20)
+            .await
+            .unwrap();
         assert_eq!(keyring.signer(20).await.unwrap().kid(), next.kid);
         assert!(kids(&keyring.jwks(119).await.unwrap()).contains(&current.kid));
         assert!(!kids(&keyring.jwks(120).await.unwrap()).contains(&current.kid));
@@ -138,20 +149,36 @@ mod tests {
         rotate(&*store, &KeyMaker::InMemory, SigningAlg::EdDsa, 100, 1)
             .await
             .unwrap();
-        assert_eq!(keyring.signer(59).await.unwrap().kid(), first.created[0].kid);
-        assert_eq!(keyring.signer(60).await.unwrap().kid(), first.created[1].kid);
+        assert_eq!(
+            keyring.signer(59).await.unwrap().kid(),
+            first.created[0].kid
+        );
+        assert_eq!(
+            keyring.signer(60).await.unwrap().kid(),
+            first.created[1].kid
+        );
     }
 
     #[tokio::test]
     async fn two_rotations_racing_write_one_and_the_other_is_refused_whole() {
         let store = MemorySigningKeyStore::default();
-        rotate(&store, &KeyMaker::InMemory, SigningAlg::Es256, 100, 0).await.unwrap();
+        rotate(&store, &KeyMaker::InMemory, SigningAlg::Es256, 100, 0)
+            .await
+            .unwrap();
         let keys = store.list().await.unwrap();
         let (moved, _) = plan(&keys, 5, 100);
-        let stale = Rotation { created: vec![], moved };
-        rotate(&store, &KeyMaker::InMemory, SigningAlg::Es256, 100, 5).await.unwrap();
+        let stale = Rotation {
+            created: vec![],
+            moved,
+        };
+        rotate(&store, &KeyMaker::InMemory, SigningAlg::Es256, 100, 5)
+            .await
+            .unwrap();
         let refused = store.apply(&stale, 6).await.unwrap_err();
-        assert!(matches!(refused, crate::StoreError::Conflict { .. }), "{refused}");
+        assert!(
+            matches!(refused, crate::StoreError::Conflict { .. }),
+            "{refused}"
+        );
         assert_eq!(store.list().await.unwrap().len(), 3);
     }
 }

@@ -291,7 +291,11 @@ impl SigningKeyStore for MemorySigningKeyStore {
         }
         for change in &rotation.moved {
             if keys.get(&change.kid).map(|k| k.state) != Some(change.from) {
-                return conflict(format!("signing key {} is no longer {}", change.kid, change.from.as_str()));
+                return conflict(format!(
+                    "signing key {} is no longer {}",
+                    change.kid,
+                    change.from.as_str()
+                ));
             }
         }
         for change in &rotation.moved {

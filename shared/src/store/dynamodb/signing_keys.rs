@@ -3,9 +3,9 @@
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
-use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use tracing::instrument;
 
 use crate::signing::record::{Rotation, StateChange};
@@ -70,12 +70,13 @@ impl DynamoSigningKeyStore {
             }
             None => expression.push_str(" REMOVE retire_at"),
         }
-        let update = update
-            .update_expression(expression)
-            .build()
-            .map_err(|e| StoreError::Backend {
-                detail: e.to_string(),
-            })?;
+        let update =
+            update
+                .update_expression(expression)
+                .build()
+                .map_err(|e| StoreError::Backend {
+                    detail: e.to_string(),
+                })?;
         Ok(TransactWriteItem::builder().update(update).build())
     }
 }
