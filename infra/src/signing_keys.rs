@@ -49,10 +49,7 @@ fn parse_mode(text: &str) -> Result<SigningKeyMode, String> {
 
 /// The key maker for `mode`, over a KMS client from the SDK's environment.
 pub async fn maker(mode: SigningKeyMode, kms_key_id: Option<String>) -> Result<KeyMaker, CliError> {
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .load()
-        .await;
-    let kms = Kms::new(aws_sdk_kms::Client::new(&config));
+    let kms = Kms::from_env().await?;
     match (mode, kms_key_id.filter(|id| !id.trim().is_empty())) {
         (SigningKeyMode::Envelope, Some(kms_key_id)) => Ok(KeyMaker::Envelope { kms, kms_key_id }),
         (SigningKeyMode::Envelope, None) => Err(CliError::Usage(

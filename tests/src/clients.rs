@@ -128,3 +128,31 @@ pub fn assert_client_run(result: &Value, client_id: &str) {
     assert_eq!(result["client_id"], client_id, "{result}");
     assert_eq!(result["active_after_revocation"], false, "{result}");
 }
+
+/// PyJWT, jose and aws-jwt-verify each verifying `token` against the JWKS at `jwks_url`,
+/// for `issuer` and `audience`, with `typ: at+jwt`: one JSON result per library, whether
+/// it verified and the claims or the error.
+///
+/// # Panics
+/// When a library is missing (with the install command).
+pub fn jwt_verifiers(jwks_url: &str, token: &str, issuer: &str, audience: &str) -> Vec<Value> {
+    let args = [jwks_url, token, issuer, audience];
+    let script = workspace_root().join("tests/clients/verify_jwt.py");
+    let mut results = run(
+        Command::new(tool("python3")).arg(script).args(args),
+        "PyJWT",
+    );
+    let folder = workspace_root().join("tests/idp");
+    assert!(
+        folder.join("node_modules/aws-jwt-verify").is_dir(),
+        "jose and aws-jwt-verify are not installed in tests/idp: {INSTALL_HINT}"
+    );
+    results.extend(run(
+        Command::new(tool("node"))
+            .current_dir(folder)
+            .arg("verify.mjs")
+            .args(args),
+        "jose and aws-jwt-verify",
+    ));
+    results
+}

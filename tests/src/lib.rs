@@ -28,6 +28,7 @@ pub mod dynamo_counter;
 pub mod fixtures;
 pub mod idp;
 pub mod loopback_tls;
+mod moto_kms;
 pub use dynamo_counter::DynamoCounter;
 pub use fixtures::{FIXTURE_KEY, FIXTURE_SECRET, basic, inn_reach_token_request};
 pub use idp::OidcProvider;
@@ -185,11 +186,12 @@ pub fn unique_name(prefix: &str) -> String {
     )
 }
 
-/// The environment the AWS SDK needs against a local endpoint: dummy credentials, a
-/// region, and no instance-metadata probing (which stalls for seconds).
+/// The environment the AWS SDK needs against a local endpoint (DynamoDB and KMS): dummy
+/// credentials, a region, and no instance-metadata probing (which stalls for seconds).
 pub fn sdk_env(endpoint: &str) -> Vec<(String, String)> {
     [
         ("AWS_ENDPOINT_URL_DYNAMODB", endpoint),
+        ("AWS_ENDPOINT_URL_KMS", endpoint),
         ("AWS_ACCESS_KEY_ID", "tokengate-test"),
         ("AWS_SECRET_ACCESS_KEY", "tokengate-test"),
         ("AWS_REGION", "us-east-1"),

@@ -63,7 +63,31 @@ impl Signer {
 struct Loaded {
     read_at: u64,
     signer: Option<Arc<Signer>>,
+    keys: Vec<SigningKey>,
     jwks: Arc<str>,
+    /// When a published key retires next: the JWKS is written again then, whether or not
+    /// the table could be read.
+    jwks_until: u64,
+}
+
+impl Loaded {
+    fn publish(&mut self, now: u64) -> Result<(), SigningError> {
+        let published = Jwks {
+            keys: (self.keys.iter())
+                .filter(|k| k.is_published_at(now))
+                .map(|k| k.jwk.clone())
+                .collect(),
+        };
+        self.jwks = serde_json::to_string(&published)
+            .map_err(|e| SigningError::Unsupported(e.to_string()))?
+            .into();
+        self.jwks_until = (self.keys.iter())
+            .filter(|k| k.is_published_at(now))
+            .filter_map(|k| k.retire_at)
+            .min()
+            .unwrap_or(u64::MAX);
+        Ok(())
+    }
 }
 
 /// The signing keys as last read.
@@ -113,9 +137,15 @@ impl Keyring {
     pub async fn jwks(&self, now: u64) -> Result<Arc<str>, SigningError> {
         let mut loaded = self.loaded.lock().await;
         self.refresh(&mut loaded, now).await?;
-        Ok(loaded
-            .as_ref()
-            .map_or_else(|| Arc::from(r#"{"keys":[]}"#), |l| l.jwks.clone()))
+        match loaded.as_mut() {
+            Some(kept) => {
+                if now >= kept.jwks_until {
+                    kept.publish(now)?;
+                }
+                Ok(kept.jwks.clone())
+            }
+            None => Ok(Arc::from(r#"{"keys":[]}"#)),
+        }
     }
 
     async fn refresh(&self, loaded: &mut Option<Loaded>, now: u64) -> Result<(), SigningError> {
@@ -135,15 +165,6 @@ impl Keyring {
                 return Ok(());
             }
         };
-        let published = Jwks {
-            keys: (keys.iter())
-                .filter(|k| k.is_published_at(now))
-                .map(|k| k.jwk.clone())
-                .collect(),
-        };
-        let jwks: Arc<str> = serde_json::to_string(&published)
-            .map_err(|e| SigningError::Unsupported(e.to_string()))?
-            .into();
         let current = keys.iter().find(|k| k.state_at(now) == KeyState::Current);
         let kept = loaded.take().and_then(|l| l.signer);
         let signer = match (current, kept) {
@@ -151,11 +172,15 @@ impl Keyring {
             (Some(current), _) => Some(Arc::new(self.unseal(current).await?)),
             (None, _) => None,
         };
-        *loaded = Some(Loaded {
+        let mut fresh = Loaded {
             read_at: now,
             signer,
-            jwks,
-        });
+            keys,
+            jwks: Arc::from(""),
+            jwks_until: 0,
+        };
+        fresh.publish(now)?;
+        *loaded = Some(fresh);
         Ok(())
     }
 

@@ -39,6 +39,19 @@ impl Kms {
         Self { client }
     }
 
+    /// A client from the SDK's full environment (profiles, SSO, `AWS_ENDPOINT_URL_KMS`), as
+    /// the CLI's DynamoDB client is made ([`crate::store::dynamodb::client_from_env`]).
+    pub async fn from_env() -> Result<Self, InvalidStoreLimit> {
+        let limits = StoreLimits::from_env()?;
+        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .http_client(sdk_http_client(&limits)?)
+            .timeout_config(limits.timeout_config())
+            .retry_config(limits.retry_config())
+            .load()
+            .await;
+        Ok(Self::new(Client::new(&config)))
+    }
+
     /// The client the Lambda functions use, as the DynamoDB one is made
     /// ([`crate::store::dynamodb::lambda_client`]): the environment's credentials and
     /// region, `AWS_ENDPOINT_URL_KMS` or `AWS_ENDPOINT_URL`, within `limits`.

@@ -181,4 +181,54 @@ mod tests {
         );
         assert_eq!(store.list().await.unwrap().len(), 3);
     }
+
+    /// The keys of another store, until it is told to fail.
+    struct Unreachable {
+        keys: MemorySigningKeyStore,
+        down: std::sync::atomic::AtomicBool,
+    }
+
+    #[async_trait::async_trait]
+    impl SigningKeyStore for Unreachable {
+        async fn list(&self) -> Result<Vec<crate::signing::SigningKey>, crate::StoreError> {
+            if self.down.load(std::sync::atomic::Ordering::SeqCst) {
+                return Err(crate::StoreError::Unreachable {
+                    detail: "down".into(),
+                });
+            }
+            self.keys.list().await
+        }
+
+        async fn apply(&self, rotation: &Rotation, now: u64) -> Result<(), crate::StoreError> {
+            self.keys.apply(rotation, now).await
+        }
+    }
+
+    #[tokio::test]
+    async fn a_key_retires_on_time_even_while_the_table_cannot_be_read_and_signing_goes_on() {
+        let store = Arc::new(Unreachable {
+            keys: MemorySigningKeyStore::default(),
+            down: false.into(),
+        });
+        let maker = KeyMaker::InMemory;
+        let first = rotate(&*store, &maker, SigningAlg::Es256, 100, 0)
+            .await
+            .unwrap();
+        rotate(&*store, &maker, SigningAlg::Es256, 100, 10)
+            .await
+            .unwrap();
+        let keyring = Keyring::new(store.clone(), None, 1);
+        let published = |jwks: &str| jwks.contains(&first.created[0].kid);
+        assert!(published(&keyring.jwks(20).await.unwrap()));
+        store.down.store(true, std::sync::atomic::Ordering::SeqCst);
+        assert!(published(&keyring.jwks(109).await.unwrap()));
+        assert!(
+            !published(&keyring.jwks(110).await.unwrap()),
+            "retired at 110"
+        );
+        assert_eq!(
+            keyring.signer(111).await.unwrap().kid(),
+            first.created[1].kid
+        );
+    }
 }

@@ -1,0 +1,51 @@
+//! moto as KMS and as the signing keys table: what the JWT tests need beside DynamoDB.
+
+use crate::{Moto, unique_name};
+
+impl Moto {
+    fn kms_client(&self) -> aws_sdk_kms::Client {
+        let config = aws_sdk_kms::Config::builder()
+            .behavior_version(aws_sdk_kms::config::BehaviorVersion::latest())
+            .endpoint_url(self.endpoint())
+            .region(aws_sdk_kms::config::Region::new("us-east-1"))
+            .http_client(
+                tokengate_shared::store::dynamodb::sdk_http_client(&Default::default())
+                    .expect("the compiled-in roots make a TLS configuration"),
+            )
+            .credentials_provider(aws_sdk_kms::config::Credentials::new(
+                "tokengate-test",
+                "tokengate-test",
+                None,
+                None,
+                "tokengate-tests",
+            ))
+            .build();
+        aws_sdk_kms::Client::from_conf(config)
+    }
+
+    /// tokengate's KMS client for this server.
+    pub fn kms(&self) -> tokengate_shared::signing::kms::Kms {
+        tokengate_shared::signing::kms::Kms::new(self.kms_client())
+    }
+
+    /// A new symmetric KMS key's id, for envelope keys.
+    pub async fn kms_key(&self) -> String {
+        let made = self
+            .kms_client()
+            .create_key()
+            .description("tokengate tests: envelope keys")
+            .send()
+            .await
+            .expect("moto makes a KMS key");
+        made.key_metadata.expect("a key").key_id
+    }
+
+    /// A fresh signing keys table, made by tokengate's own code; its name.
+    pub async fn fresh_signing_table(&self) -> String {
+        let table = unique_name("signing-keys");
+        tokengate_shared::store::dynamodb::create_signing_keys_table(&self.client(), &table)
+            .await
+            .expect("the signing keys table is created on moto");
+        table
+    }
+}

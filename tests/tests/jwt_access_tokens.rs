@@ -1,0 +1,277 @@
+//! JWT access tokens from the token-issuer binary under cargo-lambda's emulator, with moto
+//! as DynamoDB and KMS, verified by libraries nobody here wrote (PyJWT, jose,
+//! aws-jwt-verify) fetching the JWKS over HTTP: in envelope mode (one `Decrypt`) and in kms
+//! mode (KMS `Sign` per token), across a rotation and past the old key's retirement; and a
+//! revoked JWT inactive at introspection and denied by the authorizer's `tokengate` style.
+
+#![allow(clippy::unwrap_used)]
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tokengate_shared::signing::SigningAlg;
+use tokengate_shared::signing::rotation::{KeyMaker, rotate};
+use tokengate_shared::store::dynamodb::{DynamoKeyStore, DynamoSigningKeyStore};
+use tokengate_shared::{ClientKey, Grants, KeyAdmin, TokenFormat, clock};
+use tokengate_tests::clients::jwt_verifiers;
+use tokengate_tests::fixtures::{PreInputsFile, grants, rest_api_event};
+use tokengate_tests::{DynamoCounter, LambdaEmulator, Moto, free_port, sdk_env};
+
+const API: &str = "https://api.example.com";
+
+struct Deployment {
+    moto: Moto,
+    /// Every DynamoDB and KMS call the functions make goes through it.
+    counter: DynamoCounter,
+    emulator: LambdaEmulator,
+    signing: DynamoSigningKeyStore,
+    issuer: String,
+    client: (String, String),
+    _pre_inputs: PreInputsFile,
+}
+
+impl Deployment {
+    /// Tables, a KMS key, a first rotation made by `maker`, a client whose key says `jwt`,
+    /// and both functions under the emulator (the authorizer in `tokengate` style).
+    async fn start(maker: impl FnOnce(&Moto, String) -> KeyMaker, alg: SigningAlg) -> Self {
+        let moto = Moto::start();
+        let (keys_table, tokens_table) = moto.fresh_tables().await;
+        let signing_table = moto.fresh_signing_table().await;
+        let signing = DynamoSigningKeyStore::new(moto.client(), &signing_table);
+        let maker = maker(&moto, moto.kms_key().await);
+        let now = clock::now_epoch_seconds();
+        rotate(&signing, &maker, alg, 600, now).await.unwrap();
+        let (mut key, secret) = ClientKey::generate(Default::default(), None, 1);
+        key.grants = Grants {
+            token_format: Some(TokenFormat::Jwt),
+            ..grants(&["orders.read", "orders.write"], &[API])
+        }
+        .into();
+        DynamoKeyStore::new(moto.client(), &keys_table)
+            .create(&key)
+            .await
+            .unwrap();
+
+        let port = free_port();
+        let issuer = format!("http://127.0.0.1:{port}/lambda-url/token-issuer");
+        let counter = DynamoCounter::start(moto.endpoint()).await;
+        let mut env = sdk_env(&counter.endpoint());
+        for (name, value) in [
+            ("KEYS_TABLE", keys_table),
+            ("TOKENS_TABLE", tokens_table),
+            ("SIGNING_KEYS_TABLE", signing_table),
+            ("SIGNING_KEYS_REFRESH_SECONDS", "1".into()),
+            ("ISSUER_URL", issuer.clone()),
+        ] {
+            env.push((name.into(), value));
+        }
+        let pre_inputs = json!({
+            "validation": {"style": "tokengate", "required_scopes": ["orders.read"],
+                "token_bound_to_api_key": false},
+            "inject_headers": {"X-Client-Id": "$.client_id"}
+        });
+        let file = PreInputsFile::write(&mut env, &pre_inputs);
+        let emulator = LambdaEmulator::start_on(port, &env);
+        Self {
+            moto,
+            counter,
+            emulator,
+            signing,
+            issuer,
+            client: (key.id.to_string(), secret.expose().to_owned()),
+            _pre_inputs: file,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        self.emulator.function_url("token-issuer", path)
+    }
+
+    fn jwks_url(&self) -> String {
+        self.url("/.well-known/jwks.json")
+    }
+
+    async fn token(&self) -> String {
+        let request = reqwest::Client::new()
+            .post(self.url("/oauth2/token"))
+            .basic_auth(&self.client.0, Some(&self.client.1))
+            .form(&[("grant_type", "client_credentials"), ("resource", API)]);
+        let answer = LambdaEmulator::json_answer(request).await;
+        answer["access_token"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{answer}"))
+            .to_owned()
+    }
+
+    /// How many times the functions called `operation` since the last look.
+    fn calls_of(&self, operation: &str) -> usize {
+        self.counter
+            .take()
+            .iter()
+            .filter(|o| *o == operation)
+            .count()
+    }
+
+    /// What each library says of `token`.
+    fn verified_by(&self, token: &str) -> Vec<(String, bool)> {
+        let results = jwt_verifiers(&self.jwks_url(), token, &self.issuer, API);
+        assert_eq!(results.len(), 3, "{results:?}");
+        results
+            .iter()
+            .map(|r| {
+                (
+                    r["library"].as_str().unwrap().to_owned(),
+                    r["verified"] == true,
+                )
+            })
+            .collect()
+    }
+
+    fn assert_every_library_verifies(&self, token: &str) -> Value {
+        let results = jwt_verifiers(&self.jwks_url(), token, &self.issuer, API);
+        for result in &results {
+            assert_eq!(result["verified"], true, "{result}");
+            let claims = &result["claims"];
+            assert_eq!(claims["iss"], self.issuer.as_str(), "{result}");
+            assert_eq!(
+                (&claims["sub"], &claims["client_id"]),
+                (&json!(self.client.0), &json!(self.client.0))
+            );
+            assert_eq!(claims["aud"], API);
+            assert_eq!(claims["scope"], "orders.read orders.write");
+            assert_eq!(
+                claims["exp"].as_u64().unwrap() - claims["iat"].as_u64().unwrap(),
+                599
+            );
+        }
+        results[0]["claims"].clone()
+    }
+}
+
+fn kid(token: &str) -> String {
+    use base64::Engine;
+    let header = token.split('.').next().unwrap();
+    let header = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(header)
+        .unwrap();
+    let header: Value = serde_json::from_slice(&header).unwrap();
+    header["kid"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn envelope_keys_sign_tokens_that_three_libraries_verify_across_a_rotation_until_retirement()
+{
+    let envelope = |moto: &Moto, kms_key_id| KeyMaker::Envelope {
+        kms: moto.kms(),
+        kms_key_id,
+    };
+    let deployment = Deployment::start(envelope, SigningAlg::Rs256).await;
+    let before = deployment.token().await;
+    for _ in 0..3 {
+        deployment.token().await;
+    }
+    assert_eq!(
+        deployment.calls_of("Decrypt"),
+        1,
+        "one Decrypt per execution environment"
+    );
+    deployment.assert_every_library_verifies(&before);
+
+    // The next key, published since the first rotation, signs; the old one stays published
+    // for the 4 seconds this rotation keeps it.
+    let now = clock::now_epoch_seconds();
+    let envelope = KeyMaker::Envelope {
+        kms: deployment.moto.kms(),
+        kms_key_id: deployment.moto.kms_key().await,
+    };
+    rotate(&deployment.signing, &envelope, SigningAlg::Es256, 4, now)
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    let after = deployment.token().await;
+    assert_ne!(
+        kid(&before),
+        kid(&after),
+        "the promoted key signs once a warm function reads the table again"
+    );
+    assert_eq!(deployment.calls_of("Decrypt"), 1, "the promoted key, once");
+    deployment.assert_every_library_verifies(&after);
+    deployment.assert_every_library_verifies(&before);
+
+    // Past its retirement (and one refresh), the old key is gone, and its tokens with it.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let jwks = reqwest::get(deployment.jwks_url()).await.unwrap();
+    let jwks = jwks.text().await.unwrap();
+    for (library, verified) in deployment.verified_by(&before) {
+        let kid = kid(&before);
+        assert!(!verified, "{library} verifies {kid}, retired: {jwks}");
+    }
+    deployment.assert_every_library_verifies(&after);
+}
+
+#[tokio::test]
+async fn kms_held_keys_sign_every_token_with_kms_and_three_libraries_verify_them() {
+    for alg in [SigningAlg::Rs256, SigningAlg::Es256] {
+        let kms = |moto: &Moto, _| KeyMaker::Kms(moto.kms());
+        let deployment = Deployment::start(kms, alg).await;
+        let token = deployment.token().await;
+        deployment.token().await;
+        assert_eq!(deployment.calls_of("Sign"), 2, "KMS signs every token");
+        assert_eq!(deployment.calls_of("Decrypt"), 0);
+        deployment.assert_every_library_verifies(&token);
+    }
+}
+
+#[tokio::test]
+async fn a_revoked_jwt_is_inactive_at_introspection_and_denied_by_the_tokengate_style_at_once() {
+    let envelope = |moto: &Moto, kms_key_id| KeyMaker::Envelope {
+        kms: moto.kms(),
+        kms_key_id,
+    };
+    let deployment = Deployment::start(envelope, SigningAlg::Es256).await;
+    let token = deployment.token().await;
+    let http = reqwest::Client::new();
+    let mut event = rest_api_event();
+    event["headers"]["Authorization"] = json!(format!("Bearer {token}"));
+    event["multiValueHeaders"]["Authorization"] = json!([format!("Bearer {token}")]);
+    // The client's own key is its API key too.
+    event["headers"]["X-Api-Key"] = json!(deployment.client.0);
+    event["multiValueHeaders"]["X-Api-Key"] = json!([deployment.client.0]);
+    let authorize = async || {
+        let request = http
+            .post(deployment.emulator.invoke_url("authorizer"))
+            .json(&event);
+        LambdaEmulator::json_answer(request).await
+    };
+    let effect = |answer: &Value| answer["policyDocument"]["Statement"][0]["Effect"].clone();
+    let allowed = authorize().await;
+    assert_eq!(effect(&allowed), "Allow", "{allowed}");
+    assert_eq!(
+        allowed["context"]["inject_x_client_id"],
+        deployment.client.0.as_str()
+    );
+
+    let (id, secret) = &deployment.client;
+    let operation = |path: &str| {
+        http.post(deployment.url(path))
+            .basic_auth(id, Some(secret))
+            .form(&[("token", token.as_str())])
+    };
+    assert_eq!(
+        operation("/oauth2/revoke").send().await.unwrap().status(),
+        200
+    );
+    let introspected: Value = operation("/oauth2/introspect")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(introspected, json!({"active": false}));
+    let denied = authorize().await;
+    assert_eq!(effect(&denied), "Deny", "{denied}");
+    assert_eq!(denied["context"]["error"], "TokenValidationFails");
+    // Signature-only verifiers accept it until it expires: the trade-off the docs state.
+    deployment.assert_every_library_verifies(&token);
+}
