@@ -328,6 +328,7 @@ fn routes_and_authorizer(pre_inputs: &PreInputs) -> Value {
             "/oauth2/introspect": token_route,
             "/oauth2/revoke": token_route,
             "/.well-known/oauth-authorization-server": {"get": integration},
+            "/.well-known/jwks.json": {"get": integration},
             "/{proxy+}": {"x-amazon-apigateway-any-method": {
                 "parameters": [{"name": "proxy", "in": "path", "required": true, "schema": {"type": "string"}}],
                 "security": security,

@@ -275,3 +275,44 @@ async fn a_revoked_jwt_is_inactive_at_introspection_and_denied_by_the_tokengate_
     // Signature-only verifiers accept it until it expires: the trade-off the docs state.
     deployment.assert_every_library_verifies(&token);
 }
+
+#[tokio::test]
+async fn the_rotator_function_that_the_schedule_invokes_rotates_the_keys_under_the_emulator() {
+    use tokengate_shared::SigningKeyStore;
+    use tokengate_shared::signing::KeyState;
+    let moto = Moto::start();
+    let table = moto.fresh_signing_table().await;
+    let mut env = moto.env();
+    env.push(("SIGNING_KEYS_TABLE".into(), table.clone()));
+    env.push(("SIGNING_KMS_KEY_ID".into(), moto.kms_key().await));
+    env.push(("SIGNING_ALGORITHM".into(), "ES256".into()));
+    let emulator = LambdaEmulator::start(&env);
+    let http = reqwest::Client::new();
+    // EventBridge Scheduler's input, as the template sets it.
+    let invoke = || {
+        let request = http
+            .post(emulator.invoke_url("signing-keys-rotator"))
+            .json(&json!({"rotate": "signing-keys"}));
+        LambdaEmulator::json_answer(request)
+    };
+    let first = invoke().await;
+    assert_eq!(
+        first["created"].as_array().map(Vec::len),
+        Some(2),
+        "{first}"
+    );
+    let second = invoke().await;
+    assert_eq!(second["created"].as_array().map(Vec::len), Some(1));
+    assert_eq!(second["moved"].as_array().map(Vec::len), Some(2));
+    let keys = DynamoSigningKeyStore::new(moto.client(), &table)
+        .list()
+        .await
+        .unwrap();
+    let mut states: Vec<KeyState> = keys.iter().map(|k| k.state).collect();
+    states.sort();
+    assert_eq!(
+        states,
+        [KeyState::Next, KeyState::Current, KeyState::Previous]
+    );
+    assert!(keys.iter().all(|k| k.alg == SigningAlg::Es256));
+}

@@ -5,7 +5,9 @@
 
 use aws_sdk_dynamodb::types::{BillingMode, KeyType, ScalarAttributeType};
 use serde_yaml_ng::Value;
-use tokengate_shared::store::dynamodb::{EXPIRES_AT, KEY_ID, TOKEN_HASH, create_tables};
+use tokengate_shared::store::dynamodb::{
+    EXPIRES_AT, KEY_ID, KID, TOKEN_HASH, create_signing_keys_table, create_tables,
+};
 use tokengate_tests::{Moto, tool, workspace_root};
 
 fn template() -> Value {
@@ -47,6 +49,9 @@ async fn assert_table_matches(template: &Value, resource_name: &str, made: &str,
     let moto = Moto::start();
     let client = moto.client();
     create_tables(&client, "keys", "tokens").await.unwrap();
+    create_signing_keys_table(&client, "signing-keys")
+        .await
+        .unwrap();
     let described = client
         .describe_table()
         .table_name(made)
@@ -103,7 +108,7 @@ fn statements(function: &Value) -> Vec<(Vec<String>, String)> {
 }
 
 #[test]
-fn both_functions_are_built_by_cargo_lambda_from_their_binaries_with_the_contract_environment() {
+fn every_function_is_built_by_cargo_lambda_from_its_binary_with_the_contract_environment() {
     let template = template();
     for (name, binary, variables) in [
         (
@@ -116,6 +121,18 @@ fn both_functions_are_built_by_cargo_lambda_from_their_binaries_with_the_contrac
                 "TOKEN_MAX_FAILURES",
                 "TOKEN_FAILURE_WINDOW_SECONDS",
                 "ISSUER_URL",
+                "TOKEN_FORMAT",
+                "SIGNING_KEYS_TABLE",
+            ][..],
+        ),
+        (
+            "SigningKeysRotatorFunction",
+            "signing-keys-rotator",
+            &[
+                "SIGNING_KEYS_TABLE",
+                "SIGNING_KEY_MODE",
+                "SIGNING_KMS_KEY_ID",
+                "SIGNING_ALGORITHM",
             ][..],
         ),
         (
@@ -159,7 +176,7 @@ fn each_function_may_do_only_what_it_needs_in_dynamodb() {
     assert!(authorizer[0].1.contains("KeysTable") && authorizer[0].1.contains("TokensTable"));
     let function = resource(&template, "TokenIssuerFunction");
     let issuer = statements(function);
-    assert_eq!(issuer.len(), 4);
+    assert_eq!(issuer.len(), 7);
     assert_eq!(issuer[0].0, ["dynamodb:GetItem"]);
     assert!(issuer[0].1.contains("KeysTable"));
     // UpdateItem on keys: the failure count, and nothing else of the record.
@@ -188,6 +205,47 @@ fn each_function_may_do_only_what_it_needs_in_dynamodb() {
         serde_yaml_ng::to_string(leading).unwrap().trim(),
         "- source#*"
     );
+    // JWTs: the signing keys read; envelope keys decrypted, KMS keys asked to sign, each
+    // only for tokengate's own.
+    assert_eq!(issuer[4].0, ["dynamodb:Scan"]);
+    assert!(issuer[4].1.contains("SigningKeysTable"));
+    assert_eq!(issuer[5].0, ["kms:Decrypt"]);
+    let context = &policy[5]["Condition"]["StringEquals"]["kms:EncryptionContext:tokengate"];
+    assert_eq!(context.as_str(), Some("jwt-signing-key"));
+    assert_eq!(issuer[6].0, ["kms:Sign"]);
+    let rotator = statements(resource(&template, "SigningKeysRotatorFunction"));
+    assert_eq!(
+        rotator[0].0,
+        ["dynamodb:Scan", "dynamodb:PutItem", "dynamodb:UpdateItem"]
+    );
+    assert!(rotator[0].1.contains("SigningKeysTable"));
+    assert_eq!(rotator[1].0, ["kms:Encrypt"]);
+}
+
+#[tokio::test]
+async fn the_signing_keys_table_in_the_template_is_the_one_tables_create_makes() {
+    assert_table_matches(&template(), "SigningKeysTable", "signing-keys", KID).await;
+}
+
+#[test]
+fn a_schedule_invokes_the_rotator_every_rotation_period_thirty_days_by_default() {
+    let template = template();
+    let schedule = &resource(&template, "SigningKeysRotationSchedule")["Properties"];
+    let expression = serde_yaml_ng::to_string(&schedule["ScheduleExpression"]).unwrap();
+    assert!(
+        expression.contains("rate(${SigningKeyRotationDays} days)"),
+        "{expression}"
+    );
+    assert_eq!(
+        template["Parameters"]["SigningKeyRotationDays"]["Default"],
+        30
+    );
+    let target = serde_yaml_ng::to_string(&schedule["Target"]["Arn"]).unwrap();
+    assert!(target.contains("SigningKeysRotatorFunction"), "{target}");
+    let outputs = &template["Outputs"];
+    for output in ["JwksUrl", "JwtAuthorizerIssuer", "SigningKeysTableName"] {
+        assert!(!outputs[output].is_null(), "{output}");
+    }
 }
 
 #[test]

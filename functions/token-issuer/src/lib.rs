@@ -10,6 +10,7 @@ pub mod handler;
 pub mod metadata;
 pub mod metrics;
 pub mod request;
+pub mod rotator;
 pub mod routes;
 pub mod service;
 pub mod settings;

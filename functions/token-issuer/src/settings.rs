@@ -106,6 +106,9 @@ pub enum SettingsError {
         "ISSUER_URL must be an absolute https URL (http only for loopback) with no query or fragment, such as https://api.example.com/prod"
     )]
     InvalidIssuer,
+    /// A setting that is not one of the values it takes: the variable, and what it takes.
+    #[error("{0} must be {1}")]
+    Invalid(&'static str, &'static str),
     /// `TOKEN_FORMAT` is neither `opaque` nor `jwt`.
     #[error("TOKEN_FORMAT must be opaque or jwt")]
     InvalidFormat,
