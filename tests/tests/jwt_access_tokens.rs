@@ -34,6 +34,22 @@ impl Deployment {
     /// Tables, a KMS key, a first rotation made by `maker`, a client whose key says `jwt`,
     /// and both functions under the emulator (the authorizer in `tokengate` style).
     async fn start(maker: impl FnOnce(&Moto, String) -> KeyMaker, alg: SigningAlg) -> Self {
+        let tokengate_style = |_: &str| {
+            json!({
+                "validation": {"style": "tokengate", "required_scopes": ["orders.read"],
+                    "token_bound_to_api_key": false},
+                "inject_headers": {"X-Client-Id": "$.client_id"}
+            })
+        };
+        Self::start_with(maker, alg, tokengate_style).await
+    }
+
+    /// The same, the authorizer's pre-inputs made for the issuer URL.
+    async fn start_with(
+        maker: impl FnOnce(&Moto, String) -> KeyMaker,
+        alg: SigningAlg,
+        pre_inputs: impl FnOnce(&str) -> Value,
+    ) -> Self {
         let moto = Moto::start();
         let (keys_table, tokens_table) = moto.fresh_tables().await;
         let signing_table = moto.fresh_signing_table().await;
@@ -65,11 +81,7 @@ impl Deployment {
         ] {
             env.push((name.into(), value));
         }
-        let pre_inputs = json!({
-            "validation": {"style": "tokengate", "required_scopes": ["orders.read"],
-                "token_bound_to_api_key": false},
-            "inject_headers": {"X-Client-Id": "$.client_id"}
-        });
+        let pre_inputs = pre_inputs(&issuer);
         let file = PreInputsFile::write(&mut env, &pre_inputs);
         let emulator = LambdaEmulator::start_on(port, &env);
         Self {
@@ -315,4 +327,50 @@ async fn the_rotator_function_that_the_schedule_invokes_rotates_the_keys_under_t
         [KeyState::Next, KeyState::Current, KeyState::Previous]
     );
     assert!(keys.iter().all(|k| k.alg == SigningAlg::Es256));
+}
+
+#[tokio::test]
+async fn the_jwt_style_discovers_the_jwks_from_tokengate_s_metadata_and_verifies_with_no_dynamodb_read()
+ {
+    let jwt_style = |issuer: &str| {
+        json!({
+            "token_validation_uri": {"defaultURI": issuer},
+            "validation": {"style": "jwt", "discovery": true, "issuer": issuer,
+                "audience": API, "profile": "rfc9068", "required_scopes": ["orders.read"]},
+            "api_key": {"checked_by": "api_gateway"},
+            "inject_headers": {"X-Client-Id": "$.client_id", "X-Scope": "$.scope"}
+        })
+    };
+    let envelope = |moto: &Moto, kms_key_id| KeyMaker::Envelope {
+        kms: moto.kms(),
+        kms_key_id,
+    };
+    let deployment = Deployment::start_with(envelope, SigningAlg::Rs256, jwt_style).await;
+    let token = deployment.token().await;
+    let mut event = rest_api_event();
+    event["headers"]["Authorization"] = json!(format!("Bearer {token}"));
+    event["multiValueHeaders"]["Authorization"] = json!([format!("Bearer {token}")]);
+    let http = reqwest::Client::new();
+    let authorize = || {
+        let request = http
+            .post(deployment.emulator.invoke_url("authorizer"))
+            .json(&event);
+        LambdaEmulator::json_answer(request)
+    };
+    // The cold start: discovery and the JWKS, through token-issuer's own routes.
+    let allowed = authorize().await;
+    let effect = |answer: &Value| answer["policyDocument"]["Statement"][0]["Effect"].clone();
+    assert_eq!(effect(&allowed), "Allow", "{allowed}");
+    assert_eq!(
+        allowed["context"]["inject_x_scope"],
+        "orders.read orders.write"
+    );
+    deployment.counter.take();
+    let again = authorize().await;
+    assert_eq!(effect(&again), "Allow", "{again}");
+    assert_eq!(
+        deployment.counter.take(),
+        Vec::<String>::new(),
+        "no DynamoDB read"
+    );
 }

@@ -16,7 +16,7 @@ use crate::error::{Denial, Reason};
 use crate::injection::InjectedHeader;
 use crate::jwt::JwtVerifier;
 use crate::moment::Moment;
-use crate::pre_inputs::{ApiKeySource, ConfigError, PreInputs, ValidationStyle};
+use crate::pre_inputs::{ApiKeySource, ConfigError, JwtStyle, PreInputs, ValidationStyle};
 pub use crate::request::AuthRequest;
 use crate::request::{PresentedKey, RouteAt, Single, bearer_token, presented_key};
 use crate::routes::{RouteGrants, RouteTable, Verdict};
@@ -133,10 +133,14 @@ impl Authorizer {
             .as_ref()
             .map(|p| p.all_injected_headers().into_values().collect())
             .unwrap_or_default();
-        let jwt = pre_inputs.as_ref().ok().and_then(|p| match &p.style {
-            ValidationStyle::Jwt(style) => Some(JwtVerifier::new(p, style, endpoint.clone())),
-            _ => None,
-        });
+        let jwt =
+            pre_inputs.as_ref().ok().and_then(|p| match &p.style {
+                ValidationStyle::Jwt(style) => Some(JwtVerifier::new(p, style, endpoint.clone())),
+                ValidationStyle::Tokengate { .. } if p.default_uri.is_some() => Some(
+                    JwtVerifier::new(p, &JwtStyle::own_tokens(), endpoint.clone()),
+                ),
+                _ => None,
+            });
         Self {
             pre_inputs,
             keys,

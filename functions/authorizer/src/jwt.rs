@@ -168,7 +168,9 @@ async fn get_json(endpoint: &dyn ValidationEndpoint, uri: &Url) -> Result<Docume
 
 /// The JWKS URI in an issuer's metadata: OpenID Connect Discovery's
 /// `/.well-known/openid-configuration` under the issuer, else RFC 8414's
-/// `/.well-known/oauth-authorization-server` before its path. The metadata must name
+/// `/.well-known/oauth-authorization-server` before its path, else under it (where an API
+/// Gateway stage, which owns no path outside itself, serves token-issuer's). The metadata
+/// must name
 /// `expected_issuer` exactly (RFC 8414 §3.3, OpenID Connect Discovery §4.3), and its
 /// `jwks_uri` must be https (loopback aside).
 async fn discover(
@@ -186,6 +188,7 @@ async fn discover(
     for metadata_path in [
         format!("{path}/.well-known/openid-configuration"),
         format!("/.well-known/oauth-authorization-server{path}"),
+        format!("{path}/.well-known/oauth-authorization-server"),
     ] {
         let mut metadata_uri = issuer.clone();
         metadata_uri.set_path(&metadata_path);

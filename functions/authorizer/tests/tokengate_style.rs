@@ -13,6 +13,8 @@ use authorizer::apigw::AuthorizerEvent;
 use authorizer::endpoint::HttpValidationEndpoint;
 use authorizer::{Authorizer, Decision, Moment, PreInputs, Reason, handler};
 use serde_json::{Value, json};
+use tokengate_shared::signing::local::generate;
+use tokengate_shared::signing::{Jwks, LocalKey, SigningAlg};
 use tokengate_shared::store::memory::{MemoryKeyStore, MemoryTokenStore};
 use tokengate_shared::{
     AccessToken, ClientKey, KeyAdmin, KeyId, KeyReader, KeyStatus, ReadEach, StoreError,
@@ -341,18 +343,127 @@ fn problems(config: &str) -> String {
 }
 
 #[test]
-fn the_tokengate_style_needs_no_validation_uri_and_refuses_one() {
+fn the_tokengate_style_needs_no_validation_uri_and_takes_only_a_default_one_for_its_jwks() {
     assert!(PreInputs::parse(r#"{"validation": {"style": "tokengate"}}"#).is_ok());
-    let with_uri = r#"{"token_validation_uri": {"defaultURI": "https://idp.example/introspect"},
+    let jwks = r#"{"token_validation_uri": {"defaultURI": "https://auth.example/prod/.well-known/jwks.json"},
+        "validation": {"style": "tokengate"}}"#;
+    assert!(PreInputs::parse(jwks).is_ok());
+    let regions = r#"{"token_validation_uri": {"regionCodeHeader": "X-Region",
+        "regionCodeValue": {"EU": "https://eu.example/jwks.json"}},
         "validation": {"style": "tokengate"}}"#;
     assert!(
-        problems(with_uri).contains("token_validation_uri: is not used by the tokengate style"),
+        problems(regions)
+            .contains("token_validation_uri: the tokengate style takes only a defaultURI"),
         "{}",
-        problems(with_uri)
+        problems(regions)
     );
-    let top_level =
-        r#"{"defaultURI": "https://idp.example/introspect", "validation": {"style": "tokengate"}}"#;
-    assert!(problems(top_level).contains("defaultURI: is not used by the tokengate style"));
+}
+
+/// A JWT as token-issuer signs one: `kid` in the header, signed by `key`.
+fn signed_jwt(key: &LocalKey, kid: &str, owner: &str) -> String {
+    use tokengate_shared::signing::jwt::{self, Aud, Claims, Header};
+    let now = clock::now_epoch_seconds();
+    let claims = Claims {
+        iss: "https://auth.example/prod",
+        sub: owner,
+        client_id: owner,
+        aud: Aud::One("https://auth.example/prod"),
+        exp: now + 599,
+        iat: now,
+        jti: jwt::new_jti(),
+        scope: "innreach_tp",
+        from_code: None,
+        to_code: None,
+    };
+    let input = jwt::signing_input(&Header::new(key.alg(), kid), &claims);
+    let signature = key.sign(input.as_bytes()).unwrap();
+    jwt::compact(input, &signature)
+}
+
+/// The tokengate style with token-issuer's JWKS served by a loopback server (the
+/// token-issuer binary's own JWKS is under test in tests/tests/jwt_access_tokens.rs).
+async fn jwt_stack(jwks: &Jwks) -> (Stack, wiremock::MockServer) {
+    use wiremock::matchers::path;
+    use wiremock::{Mock, ResponseTemplate};
+    let server = wiremock::MockServer::start().await;
+    Mock::given(path("/.well-known/jwks.json"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(jwks))
+        .mount(&server)
+        .await;
+    let config = json!({
+        "token_validation_uri": {"defaultURI": format!("{}/.well-known/jwks.json", server.uri())},
+        "validation": {"style": "tokengate", "required_scopes": ["innreach_tp"]},
+        "inject_headers": {"X-Client-Id": "$.client_id"}
+    });
+    (Stack::new(&config.to_string()).await, server)
+}
+
+#[tokio::test]
+async fn a_jwt_of_ours_is_checked_against_the_jwks_and_a_forged_one_is_denied_with_no_read() {
+    let ours = LocalKey::from_pkcs8(
+        "k1",
+        SigningAlg::Es256,
+        &generate(SigningAlg::Es256).unwrap(),
+    )
+    .unwrap();
+    let forger = LocalKey::from_pkcs8(
+        "k1",
+        SigningAlg::Es256,
+        &generate(SigningAlg::Es256).unwrap(),
+    )
+    .unwrap();
+    let (stack, _jwks) = jwt_stack(&Jwks {
+        keys: vec![ours.public_jwk("k1")],
+    })
+    .await;
+    let token = signed_jwt(&ours, "k1", API_KEY);
+    let record = TokenRecord {
+        hash: TokenHash::of(&token),
+        key_id: KeyId::parse(API_KEY).unwrap(),
+        from_code: None,
+        to_code: None,
+        scope: "innreach_tp".into(),
+        audiences: Default::default(),
+        issued_at: clock::now_epoch_seconds() - 1,
+        expires_at: clock::now_epoch_seconds() + 599,
+    };
+    stack.store.tokens.put(&record).await.unwrap();
+    let allowed = stack.decide(API_KEY, &token).await;
+    assert!(allowed.is_allow(), "{allowed:?}");
+    assert_eq!(stack.store.round_trips(), (1, 0));
+
+    let forged = signed_jwt(&forger, "k1", API_KEY);
+    let denied = stack.decide(API_KEY, &forged).await;
+    assert_eq!(denied.reason(), Some(Reason::SignatureInvalid));
+    assert_eq!(
+        stack.store.round_trips(),
+        (0, 0),
+        "a forged JWT costs no read"
+    );
+    let unknown_kid = signed_jwt(&forger, "k9", API_KEY);
+    let denied = stack.decide(API_KEY, &unknown_kid).await;
+    assert_eq!(denied.reason(), Some(Reason::SigningKeyUnknown));
+    assert_eq!(stack.store.round_trips(), (0, 0));
+}
+
+#[tokio::test]
+async fn a_genuine_jwt_that_the_table_does_not_hold_is_denied_and_opaque_tokens_still_work() {
+    let ours = LocalKey::from_pkcs8(
+        "k1",
+        SigningAlg::Rs256,
+        &generate(SigningAlg::Rs256).unwrap(),
+    )
+    .unwrap();
+    let (stack, _jwks) = jwt_stack(&Jwks {
+        keys: vec![ours.public_jwk("k1")],
+    })
+    .await;
+    // Signed, but revoked (or never stored): the table is the authority.
+    let revoked = signed_jwt(&ours, "k1", API_KEY);
+    let denied = stack.decide(API_KEY, &revoked).await;
+    assert_eq!(denied.reason(), Some(Reason::TokenUnknown));
+    let opaque = stack.issue(API_KEY, 599).await;
+    assert!(stack.decide(API_KEY, &opaque).await.is_allow());
 }
 
 #[test]

@@ -49,8 +49,11 @@ pub(super) fn compile(
     let json_only = injects_json_only(style_name);
     let (region_header, region_uris, default_uri) =
         if matches!(style_name, Some(StyleName::Tokengate)) {
-            no_validation_uris(problems, doc.token_validation_uri, &doc.top_level_uri);
-            (None, HashMap::new(), None)
+            (
+                None,
+                HashMap::new(),
+                tokengate_jwks_uri(problems, doc.token_validation_uri, doc.top_level_uri),
+            )
         } else {
             validation_uris(problems, doc.token_validation_uri, doc.top_level_uri)
         };
@@ -137,27 +140,31 @@ pub(super) fn endpoint(text: &str) -> Option<Url> {
 
 pub(super) type ValidationUris = (Option<String>, HashMap<String, Url>, Option<Url>);
 
-/// The `tokengate` style reads tokens from DynamoDB: a validation URI would be ignored, so
-/// it is refused rather than left to mislead.
-pub(super) fn no_validation_uris(
+/// The `tokengate` style reads tokens from DynamoDB and needs no validation URI. Its
+/// `defaultURI`, when given, is token-issuer's JWKS: a JWT's signature is checked against it
+/// before the table is read, so that a forged one costs no read. Region routing does not
+/// apply.
+pub(super) fn tokengate_jwks_uri(
     problems: &mut Problems,
     section: Option<Entry<UriSection>>,
-    top_level: &UriKeys,
-) {
-    let unused =
-        "is not used by the tokengate style, which reads tokens from TOKENS_TABLE; remove it";
-    if section.is_some() {
-        problems.add("token_validation_uri", unused);
+    top_level: UriKeys,
+) -> Option<Url> {
+    if section.is_none() && !top_level.any() {
+        return None;
     }
-    for (key, given) in [
-        ("regionCodeHeader", top_level.region_code_header.is_some()),
-        ("regionCodeValue", top_level.region_code_value.is_some()),
-        ("defaultURI", top_level.default_uri.is_some()),
-    ] {
-        if given {
-            problems.add(key, unused);
-        }
+    let key = if section.is_some() {
+        "token_validation_uri"
+    } else {
+        "regionCodeValue"
+    };
+    let (header, regions, default) = validation_uris(problems, section, top_level);
+    if header.is_some() || !regions.is_empty() {
+        problems.add(
+            key,
+            "the tokengate style takes only a defaultURI: token-issuer's JWKS (…/.well-known/jwks.json), which JWTs are checked against before the table is read",
+        );
     }
+    default
 }
 
 pub(super) fn validation_uris(

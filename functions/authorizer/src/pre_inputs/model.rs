@@ -129,6 +129,25 @@ pub struct JwtStyle {
 }
 
 impl JwtStyle {
+    /// The signature check the `tokengate` style makes of token-issuer's JWTs against its
+    /// JWKS before reading the table: RFC 9068 tokens, in the algorithms token-issuer signs
+    /// with. Their claims are the table's to judge.
+    pub fn own_tokens() -> Self {
+        Self {
+            issuer: String::new(),
+            region_issuers: HashMap::new(),
+            audience: None,
+            required_scopes: Vec::new(),
+            rfc9068: true,
+            algorithms: vec![Algorithm::RS256, Algorithm::ES256, Algorithm::EdDSA],
+            leeway_seconds: DEFAULT_JWT_LEEWAY_SECONDS,
+            jwks_file: None,
+            initial_keys: None,
+            jwks_refresh: DEFAULT_JWKS_REFRESH,
+            discovery: false,
+        }
+    }
+
     /// The issuer for a request's region code: the region's, else the default.
     pub fn issuer_for(&self, region: Option<&str>) -> &str {
         region
