@@ -13,6 +13,7 @@ struct Cli {
     moto: Moto,
     keys_table: String,
     tokens_table: String,
+    signing_keys_table: String,
 }
 
 impl Cli {
@@ -21,6 +22,7 @@ impl Cli {
             moto: Moto::start(),
             keys_table: unique_name("keys"),
             tokens_table: unique_name("tokens"),
+            signing_keys_table: unique_name("signing-keys"),
         }
     }
 
@@ -37,6 +39,7 @@ impl Cli {
             .envs(self.moto.env())
             .env("KEYS_TABLE", &self.keys_table)
             .env("TOKENS_TABLE", &self.tokens_table)
+            .env("SIGNING_KEYS_TABLE", &self.signing_keys_table)
             .output()
             .expect("tokengate runs")
     }
@@ -94,7 +97,7 @@ impl Cli {
 }
 
 #[test]
-fn tables_create_makes_both_tables_and_is_harmless_to_repeat() {
+fn tables_create_makes_every_table_and_is_harmless_to_repeat() {
     let cli = Cli::new();
     let first = cli.ok(&["tables", "create"]);
     assert!(
@@ -109,6 +112,7 @@ fn tables_create_makes_both_tables_and_is_harmless_to_repeat() {
     assert_eq!(again["keys_table"]["outcome"], "already existed");
     assert_eq!(again["tokens_table"]["outcome"], "already existed");
     assert_eq!(again["tokens_table"]["ttl_attribute"], "expires_at");
+    assert_eq!(again["signing_keys_table"]["outcome"], "already existed");
 }
 
 #[tokio::test]
@@ -511,4 +515,72 @@ fn a_malformed_scope_audience_or_lifetime_is_refused_naming_it() {
         assert_eq!(code, 2, "{args:?}: {stderr}");
         assert!(stderr.contains(named), "{args:?}: {stderr}");
     }
+}
+
+#[tokio::test]
+async fn signing_keys_rotate_makes_envelope_keys_under_kms_and_list_shows_their_states() {
+    let cli = Cli::ready();
+    let listed = cli.ok(&["signing-keys", "list"]);
+    assert!(listed.contains("no signing keys"), "{listed}");
+    let (code, refused) = cli.fails(&["signing-keys", "rotate"]);
+    assert!(refused.contains("SIGNING_KMS_KEY_ID"), "{code}: {refused}");
+    let kms_key = cli.moto.kms_key().await;
+    let rotate = ["signing-keys", "rotate", "--kms-key-id", kms_key.as_str()];
+    let first = cli.json(&rotate);
+    assert_eq!(first["created"].as_array().unwrap().len(), 2, "{first}");
+    let second = cli.ok(&[&rotate[..], &["--algorithm", "ES256"]].concat());
+    assert!(second.contains("next -> current"), "{second}");
+    assert!(second.contains("current -> previous"), "{second}");
+    let keys = cli.json(&["signing-keys", "list"]);
+    let states: Vec<(&str, &str, bool)> = keys
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| {
+            let state = k["state"].as_str().unwrap();
+            (state, k["alg"].as_str().unwrap(), k["published"] == true)
+        })
+        .collect();
+    assert_eq!(
+        states,
+        [
+            ("previous", "RS256", true),
+            ("current", "RS256", true),
+            ("next", "ES256", true)
+        ]
+    );
+    assert!(
+        keys.as_array()
+            .unwrap()
+            .iter()
+            .all(|k| k["mode"] == "envelope")
+    );
+    let text = cli.ok(&["signing-keys", "list"]);
+    assert!(
+        !text.contains("BEGIN") && !text.contains("ciphertext"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn signing_keys_rotate_in_kms_mode_makes_kms_keys_and_refuses_eddsa() {
+    let cli = Cli::ready();
+    let kms = ["signing-keys", "rotate", "--mode", "kms"];
+    let (_, refused) = cli.fails(&[&kms[..], &["--algorithm", "EdDSA"]].concat());
+    assert!(refused.contains("RS256 and ES256"), "{refused}");
+    let made = cli.json(&kms);
+    assert_eq!(made["keys"][0]["mode"], "kms", "{made}");
+}
+
+#[test]
+fn keys_create_and_update_set_a_client_s_token_format() {
+    let cli = Cli::ready();
+    let created = cli.json(&["keys", "create", "--token-format", "jwt"]);
+    assert_eq!(created["token_format"], "jwt");
+    let key = created["key"].as_str().unwrap();
+    let updated = cli.json(&["keys", "update", key, "--token-format", "opaque"]);
+    assert_eq!(updated["token_format"], "opaque");
+    let (code, refused) = cli.fails(&["keys", "update", key, "--token-format", "paseto"]);
+    assert_eq!(code, 2);
+    assert!(refused.contains("opaque or jwt"), "{refused}");
 }

@@ -791,6 +791,10 @@ fn the_printed_walkthrough_runs_as_pasted_from_a_token_to_an_allow_and_a_named_d
     let (_process, banner) = serve_with_banner();
     let commands = walkthrough_commands(&banner);
     assert_eq!(commands.len(), 6, "{banner:#?}");
+    assert!(
+        banner.iter().any(|l| l.contains("held in memory (no KMS)")),
+        "the banner says how JWTs are signed: {banner:#?}"
+    );
 
     let lines = bash_lines(&commands.join("\n"), 6);
     let token = lines[0]
@@ -1462,4 +1466,46 @@ async fn with_routes_each_route_is_held_to_its_own_scopes() {
     let (status, echo) = server.get("/health", &[]).await;
     assert_eq!((status, &echo["path"]), (200, &json!("/health")), "{echo}");
     assert_eq!(server.decision_reasons("/health", 1), ["public_route"]);
+}
+
+#[tokio::test]
+async fn with_token_format_jwt_serve_issues_jwts_from_a_key_in_memory_that_verifiers_and_it_accept()
+{
+    let env = [
+        ("TOKEN_FORMAT".to_owned(), "jwt".to_owned()),
+        ("SIGNING_ALGORITHM".to_owned(), "ES256".to_owned()),
+    ];
+    let server = Server::start(&[], &env);
+    let token = server.token().await;
+    assert_eq!(token.split('.').count(), 3, "{token}");
+    let metadata = server.http.get(format!(
+        "{}/.well-known/oauth-authorization-server",
+        server.base
+    ));
+    let metadata: Value = metadata.send().await.unwrap().json().await.unwrap();
+    let jwks_url = metadata["jwks_uri"].as_str().unwrap().to_owned();
+    assert_eq!(jwks_url, format!("{}/.well-known/jwks.json", server.base));
+    let jwks: Value = server
+        .http
+        .get(&jwks_url)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        jwks["keys"].as_array().unwrap().len(),
+        2,
+        "current and next: {jwks}"
+    );
+    // The INN-Reach demo key has no audience: its tokens are for the issuer.
+    let issuer = metadata["issuer"].as_str().unwrap();
+    for result in tokengate_tests::clients::jwt_verifiers(&jwks_url, &token, issuer, issuer) {
+        assert_eq!(result["verified"], true, "{result}");
+        assert_eq!(result["claims"]["from_code"], "d2ir1", "{result}");
+    }
+    let (status, echoed) = server.get_with_a_token("/patrons/42").await;
+    assert_eq!(status, 200, "{echoed}");
+    assert_eq!(echoed["headers"]["x-client-id"], server.key.as_str());
 }
