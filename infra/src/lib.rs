@@ -208,7 +208,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         }
         Command::SigningKeys(command) => {
             let client = client_from_env().await?;
-            let store = tokengate_shared::store::dynamodb::DynamoSigningKeyStore::new(
+            let store = tokengate_shared::signing::DynamoSigningKeyStore::new(
                 client,
                 cli.signing_keys_table,
             );

@@ -218,7 +218,7 @@ async fn token_service(
             CliError::Config("SIGNING_ALGORITHM must be RS256, ES256 or EdDSA".into())
         })?,
     };
-    let store = Arc::new(tokengate_shared::store::memory::MemorySigningKeyStore::default());
+    let store = Arc::new(tokengate_shared::signing::MemorySigningKeyStore::default());
     let made = rotate(
         &*store,
         &KeyMaker::InMemory,

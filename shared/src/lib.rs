@@ -22,8 +22,9 @@ pub use code::SystemCode;
 pub use grants::{Audience, Grants, INN_REACH_SCOPE, Scope, TokenFormat};
 pub use key::{ClientKey, FailedAttempts, FailureLimit, KeyId, KeyStatus, Reservation};
 pub use secret::{Secret, SecretHash};
+pub use signing::SigningKeyStore;
 pub use store::{
     FailureLog, IssuerKeys, IssuerTokens, KeyAdmin, KeyReader, ReadEach, Revocation,
-    SigningKeyStore, SourceFailureLog, StoreError, TokenAndKeys, TokenLookup, TokenStore,
+    SourceFailureLog, StoreError, TokenAndKeys, TokenLookup, TokenStore,
 };
 pub use token::{AccessToken, ActiveToken, AudienceClaim, TokenHash, TokenRecord};

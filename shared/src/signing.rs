@@ -6,6 +6,7 @@
 //! mode it is a KMS asymmetric key, and KMS signs every token.
 
 mod der;
+pub mod dynamodb;
 pub mod jwk;
 pub mod jwt;
 pub mod keyring;
@@ -14,11 +15,14 @@ pub mod local;
 pub mod record;
 #[cfg(feature = "keygen")]
 pub mod rotation;
+pub mod store;
 
+pub use dynamodb::DynamoSigningKeyStore;
 pub use jwk::{Jwks, PublicJwk};
 pub use keyring::{Keyring, Signer};
 pub use local::{LocalKey, Pkcs8};
 pub use record::{KeyState, Protection, SigningKey};
+pub use store::{MemorySigningKeyStore, SigningKeyStore};
 
 use std::fmt;
 

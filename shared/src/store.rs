@@ -25,8 +25,6 @@ use async_trait::async_trait;
 use crate::grants::Grants;
 use crate::key::{ClientKey, FailureLimit, KeyId, KeyStatus, Reservation};
 use crate::secret::SecretHash;
-use crate::signing::SigningKey;
-use crate::signing::record::Rotation;
 use crate::token::{TokenHash, TokenRecord};
 
 /// Why a store could not do what was asked. Messages never carry a secret or a token.
@@ -183,17 +181,6 @@ pub trait TokenStore: Send + Sync {
     /// Deletes the token with this hash if it was issued to `owner` (RFC 7009). One
     /// conditional write.
     async fn revoke(&self, hash: &TokenHash, owner: &KeyId) -> Result<Revocation, StoreError>;
-}
-
-/// JWT signing keys: `SIGNING_KEYS_TABLE`, which token-issuer reads and the CLI rotates.
-#[async_trait]
-pub trait SigningKeyStore: Send + Sync {
-    /// Every key, retired ones included.
-    async fn list(&self) -> Result<Vec<SigningKey>, StoreError>;
-
-    /// Writes a rotation at once, or nothing: each new key must not exist, each moved key
-    /// must still be in the state it moves from ([`StoreError::Conflict`] otherwise).
-    async fn apply(&self, rotation: &Rotation, now: u64) -> Result<(), StoreError>;
 }
 
 /// What a revocation found.

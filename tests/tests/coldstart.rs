@@ -16,7 +16,8 @@ use tokengate_tests::loopback_tls::LoopbackTls;
 use tokengate_tests::{ClosedPort, DynamoCounter, Moto, sdk_env, workspace_root};
 
 #[test]
-fn one_cold_start_round_of_each_function_with_dynamodb_over_https_answers_and_prints_the_ratios() {
+fn one_cold_start_round_of_each_function_with_dynamodb_and_kms_over_https_answers_and_prints_the_ratios()
+ {
     let output = coldstart(&["--tls", "--no-warm-up"]);
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
@@ -28,6 +29,7 @@ fn one_cold_start_round_of_each_function_with_dynamodb_over_https_answers_and_pr
         "| hello-lambda |",
         "| authorizer |",
         "| token-issuer |",
+        "| token-issuer-jwt |",
         "| python-authorizer |",
     ] {
         assert!(stdout.contains(row), "{row} missing:\n{stdout}");
@@ -115,7 +117,9 @@ fn only_refuses_a_function_it_does_not_know_and_names_the_ones_it_does() {
         "{stderr}"
     );
     assert!(
-        stderr.contains("hello-lambda, authorizer, token-issuer, python-authorizer"),
+        stderr.contains(
+            "hello-lambda, authorizer, token-issuer, token-issuer-jwt, python-authorizer"
+        ),
         "{stderr}"
     );
 }

@@ -9,9 +9,10 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
+use tokengate_shared::signing::DynamoSigningKeyStore;
 use tokengate_shared::signing::SigningAlg;
 use tokengate_shared::signing::rotation::{KeyMaker, rotate};
-use tokengate_shared::store::dynamodb::{DynamoKeyStore, DynamoSigningKeyStore};
+use tokengate_shared::store::dynamodb::DynamoKeyStore;
 use tokengate_shared::{ClientKey, Grants, KeyAdmin, TokenFormat, clock};
 use tokengate_tests::clients::jwt_verifiers;
 use tokengate_tests::fixtures::{PreInputsFile, grants, rest_api_event};

@@ -7,6 +7,8 @@
 //!   (`authorizer::signature`, on ring), and nothing else: a miss costs this plus the
 //!   authorizer's own work.
 //!
+//! - `ours_{rs256,es256,eddsa}`: token-issuer's own JWTs (RFC 9068), the cache off.
+//!
 //! `cargo bench --bench jwt` (and `--bench decision` for the other styles).
 
 #![allow(clippy::unwrap_used)]
@@ -129,5 +131,59 @@ fn jwt(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, jwt);
+/// tokengate's own JWTs, as token-issuer signs them (RFC 9068, `typ: at+jwt`), through the
+/// `jwt` style with `profile: "rfc9068"`, the cache off: what an API verifying our tokens
+/// pays per decision.
+fn ours(c: &mut Criterion) {
+    use tokengate_shared::signing::jwt::{self as minted, Aud, Claims, Header};
+    use tokengate_shared::signing::local::generate;
+    use tokengate_shared::signing::{Jwks, LocalKey, SigningAlg};
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    for alg in SigningAlg::ALL {
+        let key = LocalKey::from_pkcs8("k1", alg, &generate(alg).expect("a key")).expect("a key");
+        let set = Jwks {
+            keys: vec![key.public_jwk("k1")],
+        };
+        let idp = runtime.block_on(async {
+            let server = MockServer::start().await;
+            Mock::given(path("/jwks"))
+                .respond_with(ResponseTemplate::new(200).set_body_json(&set))
+                .mount(&server)
+                .await;
+            server
+        });
+        let now = tokengate_shared::clock::now_epoch_seconds();
+        let claims = Claims {
+            iss: "https://idp.example/",
+            sub: "orders-app",
+            client_id: "orders-app",
+            aud: Aud::One("api://orders"),
+            exp: now + 3_600,
+            iat: now,
+            jti: minted::new_jti(),
+            scope: "orders.read orders.write",
+            from_code: None,
+            to_code: None,
+        };
+        let input = minted::signing_input(&Header::new(alg, "k1"), &claims);
+        let token = minted::compact(input.clone(), &key.sign(input.as_bytes()).expect("signed"));
+        let authorizer = authorizer(&runtime, &idp.uri(), 0);
+        let event = event(&token);
+        let answer = decide(&runtime, &authorizer, &event);
+        assert!(answer.contains("\"Allow\""), "{answer}");
+        let name = format!(
+            "jwt/ours_{}_cache_miss_event_to_response",
+            alg.as_str().to_lowercase()
+        );
+        c.bench_function(&name, |b| {
+            b.iter(|| black_box(decide(&runtime, &authorizer, black_box(&event))))
+        });
+    }
+}
+
+criterion_group!(benches, jwt, ours);
 criterion_main!(benches);

@@ -1,5 +1,6 @@
 //! The issuing path without storage latency: Basic decoding and request parsing, the
-//! secret check, minting, the in-memory store, and the JSON response.
+//! secret check, minting (an opaque token, or a JWT signed in process), the in-memory
+//! store, and the JSON response.
 //!
 //! `cargo bench --bench issue_token`
 
@@ -139,5 +140,49 @@ fn issue_token(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, issue_token);
+/// The same client asking for the same token, as an opaque token and as a JWT signed in
+/// process by each algorithm (issue 26's figures): the difference is the signature.
+fn issue_jwt(c: &mut Criterion) {
+    use tokengate_shared::TokenFormat;
+    use tokengate_shared::signing::MemorySigningKeyStore;
+    use tokengate_shared::signing::rotation::{KeyMaker, rotate};
+    use tokengate_shared::signing::{Keyring, SigningAlg};
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("a runtime");
+    let (key, secret) = ClientKey::generate(BTreeSet::new(), None, 1);
+    let request = posted_token_request(key.id.as_str(), secret.expose());
+    let opaque = service(&runtime, &[&key]);
+    c.bench_function("issue_token/opaque_client_secret_post", |b| {
+        b.iter(|| black_box(runtime.block_on(handler::handle(&opaque, request.clone()))))
+    });
+    for alg in SigningAlg::ALL {
+        let signing = Arc::new(MemorySigningKeyStore::default());
+        runtime
+            .block_on(rotate(&*signing, &KeyMaker::InMemory, alg, 600, 1))
+            .expect("a signing key");
+        // Read once: a warm function's keyring, refreshed once a minute.
+        let keyring = Keyring::new(signing, None, u64::MAX);
+        let jwt = service(&runtime, &[&key])
+            .with_issuer(Some("https://auth.example.com/prod".into()))
+            .with_tokens(TokenFormat::Jwt, Some(Arc::new(keyring)));
+        let answer = runtime.block_on(handler::handle(&jwt, request.clone()));
+        assert_eq!(answer.map(|r| r.status().as_u16()), Ok(200));
+        let name = format!(
+            "issue_token/jwt_{}_client_secret_post",
+            alg.as_str().to_lowercase()
+        );
+        c.bench_function(&name, |b| {
+            b.iter(|| black_box(runtime.block_on(handler::handle(&jwt, request.clone()))))
+        });
+        // The signature alone, over a signing input of the same length: the cause.
+        let pkcs8 = tokengate_shared::signing::local::generate(alg).expect("a key");
+        let key = tokengate_shared::signing::LocalKey::from_pkcs8("k", alg, &pkcs8).expect("a key");
+        let input = [b'a'; 420];
+        let name = format!("issue_token/sign_only_{}", alg.as_str().to_lowercase());
+        c.bench_function(&name, |b| b.iter(|| black_box(key.sign(black_box(&input)))));
+    }
+}
+
+criterion_group!(benches, issue_token, issue_jwt);
 criterion_main!(benches);

@@ -6,12 +6,10 @@ use std::sync::Arc;
 
 use lambda_http::{Error, Request, RequestExt, service_fn};
 use token_issuer::{TokenIssuerSettings, TokenService, handler};
-use tokengate_shared::signing::Keyring;
 use tokengate_shared::signing::kms::Kms;
+use tokengate_shared::signing::{DynamoSigningKeyStore, Keyring};
 use tokengate_shared::startup;
-use tokengate_shared::store::dynamodb::{
-    self, DynamoKeyStore, DynamoSigningKeyStore, DynamoTokenStore, StoreLimits,
-};
+use tokengate_shared::store::dynamodb::{self, DynamoKeyStore, DynamoTokenStore, StoreLimits};
 
 // Lambda hands a function one event at a time: one thread runs it, with no worker
 // threads to start at init nor their memory to keep.

@@ -12,9 +12,10 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request};
 use serde_json::Value;
 use token_issuer::{TokenService, handler};
+use tokengate_shared::signing::MemorySigningKeyStore;
 use tokengate_shared::signing::rotation::{KeyMaker, rotate};
 use tokengate_shared::signing::{Keyring, SigningAlg};
-use tokengate_shared::store::memory::{MemoryKeyStore, MemorySigningKeyStore, MemoryTokenStore};
+use tokengate_shared::store::memory::{MemoryKeyStore, MemoryTokenStore};
 use tokengate_shared::{Grants, KeyAdmin, KeyStatus, TokenFormat, clock};
 use tokengate_tests::fixtures::{FIXTURE_KEY, FIXTURE_SECRET, basic, client_key, grants};
 

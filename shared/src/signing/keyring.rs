@@ -7,8 +7,8 @@ use std::sync::Arc;
 use tokio::sync::Mutex;
 
 use super::kms::Kms;
+use super::store::SigningKeyStore;
 use super::{Jwks, KeyState, LocalKey, Pkcs8, Protection, SigningAlg, SigningError, SigningKey};
-use crate::store::SigningKeyStore;
 
 /// The key that signs new tokens.
 #[derive(Debug)]

@@ -6,9 +6,9 @@ use std::sync::Arc;
 use super::kms::Kms;
 use super::local::{LocalKey, generate};
 use super::record::{Rotation, plan};
+use super::store::SigningKeyStore;
 use super::{KeyState, Protection, PublicJwk, SigningAlg, SigningError, SigningKey};
 use crate::random;
-use crate::store::SigningKeyStore;
 
 /// How new keys are made and kept.
 #[derive(Debug, Clone)]
@@ -107,7 +107,7 @@ pub async fn rotate(
 mod tests {
     use super::*;
     use crate::signing::Keyring;
-    use crate::store::memory::MemorySigningKeyStore;
+    use crate::signing::MemorySigningKeyStore;
 
     #[tokio::test]
     async fn a_key_is_published_a_rotation_before_it_signs_and_stays_published_until_retired() {

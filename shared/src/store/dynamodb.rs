@@ -5,13 +5,12 @@
 //! used right after it is disabled or rotated, must see the write.
 
 mod bounds;
-mod call;
+pub(crate) mod call;
 mod client;
 mod counters;
-mod item;
+pub(crate) mod item;
 mod keys;
 mod limits;
-mod signing_keys;
 mod tables;
 mod tokens;
 
@@ -19,9 +18,8 @@ pub use client::{
     client_from_env, endpoint_description, lambda_client, lambda_client_with, sdk_http_client,
 };
 pub use counters::SOURCE_PREFIX;
-pub use item::{EXPIRES_AT, KEY_ID, TOKEN_HASH};
+pub use item::{EXPIRES_AT, KEY_ID, KID, TOKEN_HASH};
 pub use keys::DynamoKeyStore;
 pub use limits::{InvalidStoreLimit, StoreLimits};
-pub use signing_keys::{DynamoSigningKeyStore, KID};
 pub use tables::{TableOutcome, create_signing_keys_table, create_tables};
 pub use tokens::{DynamoTokenLookup, DynamoTokenStore};

@@ -7,14 +7,12 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use async_trait::async_trait;
 
 use super::{
-    FailureLog, KeyAdmin, KeyReader, Revocation, SigningKeyStore, SourceFailureLog, StoreError,
-    TokenStore, in_listing_order, key_not_found,
+    FailureLog, KeyAdmin, KeyReader, Revocation, SourceFailureLog, StoreError, TokenStore,
+    in_listing_order, key_not_found,
 };
 use crate::grants::Grants;
 use crate::key::{ClientKey, FailedAttempts, FailureLimit, KeyId, KeyStatus, Reservation};
 use crate::secret::SecretHash;
-use crate::signing::SigningKey;
-use crate::signing::record::Rotation;
 use crate::token::{TokenHash, TokenRecord};
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -266,49 +264,6 @@ impl SourceFailureLog for MemoryTokenStore {
             now,
             limit,
         ))
-    }
-}
-
-/// JWT signing keys in a map: `serve`'s, whose keys live in memory only.
-#[derive(Debug, Default)]
-pub struct MemorySigningKeyStore {
-    keys: Mutex<BTreeMap<String, SigningKey>>,
-}
-
-#[async_trait]
-impl SigningKeyStore for MemorySigningKeyStore {
-    async fn list(&self) -> Result<Vec<SigningKey>, StoreError> {
-        Ok(lock(&self.keys).values().cloned().collect())
-    }
-
-    async fn apply(&self, rotation: &Rotation, now: u64) -> Result<(), StoreError> {
-        let mut keys = lock(&self.keys);
-        let conflict = |detail: String| Err(StoreError::Conflict { detail });
-        for key in &rotation.created {
-            if keys.contains_key(&key.kid) {
-                return conflict(format!("signing key {} exists already", key.kid));
-            }
-        }
-        for change in &rotation.moved {
-            if keys.get(&change.kid).map(|k| k.state) != Some(change.from) {
-                return conflict(format!(
-                    "signing key {} is no longer {}",
-                    change.kid,
-                    change.from.as_str()
-                ));
-            }
-        }
-        for change in &rotation.moved {
-            if let Some(key) = keys.get_mut(&change.kid) {
-                key.state = change.to;
-                key.state_since = now;
-                key.retire_at = change.retire_at;
-            }
-        }
-        for key in &rotation.created {
-            keys.insert(key.kid.clone(), key.clone());
-        }
-        Ok(())
     }
 }
 

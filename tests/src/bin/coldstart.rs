@@ -1,8 +1,10 @@
 //! `coldstart`: the cold-start benchmark. Spawns each function binary the way Lambda does,
 //! behind a Lambda Runtime API on loopback, N alternating rounds of `hello-lambda` (the
 //! smallest `lambda_runtime` function, the baseline), `authorizer` (forward style, its API
-//! key in DynamoDB) and `token-issuer` (a token for the fixture key), with the tables on
-//! moto, and a Python authorizer doing the same work. Prints medians, min–max and the ratios
+//! key in DynamoDB), `token-issuer` (a token for the fixture key) and `token-issuer-jwt` (the
+//! same binary issuing a JWT: the signing keys read and the current key decrypted with KMS
+//! at the first request), with the tables and KMS on moto, and a Python authorizer doing the
+//! same work. Prints medians, min–max and the ratios
 //! to the baseline. `--only authorizer` measures one function beside the baseline (for a
 //! profiler, say). `--tls` puts DynamoDB behind HTTPS, as it is in AWS, so that the TLS
 //! handshake is in the figures; `--no-warm-up` sets `DYNAMODB_WARM_UP=false`, so that the
@@ -23,7 +25,16 @@ use tokengate_tests::loopback_tls::LoopbackTls;
 use tokengate_tests::{DynamoCounter, Moto, sdk_env, workspace_root};
 
 /// The functions measured, the baseline first.
-const FUNCTIONS: [&str; 4] = ["hello-lambda", "authorizer", "token-issuer", PYTHON];
+const FUNCTIONS: [&str; 5] = [
+    "hello-lambda",
+    "authorizer",
+    "token-issuer",
+    JWT_ISSUER,
+    PYTHON,
+];
+
+/// token-issuer again, with `TOKEN_FORMAT=jwt`.
+const JWT_ISSUER: &str = "token-issuer-jwt";
 
 /// The one that is a script, not a binary of the build.
 const PYTHON: &str = "python-authorizer";
@@ -140,6 +151,27 @@ fn spread(values: &[Duration]) -> String {
     format!("{} ({}–{})", ms(median(values)), ms(min), ms(max))
 }
 
+/// `tables` with JWTs on: a signing keys table on moto with a first rotation of envelope
+/// keys (RS256) under a moto KMS key, and `TOKEN_FORMAT=jwt`.
+async fn jwt_signing_env(moto: &Moto, tables: &[(String, String)]) -> Vec<(String, String)> {
+    use tokengate_shared::signing::SigningAlg;
+    use tokengate_shared::signing::rotation::{KeyMaker, rotate};
+    let table = moto.fresh_signing_table().await;
+    let store = tokengate_shared::signing::DynamoSigningKeyStore::new(moto.client(), &table);
+    let maker = KeyMaker::Envelope {
+        kms: moto.kms(),
+        kms_key_id: moto.kms_key().await,
+    };
+    let now = tokengate_shared::clock::now_epoch_seconds();
+    rotate(&store, &maker, SigningAlg::Rs256, 600, now)
+        .await
+        .expect("a first rotation on moto");
+    let mut env = tables.to_vec();
+    env.push(("TOKEN_FORMAT".into(), "jwt".into()));
+    env.push(("SIGNING_KEYS_TABLE".into(), table));
+    env
+}
+
 #[tokio::main]
 async fn main() {
     let args = match args() {
@@ -154,7 +186,9 @@ async fn main() {
     let measured = |name: &str| {
         name == FUNCTIONS[0] || args.only.is_empty() || args.only.iter().any(|o| o == name)
     };
-    let binaries = FUNCTIONS.iter().filter(|name| **name != PYTHON);
+    let binaries = FUNCTIONS
+        .iter()
+        .filter(|name| ![PYTHON, JWT_ISSUER].contains(*name));
     for name in binaries.filter(|name| measured(name)) {
         if !args.bin_dir.join(name).is_file() {
             eprintln!(
@@ -191,6 +225,7 @@ async fn main() {
         "inject_headers": {"X-User-Id": "$.sub", "X-User-Email": "$.email"},
         "block_authorization_header": true
     });
+    let jwt_env = jwt_signing_env(&moto, &tables).await;
     let mut authorizer_env = tables.clone();
     authorizer_env.push(("AUTHORIZER_CONFIG".into(), pre_inputs.to_string()));
     let mut python_env = authorizer_env.clone();
@@ -223,6 +258,20 @@ async fn main() {
             env: tables,
             event: event_file("functions/token-issuer/events/token-request-rest-api.json"),
             accepts: |answer| answer["statusCode"] == 200,
+            runs: Vec::new(),
+        },
+        Function {
+            name: JWT_ISSUER,
+            binary: args.bin_dir.join("token-issuer"),
+            args: Vec::new(),
+            env: jwt_env,
+            event: event_file("functions/token-issuer/events/token-request-rest-api.json"),
+            accepts: |answer| {
+                answer["statusCode"] == 200
+                    && answer["body"]
+                        .as_str()
+                        .is_some_and(|b| b.matches('.').count() >= 2)
+            },
             runs: Vec::new(),
         },
         Function {

@@ -7,8 +7,9 @@ use std::process::ExitCode;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
 use token_issuer::rotator::{RotatorSettings, rotate_now};
+use tokengate_shared::signing::DynamoSigningKeyStore;
 use tokengate_shared::signing::kms::Kms;
-use tokengate_shared::store::dynamodb::{self, DynamoSigningKeyStore, StoreLimits};
+use tokengate_shared::store::dynamodb::{self, StoreLimits};
 use tokengate_shared::{clock, startup};
 
 #[tokio::main(flavor = "current_thread")]

@@ -5,7 +5,7 @@ use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use crate::store::{STORE_LATENCY, StoreError};
 
 /// A failed call as a [`StoreError`]: unreachable, a missing table, or the service's error.
-pub(super) fn classify<E, R>(table: &str, err: SdkError<E, R>) -> StoreError
+pub(crate) fn classify<E, R>(table: &str, err: SdkError<E, R>) -> StoreError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     R: std::fmt::Debug,
@@ -47,7 +47,7 @@ where
 }
 
 /// `call`, its time recorded as [`STORE_LATENCY`] for `operation`.
-pub(super) async fn timed<T>(
+pub(crate) async fn timed<T>(
     operation: &'static str,
     call: impl std::future::Future<Output = T>,
 ) -> T {
@@ -58,6 +58,6 @@ pub(super) async fn timed<T>(
     answer
 }
 
-pub(super) fn is_condition_failure<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
+pub(crate) fn is_condition_failure<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
     matches!(err, SdkError::ServiceError(e) if e.err().code() == Some("ConditionalCheckFailedException"))
 }

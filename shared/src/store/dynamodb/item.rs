@@ -12,41 +12,43 @@ use crate::secret::SecretHash;
 use crate::token::{TokenHash, TokenRecord};
 
 /// An item as the SDK holds it.
-pub(super) type Item = HashMap<String, AttributeValue>;
+pub(crate) type Item = HashMap<String, AttributeValue>;
 
 /// Partition key of `KEYS_TABLE` (string).
 pub const KEY_ID: &str = "key_id";
 /// Partition key of `TOKENS_TABLE` (string, hex SHA-256 of the token).
 pub const TOKEN_HASH: &str = "token_hash";
+/// Partition key of `SIGNING_KEYS_TABLE` (string, the key's `kid`).
+pub const KID: &str = "kid";
 /// The TTL attribute of `TOKENS_TABLE` (number, epoch seconds).
 pub const EXPIRES_AT: &str = "expires_at";
 
 /// A key's failed authentications: how many, and since when (absent: none).
-pub(super) const FAILURES: &str = "failures";
-pub(super) const FAILURES_SINCE: &str = "failures_since";
+pub(crate) const FAILURES: &str = "failures";
+pub(crate) const FAILURES_SINCE: &str = "failures_since";
 /// A key's scopes and audiences (string sets, absent when empty), and its tokens' lifetime
 /// (absent: `TOKEN_TTL_SECONDS`); a token's audiences.
-pub(super) const SCOPES: &str = "scopes";
-pub(super) const AUDIENCES: &str = "audiences";
-pub(super) const TOKEN_TTL: &str = "token_ttl";
+pub(crate) const SCOPES: &str = "scopes";
+pub(crate) const AUDIENCES: &str = "audiences";
+pub(crate) const TOKEN_TTL: &str = "token_ttl";
 /// A key's tokens' format (absent: `TOKEN_FORMAT`).
-pub(super) const TOKEN_FORMAT: &str = "token_format";
+pub(crate) const TOKEN_FORMAT: &str = "token_format";
 /// Until when a key's tokens are revoked (absent: never).
-pub(super) const TOKENS_REVOKED_AT: &str = "tokens_revoked_at";
+pub(crate) const TOKENS_REVOKED_AT: &str = "tokens_revoked_at";
 
-pub(super) fn s(value: impl Into<String>) -> AttributeValue {
+pub(crate) fn s(value: impl Into<String>) -> AttributeValue {
     AttributeValue::S(value.into())
 }
 
-pub(super) fn n(value: u64) -> AttributeValue {
+pub(crate) fn n(value: u64) -> AttributeValue {
     AttributeValue::N(value.to_string())
 }
 
 /// Reads typed attributes out of an item, naming the attribute that is wrong.
-pub(super) struct Attributes<'a>(pub(super) &'a Item);
+pub(crate) struct Attributes<'a>(pub(crate) &'a Item);
 
 impl Attributes<'_> {
-    pub(super) fn string(&self, name: &str) -> Result<&str, String> {
+    pub(crate) fn string(&self, name: &str) -> Result<&str, String> {
         match self.0.get(name) {
             Some(AttributeValue::S(v)) => Ok(v),
             Some(_) => Err(format!("attribute '{name}' is not a string")),
@@ -54,14 +56,14 @@ impl Attributes<'_> {
         }
     }
 
-    pub(super) fn optional_string(&self, name: &str) -> Result<Option<&str>, String> {
+    pub(crate) fn optional_string(&self, name: &str) -> Result<Option<&str>, String> {
         match self.0.get(name) {
             None => Ok(None),
             Some(_) => self.string(name).map(Some),
         }
     }
 
-    pub(super) fn number(&self, name: &str) -> Result<u64, String> {
+    pub(crate) fn number(&self, name: &str) -> Result<u64, String> {
         match self.0.get(name) {
             Some(AttributeValue::N(v)) => v
                 .parse()
@@ -71,14 +73,14 @@ impl Attributes<'_> {
         }
     }
 
-    pub(super) fn optional_number(&self, name: &str) -> Result<u64, String> {
+    pub(crate) fn optional_number(&self, name: &str) -> Result<u64, String> {
         match self.0.get(name) {
             None => Ok(0),
             Some(_) => self.number(name),
         }
     }
 
-    pub(super) fn string_set(&self, name: &str) -> Result<&[String], String> {
+    pub(crate) fn string_set(&self, name: &str) -> Result<&[String], String> {
         match self.0.get(name) {
             Some(AttributeValue::Ss(v)) => Ok(v),
             Some(_) => Err(format!("attribute '{name}' is not a string set")),
@@ -88,7 +90,7 @@ impl Attributes<'_> {
 
     /// A key's grants; a scope or an audience that no longer parses is reported by
     /// attribute name.
-    pub(super) fn grants(&self) -> Result<Grants, String> {
+    pub(crate) fn grants(&self) -> Result<Grants, String> {
         let scopes = self
             .string_set(SCOPES)?
             .iter()
@@ -116,7 +118,7 @@ impl Attributes<'_> {
         })
     }
 
-    pub(super) fn optional_code(&self, name: &str) -> Result<Option<SystemCode>, String> {
+    pub(crate) fn optional_code(&self, name: &str) -> Result<Option<SystemCode>, String> {
         self.optional_string(name)?
             .map(|code| SystemCode::parse(code).map_err(|e| format!("attribute '{name}': {e}")))
             .transpose()
@@ -184,7 +186,7 @@ impl From<&ClientKey> for Item {
 }
 
 /// A key's grants as attributes; what is empty has none (DynamoDB has no empty sets).
-pub(super) fn grant_attributes(grants: &Grants) -> Vec<(String, AttributeValue)> {
+pub(crate) fn grant_attributes(grants: &Grants) -> Vec<(String, AttributeValue)> {
     let mut attributes = Vec::new();
     let set = |values: Vec<String>| AttributeValue::Ss(values);
     if !grants.scopes.is_empty() {

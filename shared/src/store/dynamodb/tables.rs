@@ -41,7 +41,7 @@ pub async fn create_signing_keys_table(
     client: &Client,
     table: &str,
 ) -> Result<TableOutcome, StoreError> {
-    create_table(client, table, super::signing_keys::KID).await
+    create_table(client, table, super::item::KID).await
 }
 
 async fn create_table(

@@ -8,15 +8,12 @@ use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use tracing::instrument;
 
-use crate::signing::record::{Rotation, StateChange};
-use crate::signing::{KeyState, Protection, PublicJwk, SigningAlg, SigningKey};
-use crate::store::{SigningKeyStore, StoreError};
-
-use super::call::{classify, timed};
-use super::item::{Attributes, Item, n, s};
-
-/// Partition key of `SIGNING_KEYS_TABLE` (string, the key's `kid`).
-pub const KID: &str = "kid";
+use super::record::{Rotation, StateChange};
+use super::store::SigningKeyStore;
+use super::{KeyState, Protection, PublicJwk, SigningAlg, SigningKey};
+use crate::store::StoreError;
+use crate::store::dynamodb::call::{classify, timed};
+use crate::store::dynamodb::item::{Attributes, Item, KID, n, s};
 
 /// Signing keys in `SIGNING_KEYS_TABLE`.
 #[derive(Debug, Clone)]
@@ -236,9 +233,9 @@ mod tests {
         };
         assert_eq!(read(&item(&key).unwrap()), Ok(key.clone()));
         let in_memory = SigningKey {
-            protection: Protection::InMemory(std::sync::Arc::new(crate::signing::Pkcs8::new(
-                vec![1],
-            ))),
+            protection: Protection::InMemory(std::sync::Arc::new(super::super::Pkcs8::new(vec![
+                1,
+            ]))),
             ..key
         };
         assert!(item(&in_memory).is_err());
