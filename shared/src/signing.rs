@@ -13,7 +13,6 @@ pub mod keyring;
 pub mod kms;
 pub mod local;
 pub mod record;
-#[cfg(feature = "keygen")]
 pub mod rotation;
 pub mod store;
 
