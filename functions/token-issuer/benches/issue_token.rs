@@ -184,5 +184,60 @@ fn issue_jwt(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, issue_token, issue_jwt);
+/// What the function does per invocation, storage aside: API Gateway's event as JSON text
+/// read into a request (lambda_http's own adapter, as the runtime calls it), the handler, and
+/// the answer written as JSON text; the same measure as the authorizer's
+/// `…_event_to_response` figures. An opaque token, then JWTs (issue 26's target).
+fn event_to_response(c: &mut Criterion) {
+    use lambda_http::request::LambdaRequest;
+    use lambda_http::tower::Service;
+    use lambda_http::{Context, LambdaEvent};
+    use tokengate_shared::TokenFormat;
+    use tokengate_shared::signing::rotation::{KeyMaker, rotate};
+    use tokengate_shared::signing::{Keyring, MemorySigningKeyStore, SigningAlg};
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("a runtime");
+    let event = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/events/token-request-rest-api.json"
+    ))
+    .expect("the event fixture");
+    let key = tokengate_tests::fixtures::fixture_key();
+    let formats = [
+        (None, "opaque"),
+        (Some(SigningAlg::Es256), "jwt_es256"),
+        (Some(SigningAlg::Rs256), "jwt_rs256"),
+    ];
+    for (alg, name) in formats {
+        let mut service = service(&runtime, &[&key]);
+        if let Some(alg) = alg {
+            let signing = Arc::new(MemorySigningKeyStore::default());
+            runtime
+                .block_on(rotate(&*signing, &KeyMaker::InMemory, alg, 600, 1))
+                .expect("a signing key");
+            let keyring = Keyring::new(signing, None, u64::MAX);
+            service = service.with_tokens(TokenFormat::Jwt, Some(Arc::new(keyring)));
+        }
+        let service = &service;
+        let mut adapter =
+            lambda_http::Adapter::from(lambda_http::service_fn(move |request: Request| {
+                handler::handle(service, request)
+            }));
+        let mut invoke = |event: &str| {
+            let request: LambdaRequest = serde_json::from_str(event).expect("an API Gateway event");
+            let answer = runtime
+                .block_on(adapter.call(LambdaEvent::new(request, Context::default())))
+                .expect("an answer");
+            serde_json::to_string(&answer).expect("JSON")
+        };
+        let answer = invoke(&event);
+        assert!(answer.contains("access_token"), "{answer}");
+        c.bench_function(&format!("issue_token/event_to_response_{name}"), |b| {
+            b.iter(|| black_box(invoke(black_box(&event))))
+        });
+    }
+}
+
+criterion_group!(benches, issue_token, issue_jwt, event_to_response);
 criterion_main!(benches);

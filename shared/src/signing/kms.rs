@@ -7,6 +7,7 @@ use aws_sdk_kms::primitives::Blob;
 use aws_sdk_kms::types::{KeySpec, KeyUsageType, MessageType, SigningAlgorithmSpec};
 
 use super::{SigningAlg, SigningError};
+use crate::store::dynamodb::client::{endpoint_override, lambda_region};
 use crate::store::dynamodb::{InvalidStoreLimit, StoreLimits, sdk_http_client};
 
 /// The encryption context every envelope key is bound to, with its `kid`: a ciphertext
@@ -59,14 +60,7 @@ impl Kms {
         limits: &StoreLimits,
         lookup: impl Fn(&str) -> Option<String>,
     ) -> Result<Self, InvalidStoreLimit> {
-        let var = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
-        let region = var("AWS_REGION")
-            .or_else(|| var("AWS_DEFAULT_REGION"))
-            .ok_or(InvalidStoreLimit {
-                variable: "AWS_REGION",
-                problem: "must be set (Lambda sets it; set it to run the function elsewhere)"
-                    .into(),
-            })?;
+        let region = lambda_region(&lookup)?;
         let mut config = aws_sdk_kms::Config::builder()
             .behavior_version(aws_sdk_kms::config::BehaviorVersion::latest())
             .region(aws_sdk_kms::config::Region::new(region))
@@ -76,7 +70,7 @@ impl Kms {
             .http_client(sdk_http_client(limits)?)
             .timeout_config(limits.timeout_config())
             .retry_config(limits.retry_config());
-        if let Some(endpoint) = var("AWS_ENDPOINT_URL_KMS").or_else(|| var("AWS_ENDPOINT_URL")) {
+        if let Some(endpoint) = endpoint_override(&lookup, "AWS_ENDPOINT_URL_KMS") {
             config = config.endpoint_url(endpoint);
         }
         Ok(Self::new(Client::from_conf(config.build())))

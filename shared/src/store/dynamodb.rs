@@ -6,7 +6,7 @@
 
 mod bounds;
 pub(crate) mod call;
-mod client;
+pub(crate) mod client;
 mod counters;
 pub(crate) mod item;
 mod keys;

@@ -39,13 +39,7 @@ pub fn lambda_client_with(
     limits: &StoreLimits,
     lookup: impl Fn(&str) -> Option<String>,
 ) -> Result<Client, InvalidStoreLimit> {
-    let var = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
-    let region = var("AWS_REGION")
-        .or_else(|| var("AWS_DEFAULT_REGION"))
-        .ok_or(InvalidStoreLimit {
-            variable: "AWS_REGION",
-            problem: "must be set (Lambda sets it; set it to run the function elsewhere)".into(),
-        })?;
+    let region = lambda_region(&lookup)?;
     let mut config = aws_sdk_dynamodb::Config::builder()
         .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
         .region(aws_sdk_dynamodb::config::Region::new(region))
@@ -55,10 +49,32 @@ pub fn lambda_client_with(
         .http_client(sdk_http_client(limits)?)
         .timeout_config(limits.timeout_config())
         .retry_config(limits.retry_config());
-    if let Some(endpoint) = var("AWS_ENDPOINT_URL_DYNAMODB").or_else(|| var("AWS_ENDPOINT_URL")) {
+    if let Some(endpoint) = endpoint_override(&lookup, "AWS_ENDPOINT_URL_DYNAMODB") {
         config = config.endpoint_url(endpoint);
     }
     Ok(Client::from_conf(config.build()))
+}
+
+/// The region a Lambda function's SDK clients use: `AWS_REGION`, which Lambda sets.
+pub(crate) fn lambda_region(
+    lookup: &impl Fn(&str) -> Option<String>,
+) -> Result<String, InvalidStoreLimit> {
+    let var = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+    var("AWS_REGION")
+        .or_else(|| var("AWS_DEFAULT_REGION"))
+        .ok_or(InvalidStoreLimit {
+            variable: "AWS_REGION",
+            problem: "must be set (Lambda sets it; set it to run the function elsewhere)".into(),
+        })
+}
+
+/// The SDK's own endpoint override for one service: its variable, else `AWS_ENDPOINT_URL`.
+pub(crate) fn endpoint_override(
+    lookup: &impl Fn(&str) -> Option<String>,
+    service_variable: &str,
+) -> Option<String> {
+    let var = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+    var(service_variable).or_else(|| var("AWS_ENDPOINT_URL"))
 }
 
 /// The SDK's HTTP client: [`crate::transport::SdkTransport`] within these limits' connect
