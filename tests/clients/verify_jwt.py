@@ -8,7 +8,10 @@ Usage: python3 verify_jwt.py JWKS_URL TOKEN ISSUER AUDIENCE
 import json
 import sys
 
-import jwt
+try:
+    import jwt
+except ImportError:
+    sys.exit("PyJWT is not installed: run infra/scripts/install-test-tools")
 
 jwks_url, token, issuer, audience = sys.argv[1:5]
 try:
