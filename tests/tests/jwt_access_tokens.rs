@@ -9,11 +9,12 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use tokengate_shared::signing::DynamoSigningKeyStore;
 use tokengate_shared::signing::SigningAlg;
+use tokengate_shared::signing::record::{Rotation, StateChange};
 use tokengate_shared::signing::rotation::{KeyMaker, rotate};
+use tokengate_shared::signing::{DynamoSigningKeyStore, KeyState};
 use tokengate_shared::store::dynamodb::DynamoKeyStore;
-use tokengate_shared::{ClientKey, Grants, KeyAdmin, TokenFormat, clock};
+use tokengate_shared::{ClientKey, Grants, KeyAdmin, SigningKeyStore, TokenFormat, clock};
 use tokengate_tests::clients::jwt_verifiers;
 use tokengate_tests::fixtures::{PreInputsFile, grants, rest_api_event};
 use tokengate_tests::{DynamoCounter, LambdaEmulator, Moto, free_port, sdk_env};
@@ -143,7 +144,16 @@ impl Deployment {
     fn assert_every_library_verifies(&self, token: &str) -> Value {
         let results = jwt_verifiers(&self.jwks_url(), token, &self.issuer, API);
         for result in &results {
-            assert_eq!(result["verified"], true, "{result}");
+            if result["verified"] != true {
+                let jwks = std::process::Command::new("curl")
+                    .args(["-s", &self.jwks_url()])
+                    .output()
+                    .map(|o| String::from_utf8_lossy(&o.stdout).into_owned());
+                panic!(
+                    "{result}: the token's kid {}, the JWKS now {jwks:?}",
+                    kid(token)
+                );
+            }
             let claims = &result["claims"];
             assert_eq!(claims["iss"], self.issuer.as_str(), "{result}");
             assert_eq!(
@@ -190,16 +200,22 @@ async fn envelope_keys_sign_tokens_that_three_libraries_verify_across_a_rotation
     );
     deployment.assert_every_library_verifies(&before);
 
-    // The next key, published since the first rotation, signs; the old one stays published
-    // for the 4 seconds this rotation keeps it.
+    // The next key, published since the first rotation, signs; the old one stays published.
     let now = clock::now_epoch_seconds();
     let envelope = KeyMaker::Envelope {
         kms: deployment.moto.kms(),
         kms_key_id: deployment.moto.kms_key().await,
     };
-    rotate(&deployment.signing, &envelope, SigningAlg::Es256, 4, now)
-        .await
-        .unwrap();
+    let retire_after = 15;
+    rotate(
+        &deployment.signing,
+        &envelope,
+        SigningAlg::Es256,
+        retire_after,
+        now,
+    )
+    .await
+    .unwrap();
     tokio::time::sleep(Duration::from_millis(1_100)).await;
     let after = deployment.token().await;
     assert_ne!(
@@ -211,8 +227,19 @@ async fn envelope_keys_sign_tokens_that_three_libraries_verify_across_a_rotation
     deployment.assert_every_library_verifies(&after);
     deployment.assert_every_library_verifies(&before);
 
-    // Past its retirement (and one refresh), the old key is gone, and its tokens with it.
-    tokio::time::sleep(Duration::from_secs(5)).await;
+    // Its retirement, as a rotation writes it once its time has come (without waiting an
+    // hour), and one refresh later: the old key is gone, and its tokens with it.
+    let retired = Rotation {
+        created: Vec::new(),
+        moved: vec![StateChange {
+            kid: kid(&before),
+            from: KeyState::Previous,
+            to: KeyState::Retired,
+            retire_at: Some(now),
+        }],
+    };
+    deployment.signing.apply(&retired, now).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
     let jwks = reqwest::get(deployment.jwks_url()).await.unwrap();
     let jwks = jwks.text().await.unwrap();
     for (library, verified) in deployment.verified_by(&before) {
@@ -291,8 +318,6 @@ async fn a_revoked_jwt_is_inactive_at_introspection_and_denied_by_the_tokengate_
 
 #[tokio::test]
 async fn the_rotator_function_that_the_schedule_invokes_rotates_the_keys_under_the_emulator() {
-    use tokengate_shared::SigningKeyStore;
-    use tokengate_shared::signing::KeyState;
     let moto = Moto::start();
     let table = moto.fresh_signing_table().await;
     let mut env = moto.env();

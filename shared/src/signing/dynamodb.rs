@@ -9,7 +9,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use tracing::instrument;
 
 use super::record::{Rotation, StateChange};
-use super::store::SigningKeyStore;
+use super::store::{SigningKeyStore, in_life_order};
 use super::{KeyState, Protection, PublicJwk, SigningAlg, SigningKey};
 use crate::store::StoreError;
 use crate::store::dynamodb::call::{classify, timed};
@@ -179,8 +179,7 @@ impl SigningKeyStore for DynamoSigningKeyStore {
                 None => break,
             }
         }
-        keys.sort_by(|a, b| (a.created_at, &a.kid).cmp(&(b.created_at, &b.kid)));
-        Ok(keys)
+        Ok(in_life_order(keys))
     }
 
     #[instrument(skip(self, rotation), fields(table = %self.table))]

@@ -13,12 +13,19 @@ use crate::store::StoreError;
 /// JWT signing keys: `SIGNING_KEYS_TABLE`, which token-issuer reads and the CLI rotates.
 #[async_trait]
 pub trait SigningKeyStore: Send + Sync {
-    /// Every key, retired ones included.
+    /// Every key, retired ones included, oldest first ([`in_life_order`]).
     async fn list(&self) -> Result<Vec<SigningKey>, StoreError>;
 
     /// Writes a rotation at once, or nothing: each new key must not exist, each moved key
     /// must still be in the state it moves from ([`StoreError::Conflict`] otherwise).
     async fn apply(&self, rotation: &Rotation, now: u64) -> Result<(), StoreError>;
+}
+
+/// Oldest first; keys made together (the first rotation makes two) the further along in
+/// their life first: previous, current, next.
+pub fn in_life_order(mut keys: Vec<SigningKey>) -> Vec<SigningKey> {
+    keys.sort_by_cached_key(|k| (k.created_at, std::cmp::Reverse(k.state), k.kid.clone()));
+    keys
 }
 
 /// JWT signing keys in a map: `serve`'s, whose keys live in memory only.
@@ -30,13 +37,8 @@ pub struct MemorySigningKeyStore {
 #[async_trait]
 impl SigningKeyStore for MemorySigningKeyStore {
     async fn list(&self) -> Result<Vec<SigningKey>, StoreError> {
-        Ok(self
-            .keys
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .values()
-            .cloned()
-            .collect())
+        let keys = self.keys.lock().unwrap_or_else(PoisonError::into_inner);
+        Ok(in_life_order(keys.values().cloned().collect()))
     }
 
     async fn apply(&self, rotation: &Rotation, now: u64) -> Result<(), StoreError> {
