@@ -48,4 +48,20 @@ impl Moto {
             .expect("the signing keys table is created on moto");
         table
     }
+
+    /// The tags of a KMS key, as `(key, value)` pairs.
+    pub async fn kms_key_tags(&self, key_id: &str) -> Vec<(String, String)> {
+        let listed = self
+            .kms_client()
+            .list_resource_tags()
+            .key_id(key_id)
+            .send()
+            .await
+            .expect("moto lists a key's tags");
+        listed
+            .tags()
+            .iter()
+            .map(|t| (t.tag_key().to_owned(), t.tag_value().to_owned()))
+            .collect()
+    }
 }

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use tokengate_shared::signing::SigningAlg;
 use tokengate_shared::signing::record::{Rotation, StateChange};
 use tokengate_shared::signing::rotation::{KeyMaker, rotate};
-use tokengate_shared::signing::{DynamoSigningKeyStore, KeyState};
+use tokengate_shared::signing::{DynamoSigningKeyStore, KeyState, Protection};
 use tokengate_shared::store::dynamodb::DynamoKeyStore;
 use tokengate_shared::{ClientKey, Grants, KeyAdmin, SigningKeyStore, TokenFormat, clock};
 use tokengate_tests::clients::jwt_verifiers;
@@ -258,6 +258,17 @@ async fn kms_held_keys_sign_every_token_with_kms_and_three_libraries_verify_them
         deployment.token().await;
         assert_eq!(deployment.calls_of("Sign"), 2, "KMS signs every token");
         assert_eq!(deployment.calls_of("Decrypt"), 0);
+        // Tagged, so that the template's kms:Sign applies to tokengate's keys alone.
+        for key in deployment.signing.list().await.unwrap() {
+            let Protection::Kms { key_id } = &key.protection else {
+                panic!("{key:?} is not a KMS key");
+            };
+            let tags = deployment.moto.kms_key_tags(key_id).await;
+            assert!(
+                tags.contains(&("tokengate".into(), "jwt-signing-key".into())),
+                "{tags:?}"
+            );
+        }
         deployment.assert_every_library_verifies(&token);
     }
 }

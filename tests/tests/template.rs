@@ -213,6 +213,12 @@ fn each_function_may_do_only_what_it_needs_in_dynamodb() {
     let context = &policy[5]["Condition"]["StringEquals"]["kms:EncryptionContext:tokengate"];
     assert_eq!(context.as_str(), Some("jwt-signing-key"));
     assert_eq!(issuer[6].0, ["kms:Sign"]);
+    let tag = &policy[6]["Condition"]["StringEquals"]["aws:ResourceTag/tokengate"];
+    assert_eq!(
+        tag.as_str(),
+        Some("jwt-signing-key"),
+        "only tokengate's own keys"
+    );
     let rotator = statements(resource(&template, "SigningKeysRotatorFunction"));
     assert_eq!(
         rotator[0].0,

@@ -4,7 +4,7 @@
 use aws_sdk_kms::Client;
 use aws_sdk_kms::error::{DisplayErrorContext, ProvideErrorMetadata};
 use aws_sdk_kms::primitives::Blob;
-use aws_sdk_kms::types::{KeySpec, KeyUsageType, MessageType, SigningAlgorithmSpec};
+use aws_sdk_kms::types::{KeySpec, KeyUsageType, MessageType, SigningAlgorithmSpec, Tag};
 
 use super::{SigningAlg, SigningError};
 use crate::store::dynamodb::client::{endpoint_override, lambda_region};
@@ -13,6 +13,18 @@ use crate::store::dynamodb::{InvalidStoreLimit, StoreLimits, sdk_http_client};
 /// The encryption context every envelope key is bound to, with its `kid`: a ciphertext
 /// copied onto another key's record does not decrypt.
 const CONTEXT_PURPOSE: (&str, &str) = ("tokengate", "jwt-signing-key");
+
+/// The tag on every KMS key tokengate makes: the template lets token-issuer sign only with
+/// keys that carry it.
+pub const SIGNING_KEY_TAG: (&str, &str) = ("tokengate", "jwt-signing-key");
+
+fn signing_key_tag() -> Result<Tag, SigningError> {
+    Tag::builder()
+        .tag_key(SIGNING_KEY_TAG.0)
+        .tag_value(SIGNING_KEY_TAG.1)
+        .build()
+        .map_err(|e| SigningError::Kms(e.to_string()))
+}
 
 /// The largest message KMS signs as `RAW`; a longer one is sent as its SHA-256 digest.
 const MAX_RAW_MESSAGE: usize = 4096;
@@ -133,6 +145,7 @@ impl Kms {
             .key_spec(KeySpec::from(spec))
             .key_usage(KeyUsageType::SignVerify)
             .description(description)
+            .tags(signing_key_tag()?)
             .send()
             .await
             .map_err(failed)?;
