@@ -61,6 +61,25 @@ pub fn basic(key: &str, secret: &str) -> String {
     )
 }
 
+/// A token request at INN-Reach's path as token-issuer's handler receives it, with every
+/// header the contract requires: for in-process tests.
+///
+/// # Panics
+/// Never: the parts are constant and valid.
+pub fn inn_reach_lambda_request(key: &str, secret: &str) -> lambda_http::Request {
+    lambda_http::http::Request::builder()
+        .method("POST")
+        .uri("/innreach/v2/oauth2/token?grant_type=client_credentials&scope=innreach_tp")
+        .header("Authorization", basic(key, secret))
+        .header("Accept", "application/json")
+        .header("Content-Type", "application/json")
+        .header("X-From-Code", "d2ir1")
+        .header("X-To-Code", "abcde")
+        .header("X-Request-Creation-Time", "1544466568")
+        .body(lambda_http::Body::Empty)
+        .expect("a valid request")
+}
+
 /// A complete, valid INN-Reach token request (`X-From-Code: d2ir1`) to `url`, with the
 /// given `Authorization` header.
 pub fn inn_reach_token_request(

@@ -226,15 +226,20 @@ pub fn dynamodb_client_with(
         )
         .endpoint_url(endpoint)
         .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new(
-            "tokengate-test",
-            "tokengate-test",
-            None,
-            None,
-            "tokengate-tests",
-        ))
+        .credentials_provider(test_credentials())
         .build();
     Client::from_conf(config)
+}
+
+/// The dummy credentials every SDK client of the tests signs with (moto accepts any).
+pub fn test_credentials() -> Credentials {
+    Credentials::new(
+        "tokengate-test",
+        "tokengate-test",
+        None,
+        None,
+        "tokengate-tests",
+    )
 }
 
 /// A child in a process group of its own, killed with everything it started on drop, so

@@ -12,13 +12,7 @@ impl Moto {
                 tokengate_shared::store::dynamodb::sdk_http_client(&Default::default())
                     .expect("the compiled-in roots make a TLS configuration"),
             )
-            .credentials_provider(aws_sdk_kms::config::Credentials::new(
-                "tokengate-test",
-                "tokengate-test",
-                None,
-                None,
-                "tokengate-tests",
-            ))
+            .credentials_provider(crate::test_credentials())
             .build();
         aws_sdk_kms::Client::from_conf(config)
     }

@@ -11,7 +11,9 @@ use serde_json::Value;
 use token_issuer::{TokenService, handler};
 use tokengate_shared::store::memory::{MemoryKeyStore, MemoryTokenStore};
 use tokengate_shared::{Grants, KeyAdmin, KeyStatus};
-use tokengate_tests::fixtures::{FIXTURE_KEY, FIXTURE_SECRET, basic, client_key, grants};
+use tokengate_tests::fixtures::{
+    FIXTURE_KEY, FIXTURE_SECRET, basic, client_key, grants, inn_reach_lambda_request,
+};
 
 const ORDERS: &str = "3f2b8a9e-5c1d-4e7f-8a6b-9c0d1e2f3a4b";
 const ORDERS_SECRET: &str = "orders-client-secret";
@@ -42,21 +44,6 @@ fn form(path: &str, key: &str, secret: &str, body: &str) -> Request {
         .header("Authorization", basic(key, secret))
         .header("Content-Type", "application/x-www-form-urlencoded")
         .body(Body::Text(body.to_owned()))
-        .unwrap()
-}
-
-/// A token request at INN-Reach's path, with every header its contract requires.
-fn inn_reach(key: &str, secret: &str) -> Request {
-    lambda_http::http::Request::builder()
-        .method("POST")
-        .uri("/innreach/v2/oauth2/token?grant_type=client_credentials&scope=innreach_tp")
-        .header("Authorization", basic(key, secret))
-        .header("Accept", "application/json")
-        .header("Content-Type", "application/json")
-        .header("X-From-Code", "d2ir1")
-        .header("X-To-Code", "abcde")
-        .header("X-Request-Creation-Time", "1544466568")
-        .body(Body::Empty)
         .unwrap()
 }
 
@@ -161,7 +148,11 @@ async fn a_key_written_before_grants_existed_holds_innreach_tp_on_both_paths() {
     let (status, answer) = send(&service, request).await;
     assert_eq!(status, StatusCode::OK, "{answer}");
     assert_eq!(answer["scope"], "innreach_tp");
-    let (status, answer) = send(&service, inn_reach(FIXTURE_KEY, FIXTURE_SECRET)).await;
+    let (status, answer) = send(
+        &service,
+        inn_reach_lambda_request(FIXTURE_KEY, FIXTURE_SECRET),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{answer}");
     assert!(
         answer.get("scope").is_none(),
@@ -173,7 +164,7 @@ async fn a_key_written_before_grants_existed_holds_innreach_tp_on_both_paths() {
 #[tokio::test]
 async fn inn_reachs_path_refuses_a_key_that_does_not_hold_innreach_tp() {
     let service = service().await;
-    let (status, answer) = send(&service, inn_reach(ORDERS, ORDERS_SECRET)).await;
+    let (status, answer) = send(&service, inn_reach_lambda_request(ORDERS, ORDERS_SECRET)).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{answer}");
     assert_eq!(answer["error"], "invalid_token");
 }

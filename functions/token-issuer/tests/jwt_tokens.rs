@@ -17,7 +17,9 @@ use tokengate_shared::signing::rotation::{KeyMaker, rotate};
 use tokengate_shared::signing::{Keyring, SigningAlg};
 use tokengate_shared::store::memory::{MemoryKeyStore, MemoryTokenStore};
 use tokengate_shared::{Grants, KeyAdmin, KeyStatus, TokenFormat, clock};
-use tokengate_tests::fixtures::{FIXTURE_KEY, FIXTURE_SECRET, basic, client_key, grants};
+use tokengate_tests::fixtures::{
+    FIXTURE_KEY, FIXTURE_SECRET, basic, client_key, grants, inn_reach_lambda_request,
+};
 
 const ISSUER: &str = "https://auth.example.com/prod";
 const JWT_CLIENT: &str = "jwt-client";
@@ -156,17 +158,7 @@ async fn a_token_without_an_audience_is_for_the_issuer_and_every_jti_is_new() {
         verified(&stack.service, &second, API).await,
     );
     assert_ne!(a["jti"], b["jti"]);
-    let inn_reach = lambda_http::http::Request::builder()
-        .method("POST")
-        .uri("/innreach/v2/oauth2/token?grant_type=client_credentials&scope=innreach_tp")
-        .header("Authorization", basic(FIXTURE_KEY, FIXTURE_SECRET))
-        .header("Accept", "application/json")
-        .header("Content-Type", "application/json")
-        .header("X-From-Code", "d2ir1")
-        .header("X-To-Code", "abcde")
-        .header("X-Request-Creation-Time", "1544466568")
-        .body(Body::Empty)
-        .unwrap();
+    let inn_reach = inn_reach_lambda_request(FIXTURE_KEY, FIXTURE_SECRET);
     let (status, answer, _) = send(&stack.service, inn_reach).await;
     assert_eq!(status, StatusCode::OK, "{answer}");
     let jwt = answer["access_token"].as_str().unwrap();
