@@ -1,5 +1,5 @@
 //! What a client key may be granted: its scopes, its audiences, its tokens' lifetime and
-//! their format.
+//! their format, and the plan it is held to.
 //! They travel in the key's own record, which authentication reads anyway.
 
 use std::collections::BTreeSet;
@@ -142,6 +142,8 @@ pub struct Grants {
     pub token_ttl: Option<u64>,
     /// Its tokens' format, instead of `TOKEN_FORMAT`.
     pub token_format: Option<TokenFormat>,
+    /// The plan its requests and tokens are counted against; none: unlimited.
+    pub plan: Option<crate::plan::PlanName>,
 }
 
 /// What an access token is: 128 random bits that only tokengate can check, or an RFC 9068
@@ -331,6 +333,7 @@ mod tests {
             audiences: [api.clone()].into(),
             token_ttl: None,
             token_format: None,
+            plan: None,
         };
         let all = grants.grant(None, Vec::new()).unwrap();
         assert_eq!(all.scope, "orders.read orders.write");

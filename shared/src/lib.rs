@@ -9,6 +9,7 @@ pub mod clock;
 pub mod code;
 pub mod grants;
 pub mod key;
+pub mod plan;
 pub mod random;
 pub mod secret;
 pub mod signing;

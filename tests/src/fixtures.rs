@@ -190,7 +190,6 @@ pub fn grants(scopes: &[&str], audiences: &[&str]) -> tokengate_shared::Grants {
             .iter()
             .map(|a| tokengate_shared::Audience::parse(a).expect("an audience"))
             .collect(),
-        token_ttl: None,
-        token_format: None,
+        ..Default::default()
     }
 }

@@ -60,6 +60,7 @@ fn granted_client() -> (ClientKey, tokengate_shared::Secret) {
         audiences: [Audience::parse("https://api.example.com").expect("an audience")].into(),
         token_ttl: None,
         token_format: None,
+        plan: None,
     }
     .into();
     (key, secret)

@@ -43,6 +43,7 @@ fn a_token_for_three_scopes_and_an_audience_allocates_at_most_eight_blocks_more_
         audiences: [Audience::parse("https://api.example.com").unwrap()].into(),
         token_ttl: None,
         token_format: None,
+        plan: None,
     }
     .into();
     let keys = Arc::new(MemoryKeyStore::new());

@@ -8,6 +8,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use crate::code::SystemCode;
 use crate::grants::{Audience, Grants, Scope, TokenFormat};
 use crate::key::{ClientKey, FailedAttempts, KeyId, KeyStatus};
+use crate::plan::PlanName;
 use crate::secret::SecretHash;
 use crate::token::{TokenHash, TokenRecord};
 
@@ -33,6 +34,8 @@ pub(crate) const AUDIENCES: &str = "audiences";
 pub(crate) const TOKEN_TTL: &str = "token_ttl";
 /// A key's tokens' format (absent: `TOKEN_FORMAT`).
 pub(crate) const TOKEN_FORMAT: &str = "token_format";
+/// A key's plan (absent: none).
+pub(crate) const PLAN_NAME: &str = "plan_name";
 /// Until when a key's tokens are revoked (absent: never).
 pub(crate) const TOKENS_REVOKED_AT: &str = "tokens_revoked_at";
 
@@ -110,11 +113,16 @@ impl Attributes<'_> {
             .optional_string(TOKEN_FORMAT)?
             .map(|v| TokenFormat::parse(v).map_err(|e| format!("attribute '{TOKEN_FORMAT}': {e}")))
             .transpose()?;
+        let plan = self
+            .optional_string(PLAN_NAME)?
+            .map(|v| PlanName::parse(v).map_err(|e| format!("attribute '{PLAN_NAME}': {e}")))
+            .transpose()?;
         Ok(Grants {
             scopes,
             audiences,
             token_ttl,
             token_format,
+            plan,
         })
     }
 
@@ -203,6 +211,9 @@ pub(crate) fn grant_attributes(grants: &Grants) -> Vec<(String, AttributeValue)>
     if let Some(format) = grants.token_format {
         attributes.push((TOKEN_FORMAT.to_owned(), s(format.as_str())));
     }
+    if let Some(plan) = &grants.plan {
+        attributes.push((PLAN_NAME.to_owned(), s(plan.as_str())));
+    }
     attributes
 }
 
@@ -260,9 +271,11 @@ mod tests {
             audiences: [Audience::parse("https://api.example.com").unwrap()].into(),
             token_ttl: Some(60),
             token_format: Some(TokenFormat::Jwt),
+            plan: Some(PlanName::parse("gold").unwrap()),
         });
         let item = Item::from(&key);
         assert!(matches!(item.get(SCOPES), Some(AttributeValue::Ss(_))));
+        assert_eq!(item[PLAN_NAME], s("gold"));
         assert_eq!(ClientKey::try_from(&item), Ok(key.clone()));
         key.grants = Default::default();
         let item = Item::from(&key);

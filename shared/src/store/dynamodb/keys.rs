@@ -13,7 +13,7 @@ use crate::store::{FailureLog, KeyAdmin, KeyReader, StoreError, in_listing_order
 use super::call::{classify, is_condition_failure, timed};
 use super::counters::{self};
 use super::item::{
-    AUDIENCES, Item, KEY_ID, SCOPES, TOKEN_FORMAT, TOKEN_TTL, grant_attributes, n, s,
+    AUDIENCES, Item, KEY_ID, PLAN_NAME, SCOPES, TOKEN_FORMAT, TOKEN_TTL, grant_attributes, n, s,
 };
 use super::limits::StoreLimits;
 use crate::secret::SecretHash;
@@ -232,7 +232,7 @@ impl KeyAdmin for DynamoKeyStore {
             set.push(format!("{name} = :{name}"));
             values.push((format!(":{name}"), value));
         }
-        let removed: Vec<&str> = [SCOPES, AUDIENCES, TOKEN_TTL, TOKEN_FORMAT]
+        let removed: Vec<&str> = [SCOPES, AUDIENCES, TOKEN_TTL, TOKEN_FORMAT, PLAN_NAME]
             .into_iter()
             .filter(|name| !present.iter().any(|(n, _)| n == name))
             .collect();
