@@ -12,6 +12,8 @@ use tokengate_shared::{
 
 use crate::CliError;
 use crate::output::{key_json, key_text, print_json};
+use crate::plans::{PlanStores, existing, usage_json, usage_text};
+use tokengate_shared::plan::PlanName;
 
 /// Client key commands.
 #[derive(Debug, Subcommand)]
@@ -41,6 +43,9 @@ pub enum KeysCommand {
         /// Remove every audience: the key's tokens have none.
         #[arg(long, conflicts_with = "audiences")]
         clear_audiences: bool,
+        /// Take the key off its plan: nothing it does is counted.
+        #[arg(long, conflicts_with = "plan")]
+        clear_plan: bool,
     },
     /// List every key (never secrets).
     List,
@@ -98,6 +103,10 @@ pub struct GrantArgs {
     /// `jwt` (RFC 9068, signed by the current signing key).
     #[arg(long, value_parser = parse_format)]
     token_format: Option<TokenFormat>,
+    /// The plan the key's requests and tokens are counted against (`tokengate plans
+    /// create`).
+    #[arg(long, value_parser = parse_plan)]
+    plan: Option<PlanName>,
 }
 
 impl GrantArgs {
@@ -126,12 +135,19 @@ impl GrantArgs {
         if self.token_format.is_some() {
             grants.token_format = self.token_format;
         }
+        if self.plan.is_some() {
+            grants.plan = self.plan;
+        }
         Ok(grants)
     }
 }
 
 fn parse_scope(value: &str) -> Result<Scope, String> {
     Scope::parse(value).map_err(|e| e.to_string())
+}
+
+fn parse_plan(value: &str) -> Result<PlanName, String> {
+    PlanName::parse(value).map_err(|e| e.to_string())
 }
 
 fn parse_format(value: &str) -> Result<TokenFormat, String> {
@@ -154,19 +170,31 @@ const SECRET_NOTE: &str =
     "Store the secret now: it is shown only this once, and tokengate keeps only its hash.";
 
 /// Runs a key command against `store`.
-pub async fn run(command: KeysCommand, store: &dyn KeyAdmin, json: bool) -> Result<(), CliError> {
+pub async fn run(
+    command: KeysCommand,
+    store: &dyn KeyAdmin,
+    plans: &PlanStores<'_>,
+    json: bool,
+) -> Result<(), CliError> {
     let now = clock::now_epoch_seconds();
     match command {
         KeysCommand::Create {
             codes,
             description,
             grants,
-        } => create(store, codes, description, grants, now, json).await?,
+        } => create(store, plans, codes, description, grants, now, json).await?,
         KeysCommand::Update {
             key,
             grants,
             clear_audiences,
-        } => update(store, &key, grants, clear_audiences, now, json).await?,
+            clear_plan,
+        } => {
+            let clear = Clear {
+                audiences: clear_audiences,
+                plan: clear_plan,
+            };
+            update(store, plans, &key, grants, clear, now, json).await?;
+        }
         KeysCommand::List => {
             let keys = store.list().await?;
             if json {
@@ -195,7 +223,15 @@ pub async fn run(command: KeysCommand, store: &dyn KeyAdmin, json: bool) -> Resu
                     id: key.to_string(),
                 })
             })?;
-            print_key(&found, json);
+            let usage = usage_json(plans, &found).await?;
+            if json {
+                let mut value = key_json(&found);
+                value["usage"] = usage.unwrap_or(Value::Null);
+                print_json(&value);
+            } else {
+                let usage = usage.as_ref().map(usage_text).unwrap_or_default();
+                println!("{}{usage}", key_text(&found));
+            }
         }
         KeysCommand::Disable { key } => {
             print_key(
@@ -222,6 +258,7 @@ pub async fn run(command: KeysCommand, store: &dyn KeyAdmin, json: bool) -> Resu
 /// A new key, with what it may be granted, and its secret printed once.
 async fn create(
     store: &dyn KeyAdmin,
+    plans: &PlanStores<'_>,
     codes: Vec<SystemCode>,
     description: Option<String>,
     grants: GrantArgs,
@@ -240,17 +277,26 @@ async fn create(
     let codes: BTreeSet<SystemCode> = codes.into_iter().collect();
     let (mut key, secret) = ClientKey::generate(codes, description, now);
     key.grants = grants.applied_to(&Grants::default(), false)?.into();
+    let to = plan_link(plans, key.grants.plan.as_ref()).await?;
+    plans.gateway.register(&key.id, None, to.as_ref()).await?;
     store.create(&key).await?;
     print_with_secret(&key, &secret, json);
     Ok(())
 }
 
 /// A key's grants, with what the options name replaced.
+/// What `keys update` empties.
+struct Clear {
+    audiences: bool,
+    plan: bool,
+}
+
 async fn update(
     store: &dyn KeyAdmin,
+    plans: &PlanStores<'_>,
     key: &KeyId,
     grants: GrantArgs,
-    clear_audiences: bool,
+    clear: Clear,
     now: u64,
     json: bool,
 ) -> Result<(), CliError> {
@@ -260,9 +306,35 @@ async fn update(
             id: key.to_string(),
         })
     })?;
-    let grants = grants.applied_to(&current.grants, clear_audiences)?;
+    let mut grants = grants.applied_to(&current.grants, clear.audiences)?;
+    if clear.plan {
+        grants.plan = None;
+    }
+    if grants.plan != current.grants.plan {
+        // A plan deleted meanwhile has no usage plan left to leave.
+        let from = match &current.grants.plan {
+            Some(name) => plans.plans.get(name).await?.and_then(|p| p.api_gateway),
+            None => None,
+        };
+        let to = plan_link(plans, grants.plan.as_ref()).await?;
+        plans
+            .gateway
+            .register(key, from.as_ref(), to.as_ref())
+            .await?;
+    }
     print_key(&store.set_grants(key, &grants, now).await?, json);
     Ok(())
+}
+
+/// The usage plan of the plan named, which must exist.
+async fn plan_link(
+    plans: &PlanStores<'_>,
+    name: Option<&PlanName>,
+) -> Result<Option<tokengate_shared::plan::UsagePlanLink>, CliError> {
+    match name {
+        Some(name) => Ok(existing(plans.plans, name).await?.api_gateway),
+        None => Ok(None),
+    }
 }
 
 /// Enables a key, and says that its live tokens are valid again with it.

@@ -7,11 +7,13 @@ pub mod api;
 pub mod config;
 pub mod keys;
 pub mod output;
+pub mod plans;
 pub mod prometheus;
 pub mod serve;
 pub mod signing_keys;
 pub mod tables;
 pub mod tokens;
+pub mod usage_plans;
 
 use clap::{Parser, Subcommand};
 use tokengate_shared::StoreError;
@@ -45,6 +47,22 @@ pub struct Cli {
         default_value = "tokengate-signing-keys"
     )]
     pub signing_keys_table: String,
+    /// The plans table.
+    #[arg(
+        long,
+        global = true,
+        env = "PLANS_TABLE",
+        default_value = "tokengate-plans"
+    )]
+    pub plans_table: String,
+    /// The usage table: requests counted per key and window.
+    #[arg(
+        long,
+        global = true,
+        env = "USAGE_TABLE",
+        default_value = "tokengate-usage"
+    )]
+    pub usage_table: String,
     /// Print JSON for machines instead of text for people (errors too, on stderr).
     #[arg(long, global = true)]
     pub json: bool,
@@ -65,6 +83,9 @@ pub enum Command {
     /// Issued tokens.
     #[command(subcommand)]
     Tokens(tokens::TokensCommand),
+    /// Plans: rates, bursts and quotas that client keys are held to.
+    #[command(subcommand)]
+    Plans(plans::PlansCommand),
     /// The keys that sign JWT access tokens: rotate them, list them.
     #[command(subcommand)]
     SigningKeys(signing_keys::SigningKeysCommand),
@@ -185,6 +206,24 @@ async fn key_store(
     ))
 }
 
+/// `PLANS_TABLE` and `USAGE_TABLE` through the SDK's environment.
+async fn plan_stores(
+    plans: &str,
+    usage: &str,
+) -> Result<
+    (
+        tokengate_shared::plan::dynamodb::DynamoPlanStore,
+        tokengate_shared::plan::dynamodb::DynamoUsageStore,
+    ),
+    CliError,
+> {
+    let client = tokengate_shared::store::dynamodb::client_from_env().await?;
+    Ok((
+        tokengate_shared::plan::dynamodb::DynamoPlanStore::new(client.clone(), plans),
+        tokengate_shared::plan::dynamodb::DynamoUsageStore::new(client, usage),
+    ))
+}
+
 /// Runs one command.
 pub async fn run(cli: Cli) -> Result<(), CliError> {
     use tokengate_shared::store::dynamodb::client_from_env;
@@ -195,12 +234,32 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                 keys: &cli.keys_table,
                 tokens: &cli.tokens_table,
                 signing_keys: &cli.signing_keys_table,
+                plans: &cli.plans_table,
+                usage: &cli.usage_table,
             };
             tables::run(command, &client, names, cli.json).await
         }
         Command::Keys(command) => {
             let store = key_store(cli.keys_table).await?;
-            keys::run(command, &store, cli.json).await
+            let (plans, usage) = plan_stores(&cli.plans_table, &cli.usage_table).await?;
+            let gateway = usage_plans::ApiGatewayUsagePlans::default();
+            let stores = plans::PlanStores {
+                plans: &plans,
+                usage: &usage,
+                gateway: &gateway,
+            };
+            keys::run(command, &store, &stores, cli.json).await
+        }
+        Command::Plans(command) => {
+            let store = key_store(cli.keys_table).await?;
+            let (plans, usage) = plan_stores(&cli.plans_table, &cli.usage_table).await?;
+            let gateway = usage_plans::ApiGatewayUsagePlans::default();
+            let stores = plans::PlanStores {
+                plans: &plans,
+                usage: &usage,
+                gateway: &gateway,
+            };
+            plans::run(command, &stores, &store, cli.json).await
         }
         Command::Tokens(command) => {
             let store = key_store(cli.keys_table).await?;

@@ -35,6 +35,7 @@ pub fn key_json(key: &ClientKey) -> Value {
     );
     shown["token_ttl"] = json!(key.grants.token_ttl);
     shown["token_format"] = json!(key.grants.token_format.map(TokenFormat::as_str));
+    shown["plan"] = json!(key.grants.plan.as_ref().map(|p| p.as_str()));
     if key.failures.count > 0 {
         shown["failed_authentications"] =
             json!({"count": key.failures.count, "since": key.failures.since});
@@ -77,6 +78,9 @@ pub fn key_text(key: &ClientKey) -> String {
     }
     if let Some(format) = key.grants.token_format {
         text.push_str(&format!("\nformat:      {}", format.as_str()));
+    }
+    if let Some(plan) = &key.grants.plan {
+        text.push_str(&format!("\nplan:        {plan}"));
     }
     if key.failures.count > 0 {
         text.push_str(&format!(

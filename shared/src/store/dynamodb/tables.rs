@@ -44,6 +44,19 @@ pub async fn create_signing_keys_table(
     create_table(client, table, super::item::KID).await
 }
 
+/// Makes `PLANS_TABLE` and `USAGE_TABLE`, on demand billing, with TTL on the usage
+/// table; idempotent.
+pub async fn create_plan_tables(
+    client: &Client,
+    plans_table: &str,
+    usage_table: &str,
+) -> Result<[TableOutcome; 2], StoreError> {
+    let plans = create_table(client, plans_table, crate::plan::dynamodb::PLAN).await?;
+    let usage = create_table(client, usage_table, crate::plan::dynamodb::USAGE_KEY).await?;
+    enable_ttl(client, usage_table).await?;
+    Ok([plans, usage])
+}
+
 async fn create_table(
     client: &Client,
     table: &str,
