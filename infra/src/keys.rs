@@ -216,23 +216,7 @@ pub async fn run(
                 }
             }
         }
-        KeysCommand::Show { key } => {
-            let found = store.get(&key).await?.ok_or_else(|| {
-                CliError::Store(tokengate_shared::StoreError::NotFound {
-                    what: "key",
-                    id: key.to_string(),
-                })
-            })?;
-            let usage = usage_json(plans, &found).await?;
-            if json {
-                let mut value = key_json(&found);
-                value["usage"] = usage.unwrap_or(Value::Null);
-                print_json(&value);
-            } else {
-                let usage = usage.as_ref().map(usage_text).unwrap_or_default();
-                println!("{}{usage}", key_text(&found));
-            }
-        }
+        KeysCommand::Show { key } => show(store, plans, &key, json).await?,
         KeysCommand::Disable { key } => {
             print_key(
                 &store.set_status(&key, KeyStatus::Disabled, now).await?,
@@ -251,6 +235,31 @@ pub async fn run(
                 println!("deleted key {key}");
             }
         }
+    }
+    Ok(())
+}
+
+/// A key, with its usage in its plan's windows.
+async fn show(
+    store: &dyn KeyAdmin,
+    plans: &PlanStores<'_>,
+    key: &KeyId,
+    json: bool,
+) -> Result<(), CliError> {
+    let found = store.get(key).await?.ok_or_else(|| {
+        CliError::Store(tokengate_shared::StoreError::NotFound {
+            what: "key",
+            id: key.to_string(),
+        })
+    })?;
+    let usage = usage_json(plans, &found).await?;
+    if json {
+        let mut value = key_json(&found);
+        value["usage"] = usage.unwrap_or(Value::Null);
+        print_json(&value);
+    } else {
+        let usage = usage.as_ref().map(usage_text).unwrap_or_default();
+        println!("{}{usage}", key_text(&found));
     }
     Ok(())
 }

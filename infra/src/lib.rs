@@ -275,6 +275,9 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         }
         Command::Config(command) => config::run(command, cli.json),
         Command::Api(command) => api::run(command),
-        Command::Serve(options) => serve::serve(options, cli.keys_table, cli.tokens_table).await,
+        Command::Serve(options) => {
+            let plan_tables = (cli.plans_table, cli.usage_table);
+            serve::serve(options, cli.keys_table, cli.tokens_table, plan_tables).await
+        }
     }
 }

@@ -109,7 +109,7 @@ pub async fn run(
             api_id,
             stage,
         } => {
-            let mut plan = Plan {
+            let plan = Plan {
                 name,
                 rate,
                 burst,
@@ -118,24 +118,8 @@ pub async fn run(
                 api_gateway: None,
                 created_at: clock::now_epoch_seconds(),
             };
-            plan.check().map_err(|e| CliError::Usage(e.to_string()))?;
-            if stores.plans.get(&plan.name).await?.is_some() {
-                return Err(StoreError::AlreadyExists {
-                    what: "plan",
-                    id: plan.name.to_string(),
-                }
-                .into());
-            }
-            if let (Some(api_id), Some(stage)) = (api_id, stage) {
-                let usage_plan_id = stores.gateway.create(&plan, &api_id, &stage).await?;
-                plan.api_gateway = Some(UsagePlanLink {
-                    usage_plan_id,
-                    api_id,
-                    stage,
-                });
-            }
-            stores.plans.create(&plan).await?;
-            print_plan(&plan, json);
+            let on_stage = api_id.zip(stage);
+            print_plan(&create(stores, plan, on_stage).await?, json);
         }
         PlansCommand::List => {
             let plans = stores.plans.list().await?;
@@ -179,6 +163,32 @@ pub async fn run(
         }
     }
     Ok(())
+}
+
+/// A new plan, checked, and mirrored to an API Gateway usage plan on `on_stage`.
+async fn create(
+    stores: &PlanStores<'_>,
+    mut plan: Plan,
+    on_stage: Option<(String, String)>,
+) -> Result<Plan, CliError> {
+    plan.check().map_err(|e| CliError::Usage(e.to_string()))?;
+    if stores.plans.get(&plan.name).await?.is_some() {
+        return Err(StoreError::AlreadyExists {
+            what: "plan",
+            id: plan.name.to_string(),
+        }
+        .into());
+    }
+    if let Some((api_id, stage)) = on_stage {
+        let usage_plan_id = stores.gateway.create(&plan, &api_id, &stage).await?;
+        plan.api_gateway = Some(UsagePlanLink {
+            usage_plan_id,
+            api_id,
+            stage,
+        });
+    }
+    stores.plans.create(&plan).await?;
+    Ok(plan)
 }
 
 /// The plan of that name, or a store error saying there is none.

@@ -10,9 +10,12 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use authorizer::endpoint::HttpValidationEndpoint;
+use authorizer::metering::Metering;
 use authorizer::{Authorizer, PreInputs};
 use serde_json::{Value, json};
 use token_issuer::TokenService;
+use tokengate_shared::plan::dynamodb::{DynamoPlanStore, DynamoUsageStore};
+use tokengate_shared::plan::{FlushPolicy, MemoryPlanStore, MemoryUsageStore};
 use tokengate_shared::store::dynamodb::{DynamoKeyStore, DynamoTokenLookup, DynamoTokenStore};
 use tokengate_shared::store::memory::{MemoryKeyStore, MemoryTokenStore};
 use tokengate_shared::{
@@ -128,6 +131,7 @@ pub async fn serve(
     options: ServeOptions,
     keys_table: String,
     tokens_table: String,
+    plan_tables: (String, String),
 ) -> Result<(), CliError> {
     init_log();
     let metrics = crate::admin::install_recorder()?;
@@ -161,10 +165,15 @@ pub async fn serve(
     let endpoint = HttpValidationEndpoint::new(Some(&pre_inputs))
         .map_err(|e| CliError::Setup(format!("cannot build the HTTP client: {e}")))?;
     let (token_service, signing) = token_service(keys.clone(), tokens, address).await?;
+    let counted = pre_inputs.rate_limits == Some(authorizer::pre_inputs::RateLimits::Tokengate);
+    let mut authorizer =
+        Authorizer::new(Ok(pre_inputs), keys.clone(), Arc::new(endpoint)).with_token_lookup(lookup);
+    if counted {
+        authorizer = authorizer.with_metering(metering(options.store, plan_tables).await?);
+    }
     let app = Arc::new(App {
         tokens: token_service,
-        authorizer: Authorizer::new(Ok(pre_inputs), keys.clone(), Arc::new(endpoint))
-            .with_token_lookup(lookup),
+        authorizer,
         injectable,
         context_keys,
         cache,
@@ -289,6 +298,31 @@ async fn open_stores(
             ))
         }
     }
+}
+
+/// Plans and counts for `rate_limits: tokengate`: `PLANS_TABLE` and `USAGE_TABLE` with
+/// `--store dynamodb`, memory (no plans) otherwise. One process counts every request, so
+/// counts are written at once.
+async fn metering(kind: StoreKind, (plans, usage): (String, String)) -> Result<Metering, CliError> {
+    let every_request = FlushPolicy {
+        requests: 1,
+        interval: std::time::Duration::ZERO,
+    };
+    Ok(match kind {
+        StoreKind::Memory => Metering::new(
+            Arc::new(MemoryPlanStore::default()),
+            Arc::new(MemoryUsageStore::default()),
+            every_request,
+        ),
+        StoreKind::Dynamodb => {
+            let client = tokengate_shared::store::dynamodb::client_from_env().await?;
+            Metering::new(
+                Arc::new(DynamoPlanStore::new(client.clone(), plans)),
+                Arc::new(DynamoUsageStore::new(client, usage)),
+                every_request,
+            )
+        }
+    })
 }
 
 /// `--config`, or the built-in pre-inputs. Invalid ones stop serve before it listens, each

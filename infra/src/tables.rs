@@ -3,9 +3,8 @@
 use aws_sdk_dynamodb::Client;
 use clap::Subcommand;
 use serde_json::json;
-use tokengate_shared::store::dynamodb::{
-    TableOutcome, create_plan_tables, create_signing_keys_table, create_tables,
-};
+use tokengate_shared::plan::dynamodb::create_plan_tables;
+use tokengate_shared::store::dynamodb::{TableOutcome, create_signing_keys_table, create_tables};
 
 use crate::CliError;
 use crate::output::print_json;

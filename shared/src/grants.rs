@@ -131,6 +131,37 @@ impl fmt::Display for Audience {
     }
 }
 
+/// A plan's name: 1 to 64 characters of `A-Z a-z 0-9 . _ -`, so that it is safe in a
+/// metric dimension, a log line and an API Gateway usage plan's name.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+pub struct PlanName(String);
+
+impl PlanName {
+    /// Parses a plan's name.
+    pub fn parse(text: &str) -> Result<Self, InvalidGrant> {
+        let allowed = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-');
+        if !text.is_empty() && text.len() <= 64 && text.bytes().all(allowed) {
+            Ok(Self(text.to_owned()))
+        } else {
+            Err(InvalidGrant::new(
+                text,
+                "a plan name: 1 to 64 characters of A-Z, a-z, 0-9, '.', '_' and '-'",
+            ))
+        }
+    }
+
+    /// The name as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for PlanName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// What a key may be granted.
 #[derive(Clone, Default, PartialEq, Eq, Debug)]
 pub struct Grants {
@@ -143,7 +174,7 @@ pub struct Grants {
     /// Its tokens' format, instead of `TOKEN_FORMAT`.
     pub token_format: Option<TokenFormat>,
     /// The plan its requests and tokens are counted against; none: unlimited.
-    pub plan: Option<crate::plan::PlanName>,
+    pub plan: Option<PlanName>,
 }
 
 /// What an access token is: 128 random bits that only tokengate can check, or an RFC 9068

@@ -11,15 +11,11 @@ use std::fmt;
 
 use sha2::{Digest, Sha256};
 
+pub use crate::grants::PlanName;
 use crate::key::KeyId;
 
 pub use limiter::{FlushPolicy, Limiter, Refusal};
 pub use store::{MemoryPlanStore, MemoryUsageStore, PlanStore, UsageCount, UsageStore};
-
-/// A plan's name: 1 to 64 characters of `A-Z a-z 0-9 . _ -`, so that it is safe in a
-/// metric dimension, a log line and an API Gateway usage plan's name.
-#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
-pub struct PlanName(String);
 
 /// Why a text is not a plan's setting: the text, and the rule it breaks.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -37,32 +33,6 @@ impl InvalidPlan {
             text: text.chars().take(64).collect(),
             rule,
         }
-    }
-}
-
-impl PlanName {
-    /// Parses a plan's name.
-    pub fn parse(text: &str) -> Result<Self, InvalidPlan> {
-        let allowed = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-');
-        if !text.is_empty() && text.len() <= 64 && text.bytes().all(allowed) {
-            Ok(Self(text.to_owned()))
-        } else {
-            Err(InvalidPlan::new(
-                text,
-                "a plan name: 1 to 64 characters of A-Z, a-z, 0-9, '.', '_' and '-'",
-            ))
-        }
-    }
-
-    /// The name as text.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for PlanName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
     }
 }
 

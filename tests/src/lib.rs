@@ -192,6 +192,7 @@ pub fn sdk_env(endpoint: &str) -> Vec<(String, String)> {
     [
         ("AWS_ENDPOINT_URL_DYNAMODB", endpoint),
         ("AWS_ENDPOINT_URL_KMS", endpoint),
+        ("AWS_ENDPOINT_URL_API_GATEWAY", endpoint),
         ("AWS_ACCESS_KEY_ID", "tokengate-test"),
         ("AWS_SECRET_ACCESS_KEY", "tokengate-test"),
         ("AWS_REGION", "us-east-1"),

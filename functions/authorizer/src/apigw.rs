@@ -312,13 +312,16 @@ impl AuthorizerEvent {
         };
         let principal_id = principal_id.unwrap_or("anonymous").to_owned();
         let grants = route_grants(decision);
+        let usage_identifier = match decision {
+            Decision::Allow {
+                usage_identifier, ..
+            } => usage_identifier.clone(),
+            Decision::Deny { .. } => None,
+        };
         if let (Some(grants), Some(base)) = (grants, stage_base(method_arn)) {
-            return AuthorizerAnswer::Routes(Box::new(RouteAnswer::new(
-                principal_id,
-                base,
-                grants.clone(),
-                context,
-            )));
+            let mut answer = RouteAnswer::new(principal_id, base, grants.clone(), context);
+            answer.usage_identifier = usage_identifier;
+            return AuthorizerAnswer::Routes(Box::new(answer));
         }
         let effect = if decision.is_allow() && grants.is_none() {
             IamPolicyEffect::Allow
@@ -333,6 +336,7 @@ impl AuthorizerEvent {
         answer.principal_id = Some(principal_id);
         answer.policy_document = policy;
         answer.context = context;
+        answer.usage_identifier_key = usage_identifier;
         AuthorizerAnswer::Policy(answer)
     }
 }
@@ -481,8 +485,19 @@ pub fn context(decision: &Decision, all_keys: &[String]) -> Map<String, Value> {
                 context.insert("principal_id".into(), principal_id.clone().into());
             }
             context.insert("error".into(), denial.reason.error().name().into());
-            let description = match (denial.reason, &denial.detail) {
-                (Reason::RouteScopeMissing, Some(need)) => {
+            let description = match (denial.reason, &denial.detail, &denial.limited) {
+                (_, _, Some(limited)) => {
+                    context.insert("retry_after".into(), limited.retry_after.to_string().into());
+                    context.insert("limit".into(), limited.policy.clone().into());
+                    context.insert("plan".into(), limited.plan.to_string().into());
+                    format!(
+                        "{} Its plan allows {}; retry after {} s.",
+                        denial.reason.description(),
+                        limited.policy,
+                        limited.retry_after
+                    )
+                }
+                (Reason::RouteScopeMissing, Some(need), _) => {
                     format!("{} It needs {need}.", denial.reason.description())
                 }
                 _ => denial.reason.description().to_owned(),

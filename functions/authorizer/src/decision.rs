@@ -9,14 +9,18 @@
 use std::sync::Arc;
 
 use moka::sync::Cache;
+use tokengate_shared::plan::{PlanName, usage_identifier as usage_identifier_of};
 use tokengate_shared::{ClientKey, KeyId, KeyReader, KeyStatus, TokenLookup};
 
 use crate::endpoint::ValidationEndpoint;
 use crate::error::{Denial, Reason};
 use crate::injection::InjectedHeader;
 use crate::jwt::JwtVerifier;
+use crate::metering::Metering;
 use crate::moment::Moment;
-use crate::pre_inputs::{ApiKeySource, ConfigError, JwtStyle, PreInputs, ValidationStyle};
+use crate::pre_inputs::{
+    ApiKeySource, ConfigError, JwtStyle, PreInputs, RateLimits, ValidationStyle,
+};
 pub use crate::request::AuthRequest;
 use crate::request::{PresentedKey, RouteAt, Single, bearer_token, presented_key};
 use crate::routes::{RouteGrants, RouteTable, Verdict};
@@ -44,6 +48,9 @@ pub enum Decision {
         cached: bool,
         /// With `routes`: what the token may do on every route, for a REST API's policy.
         routes: Option<Box<RouteGrants>>,
+        /// `rate_limits: api_gateway`: the API key value of the client key's usage plan
+        /// (`usageIdentifierKey`).
+        usage_identifier: Option<String>,
     },
     /// Refuse it.
     Deny {
@@ -90,6 +97,7 @@ pub struct Authorizer {
     validations: Validations,
     api_keys: Option<Cache<KeyId, ClientKey>>,
     context_keys: Vec<String>,
+    metering: Option<Metering>,
 }
 
 impl std::fmt::Debug for Authorizer {
@@ -100,10 +108,12 @@ impl std::fmt::Debug for Authorizer {
     }
 }
 
-/// What a style's validation came to, with the API key's principal once it was checked.
+/// What a style's validation came to, with the API key's principal once it was checked,
+/// and the client key whose plan counts the request, with the plan's name.
 struct Validation {
     principal_id: Option<String>,
     result: Result<(Arc<Validated>, bool), Denial>,
+    metered: Option<(KeyId, PlanName)>,
 }
 
 impl Validation {
@@ -111,8 +121,15 @@ impl Validation {
         Self {
             principal_id,
             result: Err(denial),
+            metered: None,
         }
     }
+}
+
+/// A key's plan, with the key, when it has one.
+fn metered(key: Option<&ClientKey>) -> Option<(KeyId, PlanName)> {
+    let key = key?;
+    Some((key.id.clone(), key.grants.plan.clone()?))
 }
 
 impl Authorizer {
@@ -150,6 +167,15 @@ impl Authorizer {
             validations: Validations::new(settings),
             api_keys,
             context_keys,
+            metering: None,
+        }
+    }
+
+    /// The same authorizer holding keys to their plans (`rate_limits: tokengate`).
+    pub fn with_metering(self, metering: Metering) -> Self {
+        Self {
+            metering: Some(metering),
+            ..self
         }
     }
 
@@ -195,9 +221,15 @@ impl Authorizer {
             Ok((validated, cached)) => {
                 let routes = self.pre_inputs().and_then(|p| p.routes.clone());
                 let allow = self.allow(validation.principal_id, &validated, cached);
-                match routes {
+                let decision = match routes {
                     Some(table) => on_route(request, table, &validated, allow),
                     None => allow,
+                };
+                match validation.metered {
+                    Some((key, plan)) if decision.is_allow() => {
+                        self.held_to_plan(decision, &key, &plan, now).await
+                    }
+                    _ => decision,
                 }
             }
             Err(denial) => Decision::Deny {
@@ -226,6 +258,43 @@ impl Authorizer {
                 .is_some_and(|p| p.block_authorization_header),
             cached,
             routes: None,
+            usage_identifier: None,
+        }
+    }
+
+    /// An Allow of a key with a plan, as `rate_limits` says: named to API Gateway's usage
+    /// plan, or counted here and denied past a limit.
+    async fn held_to_plan(
+        &self,
+        mut allow: Decision,
+        key: &KeyId,
+        plan: &PlanName,
+        now: Moment,
+    ) -> Decision {
+        match self.pre_inputs().and_then(|p| p.rate_limits) {
+            Some(RateLimits::ApiGateway) => {
+                if let Decision::Allow {
+                    usage_identifier, ..
+                } = &mut allow
+                {
+                    *usage_identifier = Some(usage_identifier_of(key));
+                }
+                allow
+            }
+            Some(RateLimits::Tokengate) => {
+                let Some(metering) = &self.metering else {
+                    return allow;
+                };
+                match metering.admit(key, plan, now).await {
+                    Ok(()) => allow,
+                    Err(denial) => Decision::Deny {
+                        principal_id: Some(key.to_string()),
+                        denial,
+                        elsewhere: None,
+                    },
+                }
+            }
+            None => allow,
         }
     }
 
@@ -266,12 +335,22 @@ impl Authorizer {
 
     /// The API key step on its own: the caller's principal id, or why not.
     async fn api_key(&self, presented: &PresentedKey) -> Result<String, Denial> {
+        self.api_key_and_plan(presented).await.map(|(id, _)| id)
+    }
+
+    /// The same, with the key's plan.
+    async fn api_key_and_plan(
+        &self,
+        presented: &PresentedKey,
+    ) -> Result<(String, Option<(KeyId, PlanName)>), Denial> {
         let id = match presented {
-            PresentedKey::CheckedByGateway(principal_id) => return Ok(principal_id.clone()),
+            PresentedKey::CheckedByGateway(principal_id) => {
+                return Ok((principal_id.clone(), None));
+            }
             PresentedKey::Key(id) => id,
         };
         if let Some(key) = self.api_keys.as_ref().and_then(|c| c.get(id)) {
-            return api_key_rule(Some(&key));
+            return api_key_rule(Some(&key)).map(|p| (p, metered(Some(&key))));
         }
         let key = self
             .keys
@@ -281,7 +360,7 @@ impl Authorizer {
         if let (Some(cache), Some(key)) = (&self.api_keys, &key) {
             cache.insert(id.clone(), key.clone());
         }
-        api_key_rule(key.as_ref())
+        api_key_rule(key.as_ref()).map(|p| (p, metered(key.as_ref())))
     }
 }
 

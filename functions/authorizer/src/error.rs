@@ -37,6 +37,10 @@ pub enum Deny {
     /// The token is valid, but lacks the scopes the route needs (`routes`), or no route
     /// matches and `unmatched_routes` is `deny`. RFC 6750 §3.1's name.
     InsufficientScope,
+    /// The client key's plan admits no more requests now (`rate_limits: tokengate`).
+    RateLimitExceeded,
+    /// The client key's plan admits no more requests this day or month.
+    QuotaExceeded,
 }
 
 impl Deny {
@@ -62,6 +66,8 @@ impl Deny {
             Self::TargetEndpointError => "TargetEndpointError",
             Self::TokenValidationFails => "TokenValidationFails",
             Self::InsufficientScope => "insufficient_scope",
+            Self::RateLimitExceeded => "RateLimitExceeded",
+            Self::QuotaExceeded => "QuotaExceeded",
         }
     }
 }
@@ -145,6 +151,10 @@ pub enum Reason {
     RouteScopeMissing,
     /// No route of the table matches the request, and unmatched routes are denied.
     RouteUnmatched,
+    /// Past the plan's rate.
+    RateLimited,
+    /// Past the plan's quota.
+    QuotaExhausted,
 }
 
 impl Reason {
@@ -188,6 +198,8 @@ impl Reason {
             | Self::TokenKeyInactive
             | Self::TokenNotForApiKey => Deny::TokenValidationFails,
             Self::RouteScopeMissing | Self::RouteUnmatched => Deny::InsufficientScope,
+            Self::RateLimited => Deny::RateLimitExceeded,
+            Self::QuotaExhausted => Deny::QuotaExceeded,
         }
     }
 
@@ -230,6 +242,8 @@ impl Reason {
             Self::TokenNotForApiKey => "token_not_for_api_key",
             Self::RouteScopeMissing => "route_scope_missing",
             Self::RouteUnmatched => "route_unmatched",
+            Self::RateLimited => "rate_limit_exceeded",
+            Self::QuotaExhausted => "quota_exceeded",
         }
     }
 
@@ -305,6 +319,8 @@ impl Reason {
             Self::RouteUnmatched => {
                 "No route of this API's table matches the request, and unmatched routes are denied."
             }
+            Self::RateLimited => "The client's rate limit is exceeded.",
+            Self::QuotaExhausted => "The client's quota is exhausted.",
         }
     }
 }
@@ -319,6 +335,20 @@ pub struct Denial {
     pub detail: Option<String>,
     /// Whether a cached validation result decided it.
     pub cached: bool,
+    /// Past a plan's limit: which, and the wait.
+    pub limited: Option<Box<Limited>>,
+}
+
+/// The limit a request is past: the plan, its policy as a person reads it, and the seconds
+/// until the window ends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limited {
+    /// The key's plan.
+    pub plan: tokengate_shared::plan::PlanName,
+    /// `100 per 2 s`, `100000/day`.
+    pub policy: String,
+    /// Seconds to wait.
+    pub retry_after: u64,
 }
 
 impl Denial {
@@ -328,6 +358,7 @@ impl Denial {
             reason,
             detail: None,
             cached: false,
+            limited: None,
         }
     }
 
@@ -337,6 +368,17 @@ impl Denial {
             reason,
             detail: Some(detail.into()),
             cached: false,
+            limited: None,
+        }
+    }
+
+    /// A request past a plan's limit.
+    pub fn limited(reason: Reason, limited: Limited) -> Self {
+        Self {
+            reason,
+            detail: Some(format!("plan {}: {}", limited.plan, limited.policy)),
+            cached: false,
+            limited: Some(Box::new(limited)),
         }
     }
 }

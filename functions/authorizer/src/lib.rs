@@ -23,6 +23,7 @@ pub mod injection;
 pub mod jsonpath;
 pub mod jwt;
 pub mod keyset;
+pub mod metering;
 pub mod metrics;
 pub mod moment;
 pub mod pre_inputs;

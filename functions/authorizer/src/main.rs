@@ -5,9 +5,11 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use authorizer::endpoint::HttpValidationEndpoint;
+use authorizer::metering::Metering;
 use authorizer::settings::AuthorizerSettings;
 use authorizer::{Authorizer, handler};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
+use tokengate_shared::plan::dynamodb::{DynamoPlanStore, DynamoUsageStore};
 use tokengate_shared::startup;
 use tokengate_shared::store::dynamodb::{self, DynamoKeyStore, DynamoTokenLookup, StoreLimits};
 use tracing::{error, warn};
@@ -43,6 +45,12 @@ async fn run() -> Result<(), Error> {
     let client = dynamodb::lambda_client(&limits)?;
     let keys = Arc::new(DynamoKeyStore::new(client.clone(), &settings.keys_table));
     let mut authorizer = Authorizer::new(settings.pre_inputs, keys.clone(), Arc::new(endpoint));
+    if let Some(metering) = settings.metering {
+        let plans = DynamoPlanStore::new(client.clone(), metering.plans_table);
+        let usage = DynamoUsageStore::new(client.clone(), metering.usage_table);
+        let metering = Metering::new(Arc::new(plans), Arc::new(usage), metering.flush);
+        authorizer = authorizer.with_metering(metering);
+    }
     if let Some(tokens_table) = settings.tokens_table {
         let lookup = DynamoTokenLookup::new(client, settings.keys_table, tokens_table);
         authorizer = authorizer.with_token_lookup(Arc::new(lookup));

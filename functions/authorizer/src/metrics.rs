@@ -57,6 +57,16 @@ pub fn describe() {
     );
     describe_counter!(JWKS_REFRESHES, Unit::Count, "JWKS fetches, by result");
     describe_counter!(KEY_STORE_ERRORS, Unit::Count, "Key store reads that failed");
+    describe_counter!(
+        crate::metering::LIMITED,
+        Unit::Count,
+        "Requests refused past a plan's limit, by plan and limit"
+    );
+    describe_counter!(
+        tokengate_shared::plan::limiter::USAGE_FLUSHES,
+        Unit::Count,
+        "Usage counts written to USAGE_TABLE, by result"
+    );
     tokengate_shared::store::describe_metrics();
 }
 

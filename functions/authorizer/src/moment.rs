@@ -35,6 +35,13 @@ impl Moment {
             .map_or(0, |d| d.as_secs())
     }
 
+    /// Milliseconds since the Unix epoch, as plans' windows count time.
+    pub fn epoch_millis(self) -> u64 {
+        self.wall
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    }
+
     /// The monotonic instant, as the caches count time.
     pub fn instant(self) -> Instant {
         self.instant

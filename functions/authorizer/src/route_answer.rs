@@ -24,6 +24,9 @@ pub struct RouteAnswer {
     pub context: Map<String, Value>,
     /// The policy, as JSON text.
     pub policy: Arc<RawValue>,
+    /// `usageIdentifierKey`: the client key's usage plan API key (`rate_limits:
+    /// api_gateway`).
+    pub usage_identifier: Option<String>,
 }
 
 impl RouteAnswer {
@@ -54,6 +57,7 @@ impl RouteAnswer {
             grants,
             context,
             policy,
+            usage_identifier: None,
         }
     }
 }
@@ -65,6 +69,7 @@ impl PartialEq for RouteAnswer {
             && self.grants == other.grants
             && self.context == other.context
             && self.policy.get() == other.policy.get()
+            && self.usage_identifier == other.usage_identifier
     }
 }
 
@@ -82,7 +87,7 @@ impl Serialize for RouteAnswer {
         map.serialize_entry("principalId", &self.principal_id)?;
         map.serialize_entry("policyDocument", &*self.policy)?;
         map.serialize_entry("context", &self.context)?;
-        map.serialize_entry("usageIdentifierKey", &Option::<String>::None)?;
+        map.serialize_entry("usageIdentifierKey", &self.usage_identifier)?;
         map.end()
     }
 }

@@ -1,6 +1,10 @@
 //! The authorizer's environment, read once at cold start.
 
-use crate::pre_inputs::{ConfigError, PreInputs, ValidationStyle};
+use std::time::Duration;
+
+use tokengate_shared::plan::FlushPolicy;
+
+use crate::pre_inputs::{ConfigError, PreInputs, RateLimits, ValidationStyle};
 
 /// What the environment says.
 #[derive(Debug)]
@@ -12,6 +16,20 @@ pub struct AuthorizerSettings {
     /// The pre-inputs, or why they are unusable (then every request is denied with the
     /// named configuration error, as Mashery does).
     pub pre_inputs: Result<PreInputs, ConfigError>,
+    /// `rate_limits: tokengate`: `PLANS_TABLE` and `USAGE_TABLE`, and when counts are
+    /// written (`USAGE_FLUSH_REQUESTS`, 10; `USAGE_FLUSH_MILLISECONDS`, 100).
+    pub metering: Option<MeteringSettings>,
+}
+
+/// Where plans and counts are, and when counts are written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MeteringSettings {
+    /// `PLANS_TABLE`.
+    pub plans_table: String,
+    /// `USAGE_TABLE`.
+    pub usage_table: String,
+    /// When counts are written.
+    pub flush: FlushPolicy,
 }
 
 /// A setting the function cannot start without.
@@ -25,6 +43,14 @@ pub enum SettingsError {
         "TOKENS_TABLE must be set for the tokengate validation style (the name of the DynamoDB table of issued tokens)"
     )]
     MissingTokensTable,
+    /// `rate_limits: tokengate` without a table it needs.
+    #[error(
+        "{0} must be set for rate_limits: tokengate (the DynamoDB table of {1}; `tokengate tables create` makes it)"
+    )]
+    MissingMeteringTable(&'static str, &'static str),
+    /// A flush setting that is not a whole number in its range.
+    #[error("{0} must be a whole number from 1 to {1}")]
+    InvalidFlush(&'static str, u64),
 }
 
 impl AuthorizerSettings {
@@ -46,12 +72,52 @@ impl AuthorizerSettings {
         if tokengate && tokens_table.is_none() {
             return Err(SettingsError::MissingTokensTable);
         }
+        let counted = pre_inputs
+            .as_ref()
+            .is_ok_and(|p| p.rate_limits == Some(RateLimits::Tokengate));
+        let metering = if counted {
+            Some(metering(&table)?)
+        } else {
+            None
+        };
         Ok(Self {
             keys_table,
             tokens_table,
             pre_inputs,
+            metering,
         })
     }
+}
+
+fn metering(
+    table: &impl Fn(&'static str) -> Option<String>,
+) -> Result<MeteringSettings, SettingsError> {
+    let number = |name: &'static str, max: u64, default: u64| match table(name) {
+        None => Ok(default),
+        Some(v) => v
+            .trim()
+            .parse::<u64>()
+            .ok()
+            .filter(|n| (1..=max).contains(n))
+            .ok_or(SettingsError::InvalidFlush(name, max)),
+    };
+    let defaults = FlushPolicy::default();
+    Ok(MeteringSettings {
+        plans_table: table("PLANS_TABLE")
+            .ok_or(SettingsError::MissingMeteringTable("PLANS_TABLE", "plans"))?,
+        usage_table: table("USAGE_TABLE").ok_or(SettingsError::MissingMeteringTable(
+            "USAGE_TABLE",
+            "usage counts",
+        ))?,
+        flush: FlushPolicy {
+            requests: number("USAGE_FLUSH_REQUESTS", 10_000, defaults.requests)?,
+            interval: Duration::from_millis(number(
+                "USAGE_FLUSH_MILLISECONDS",
+                60_000,
+                defaults.interval.as_millis() as u64,
+            )?),
+        },
+    })
 }
 
 /// The pre-inputs from the environment.
@@ -102,5 +168,42 @@ mod tests {
             ("AUTHORIZER_CONFIG", forward),
         ]));
         assert!(settings.is_ok_and(|s| s.tokens_table.is_none()));
+    }
+
+    #[test]
+    fn counting_by_tokengate_cannot_start_without_its_tables_and_takes_the_flush_settings() {
+        let counted =
+            r#"{"defaultURI": "https://idp.example/userinfo", "rate_limits": "tokengate"}"#;
+        let settings = AuthorizerSettings::from_lookup(env(&[
+            ("KEYS_TABLE", "k"),
+            ("PLANS_TABLE", "p"),
+            ("AUTHORIZER_CONFIG", counted),
+        ]));
+        assert_eq!(
+            settings.unwrap_err(),
+            SettingsError::MissingMeteringTable("USAGE_TABLE", "usage counts")
+        );
+        let settings = AuthorizerSettings::from_lookup(env(&[
+            ("KEYS_TABLE", "k"),
+            ("PLANS_TABLE", "p"),
+            ("USAGE_TABLE", "u"),
+            ("USAGE_FLUSH_REQUESTS", "25"),
+            ("AUTHORIZER_CONFIG", counted),
+        ]))
+        .unwrap();
+        let metering = settings.metering.unwrap();
+        assert_eq!(metering.flush.requests, 25);
+        assert_eq!(metering.flush.interval, Duration::from_millis(100));
+        let zero = AuthorizerSettings::from_lookup(env(&[
+            ("KEYS_TABLE", "k"),
+            ("PLANS_TABLE", "p"),
+            ("USAGE_TABLE", "u"),
+            ("USAGE_FLUSH_MILLISECONDS", "0"),
+            ("AUTHORIZER_CONFIG", counted),
+        ]));
+        assert_eq!(
+            zero.unwrap_err(),
+            SettingsError::InvalidFlush("USAGE_FLUSH_MILLISECONDS", 60_000)
+        );
     }
 }

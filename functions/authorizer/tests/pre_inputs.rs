@@ -307,7 +307,7 @@ fn a_typo_at_any_level_is_an_unknown_key_naming_the_key_it_most_likely_meant() {
     );
     assert_eq!(
         problems(r#"{"defaultURI": "https://d.example/v", "colour": "blue"}"#)[0],
-        "colour: unknown key (known: token_validation_uri, regionCodeHeader, regionCodeValue, defaultURI, inject_headers, block_authorization_header, http_proxy_server, http_proxy_port, api_key, validation, timeouts, cache, max_response_bytes, xml_namespaces, routes, unmatched_routes)"
+        "colour: unknown key (known: token_validation_uri, regionCodeHeader, regionCodeValue, defaultURI, inject_headers, block_authorization_header, http_proxy_server, http_proxy_port, api_key, validation, timeouts, cache, max_response_bytes, xml_namespaces, routes, unmatched_routes, rate_limits)"
     );
 }
 

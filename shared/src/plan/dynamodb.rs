@@ -9,14 +9,29 @@ use super::store::{PlanStore, UsageCount, UsageStore};
 use super::{Limit, Period, Plan, PlanName, UsagePlanLink};
 use crate::key::KeyId;
 use crate::store::StoreError;
+use crate::store::dynamodb::TableOutcome;
 use crate::store::dynamodb::call::{classify, is_condition_failure, timed};
 use crate::store::dynamodb::item::{Attributes, EXPIRES_AT, Item, n, s};
+use crate::store::dynamodb::tables::{create_table, enable_ttl};
 
 /// Partition key of `PLANS_TABLE` (string, the plan's name).
 pub const PLAN: &str = "plan_name";
 /// Partition key of `USAGE_TABLE` (string, `{key id}#{window}`).
 pub const USAGE_KEY: &str = "usage_key";
 const COUNT: &str = "count";
+
+/// Makes `PLANS_TABLE` and `USAGE_TABLE`, on demand billing, with TTL on the usage
+/// table; idempotent.
+pub async fn create_plan_tables(
+    client: &Client,
+    plans_table: &str,
+    usage_table: &str,
+) -> Result<[TableOutcome; 2], StoreError> {
+    let plans = create_table(client, plans_table, PLAN).await?;
+    let usage = create_table(client, usage_table, USAGE_KEY).await?;
+    enable_ttl(client, usage_table).await?;
+    Ok([plans, usage])
+}
 
 /// Plans in `PLANS_TABLE`.
 #[derive(Debug, Clone)]

@@ -11,7 +11,7 @@ mod counters;
 pub(crate) mod item;
 mod keys;
 mod limits;
-mod tables;
+pub(crate) mod tables;
 mod tokens;
 
 pub use client::{
@@ -21,5 +21,5 @@ pub use counters::SOURCE_PREFIX;
 pub use item::{EXPIRES_AT, KEY_ID, KID, TOKEN_HASH};
 pub use keys::DynamoKeyStore;
 pub use limits::{InvalidStoreLimit, StoreLimits};
-pub use tables::{TableOutcome, create_plan_tables, create_signing_keys_table, create_tables};
+pub use tables::{TableOutcome, create_signing_keys_table, create_tables};
 pub use tokens::{DynamoTokenLookup, DynamoTokenStore};

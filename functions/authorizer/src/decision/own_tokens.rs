@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use tokengate_shared::plan::PlanName;
 use tokengate_shared::{ClientKey, KeyId, KeyStatus, TokenAndKeys, TokenHash, TokenRecord};
 
 use super::{Authorizer, Validation, api_key_rule};
@@ -72,14 +73,19 @@ impl Authorizer {
             .check_own_token(found, &ids, hit, pre_inputs, bound, now)
             .await;
         match &checked {
-            Ok(validated) if !from_cache => self.validations.insert(cache_key, validated),
+            Ok((validated, _)) if !from_cache => self.validations.insert(cache_key, validated),
             Ok(_) => {}
             // A denied token's cached headers go; a later Allow computes them again.
             Err(_) => self.validations.invalidate(&cache_key),
         }
+        let (result, metered) = match checked {
+            Ok((validated, metered)) => (Ok((validated, false)), metered),
+            Err(denial) => (Err(denial), None),
+        };
         Validation {
             principal_id: Some(principal_id),
-            result: checked.map(|validated| (validated, false)),
+            result,
+            metered,
         }
     }
 
@@ -109,7 +115,8 @@ impl Authorizer {
         }
     }
 
-    /// The token half, after the API key passed.
+    /// The token half, after the API key passed: what it came to, and the token's key's
+    /// plan.
     async fn check_own_token(
         &self,
         found: TokenAndKeys,
@@ -118,7 +125,7 @@ impl Authorizer {
         pre_inputs: &PreInputs,
         bound: Option<&KeyId>,
         now: Moment,
-    ) -> Result<Arc<Validated>, Denial> {
+    ) -> Result<(Arc<Validated>, Option<(KeyId, PlanName)>), Denial> {
         let Some(record) = found.token.as_ref() else {
             return Err(Reason::TokenUnknown.into());
         };
@@ -150,19 +157,21 @@ impl Authorizer {
             ..Claims::default()
         };
         checked.check(&pre_inputs.style, None, seconds)?;
+        let metered = super::metered(owner);
         if let Some(hit) = hit {
-            return Ok(hit);
+            return Ok((hit, metered));
         }
         let body = ResponseBody::Json(serde_json::to_value(&claims).unwrap_or_default());
         let injected = body.inject(pre_inputs.injections_for(None), &pre_inputs.xml_namespaces);
-        Ok(Arc::new(Validated::new(
+        let validated = Validated::new(
             injected.headers,
             injected.rejected,
             checked,
             Some(record.key_id.clone()),
             (pre_inputs.cache.ttl, Some(claims.exp)),
             now,
-        )))
+        );
+        Ok((Arc::new(validated), metered))
     }
 }
 

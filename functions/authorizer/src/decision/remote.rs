@@ -24,13 +24,14 @@ impl Authorizer {
         authorization: &str,
         now: Moment,
     ) -> Validation {
-        let principal_id = match self.api_key(presented).await {
-            Ok(principal_id) => principal_id,
+        let (principal_id, metered) = match self.api_key_and_plan(presented).await {
+            Ok(found) => found,
             Err(denial) => return Validation::denied(None, denial),
         };
         Validation {
             result: self.validate_request(request, authorization, now).await,
             principal_id: Some(principal_id),
+            metered,
         }
     }
 

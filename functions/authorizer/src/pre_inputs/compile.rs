@@ -10,12 +10,12 @@ use reqwest::Url;
 
 use super::document::{
     API_KEY_KEYS, ApiKeySection, CACHE_KEYS, CacheSection, DOCUMENT_KEYS, Document, Entry, Flag,
-    InjectValue, Number, Secrets, StyleName, TIMEOUTS_KEYS, TimeoutsSection, UriKeys, UriSection,
-    ValidationSection, within,
+    InjectValue, Number, RateLimitsName, Secrets, StyleName, TIMEOUTS_KEYS, TimeoutsSection,
+    UriKeys, UriSection, ValidationSection, within,
 };
 use super::model::{
     ApiKeySource, CacheSettings, DEFAULT_MAX_RESPONSE_BYTES, HeaderInjection, MAX_TOTAL_TIMEOUT,
-    PreInputs, ResponsePath, Timeouts, ValidationStyle, is_plain_http_to_a_remote_host,
+    PreInputs, RateLimits, ResponsePath, Timeouts, ValidationStyle, is_plain_http_to_a_remote_host,
 };
 use super::problems::{Problems, URI_KEYS};
 use super::routing::routes;
@@ -84,6 +84,7 @@ pub(super) fn compile(
         .take("xml_namespaces", doc.xml_namespaces)
         .unwrap_or_default();
     let routes = routes(problems, doc.routes, doc.unmatched_routes, &style).map(Arc::new);
+    let rate_limits = rate_limits(problems, doc.rate_limits);
     PreInputs {
         region_header,
         region_uris,
@@ -99,8 +100,20 @@ pub(super) fn compile(
         max_response_bytes,
         xml_namespaces,
         routes,
+        rate_limits,
         warnings,
     }
+}
+
+/// `rate_limits`.
+fn rate_limits(
+    problems: &mut Problems,
+    entry: Option<Entry<RateLimitsName>>,
+) -> Option<RateLimits> {
+    problems.take("rate_limits", entry).map(|name| match name {
+        RateLimitsName::ApiGateway => RateLimits::ApiGateway,
+        RateLimitsName::Tokengate => RateLimits::Tokengate,
+    })
 }
 
 /// What weakens the checks, opted into explicitly, as warnings; plain http to a remote host

@@ -134,11 +134,12 @@ pub(super) struct Document {
     pub(super) xml_namespaces: Option<Entry<BTreeMap<String, String>>>,
     pub(super) routes: Option<Entry<Vec<Entry<RouteEntry>>>>,
     pub(super) unmatched_routes: Option<Entry<UnmatchedName>>,
+    pub(super) rate_limits: Option<Entry<RateLimitsName>>,
     #[serde(flatten)]
     pub(super) unknown: BTreeMap<String, IgnoredAny>,
 }
 
-pub(super) const DOCUMENT_KEYS: [&str; 16] = [
+pub(super) const DOCUMENT_KEYS: [&str; 17] = [
     "token_validation_uri",
     "regionCodeHeader",
     "regionCodeValue",
@@ -155,7 +156,16 @@ pub(super) const DOCUMENT_KEYS: [&str; 16] = [
     "xml_namespaces",
     "routes",
     "unmatched_routes",
+    "rate_limits",
 ];
+
+/// `rate_limits`: who holds each key to its plan.
+#[derive(Deserialize, Clone, Copy)]
+#[serde(rename_all = "snake_case", expecting = "api_gateway or tokengate")]
+pub(super) enum RateLimitsName {
+    ApiGateway,
+    Tokengate,
+}
 
 /// Mashery's three validation URI keys, in `token_validation_uri` or at the top level.
 #[derive(Deserialize)]

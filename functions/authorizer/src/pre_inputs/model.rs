@@ -297,6 +297,16 @@ impl Default for CacheSettings {
     }
 }
 
+/// Who holds a key with a plan to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RateLimits {
+    /// API Gateway's usage plans: the Allow names the key's API key
+    /// (`usageIdentifierKey`), and API Gateway counts and answers 429.
+    ApiGateway,
+    /// The authorizer counts, in `USAGE_TABLE`, and denies past a limit.
+    Tokengate,
+}
+
 /// The largest validation response read by default, in bytes.
 pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 64 * 1024;
 
@@ -334,6 +344,8 @@ pub struct PreInputs {
     pub xml_namespaces: BTreeMap<String, String>,
     /// Addition: the scopes each route needs (`routes`, `unmatched_routes`), when given.
     pub routes: Option<Arc<RouteTable>>,
+    /// Addition: who holds each key to its plan (`rate_limits`); none: nobody.
+    pub rate_limits: Option<RateLimits>,
     /// What is valid but weakens the checks, opted into explicitly (`"audience": "any"`,
     /// `allow_insecure_http`): `config check` and the cold-start log say so.
     pub warnings: Vec<String>,

@@ -6,9 +6,9 @@ use std::collections::{BTreeSet, HashMap};
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use crate::code::SystemCode;
+use crate::grants::PlanName;
 use crate::grants::{Audience, Grants, Scope, TokenFormat};
 use crate::key::{ClientKey, FailedAttempts, KeyId, KeyStatus};
-use crate::plan::PlanName;
 use crate::secret::SecretHash;
 use crate::token::{TokenHash, TokenRecord};
 

@@ -44,20 +44,7 @@ pub async fn create_signing_keys_table(
     create_table(client, table, super::item::KID).await
 }
 
-/// Makes `PLANS_TABLE` and `USAGE_TABLE`, on demand billing, with TTL on the usage
-/// table; idempotent.
-pub async fn create_plan_tables(
-    client: &Client,
-    plans_table: &str,
-    usage_table: &str,
-) -> Result<[TableOutcome; 2], StoreError> {
-    let plans = create_table(client, plans_table, crate::plan::dynamodb::PLAN).await?;
-    let usage = create_table(client, usage_table, crate::plan::dynamodb::USAGE_KEY).await?;
-    enable_ttl(client, usage_table).await?;
-    Ok([plans, usage])
-}
-
-async fn create_table(
+pub(crate) async fn create_table(
     client: &Client,
     table: &str,
     partition_key: &str,
@@ -106,7 +93,7 @@ async fn create_table(
     Ok(outcome)
 }
 
-async fn enable_ttl(client: &Client, table: &str) -> Result<(), StoreError> {
+pub(crate) async fn enable_ttl(client: &Client, table: &str) -> Result<(), StoreError> {
     let current = client
         .describe_time_to_live()
         .table_name(table)

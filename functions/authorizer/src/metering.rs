@@ -1,0 +1,110 @@
+//! Plans in the decision (`"rate_limits"` in the pre-inputs): the plan of the client key
+//! whose record the decision read anyway (the token's key in the `tokengate` style, else
+//! the API key), read from `PLANS_TABLE` at most once a minute per execution environment,
+//! and the requests it admits counted by [`Limiter`].
+//!
+//! Fault tolerant, as Kong's rate limiting is by default: when the plans or usage table
+//! cannot be read or written, the request goes on uncounted (and the log says so); a key
+//! whose plan no longer exists is not limited. A key without a plan costs nothing.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use moka::sync::Cache;
+use tokengate_shared::KeyId;
+use tokengate_shared::plan::{
+    FlushPolicy, LimitKind, Limiter, Plan, PlanName, PlanStore, UsageStore,
+};
+
+use crate::error::{Denial, Limited, Reason};
+use crate::moment::Moment;
+
+/// Requests refused past a limit, by `plan` and `limit` (`rate`, `quota`).
+pub const LIMITED: &str = "Limited";
+
+/// How long a plan read from `PLANS_TABLE` is used before it is read again.
+pub const PLAN_REFRESH: Duration = Duration::from_secs(60);
+
+/// The plans and the counts.
+pub struct Metering {
+    plans: Arc<dyn PlanStore>,
+    cache: Cache<PlanName, Option<Arc<Plan>>>,
+    limiter: Limiter,
+}
+
+impl std::fmt::Debug for Metering {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metering")
+            .field("limiter", &self.limiter)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Metering {
+    /// Plans from `plans`, counts written to `usage` as `flush` says.
+    pub fn new(plans: Arc<dyn PlanStore>, usage: Arc<dyn UsageStore>, flush: FlushPolicy) -> Self {
+        Self {
+            plans,
+            cache: Cache::builder()
+                .max_capacity(1_000)
+                .time_to_live(PLAN_REFRESH)
+                .build(),
+            limiter: Limiter::new(usage, flush),
+        }
+    }
+
+    /// The plan named, as last read.
+    async fn plan(&self, name: &PlanName) -> Option<Arc<Plan>> {
+        if let Some(plan) = self.cache.get(name) {
+            return plan;
+        }
+        match self.plans.get(name).await {
+            Ok(plan) => {
+                let plan = plan.map(Arc::new);
+                if plan.is_none() {
+                    tracing::warn!(reason = "plan_unknown", plan = %name, "not limited");
+                }
+                self.cache.insert(name.clone(), plan.clone());
+                plan
+            }
+            Err(err) => {
+                tracing::warn!(reason = "plan_unreadable", plan = %name, error = %err, "not limited");
+                None
+            }
+        }
+    }
+
+    /// Counts one request of `key` against `plan` at `now`, or says which limit it is
+    /// past and for how long.
+    pub(crate) async fn admit(
+        &self,
+        key: &KeyId,
+        plan: &PlanName,
+        now: Moment,
+    ) -> Result<(), Denial> {
+        let Some(found) = self.plan(plan).await else {
+            return Ok(());
+        };
+        let now_ms = now.epoch_millis();
+        let windows = found.request_windows(now_ms);
+        self.limiter
+            .admit(key, &windows, now_ms)
+            .await
+            .map_err(|refusal| {
+                let (reason, limit) = match refusal.kind {
+                    LimitKind::Quota => (Reason::QuotaExhausted, "quota"),
+                    _ => (Reason::RateLimited, "rate"),
+                };
+                metrics::counter!(LIMITED, "plan" => plan.to_string(), "limit" => limit)
+                    .increment(1);
+                Denial::limited(
+                    reason,
+                    Limited {
+                        plan: plan.clone(),
+                        policy: refusal.policy,
+                        retry_after: refusal.retry_after,
+                    },
+                )
+            })
+    }
+}
