@@ -125,6 +125,38 @@ async fn init_error(State(api): State<Api>, body: Bytes) -> StatusCode {
     StatusCode::ACCEPTED
 }
 
+/// `binary` as Lambda starts a function: its Runtime API at `runtime_api`, Lambda's
+/// variables and dummy credentials, then `env`; its output discarded.
+pub fn lambda_command(binary: &Path, runtime_api: &str, env: &[(String, String)]) -> Command {
+    let mut command = Command::new(binary);
+    command
+        .env_clear()
+        .env("AWS_LAMBDA_RUNTIME_API", runtime_api)
+        .env("AWS_LAMBDA_FUNCTION_NAME", "coldstart")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
+        .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/coldstart")
+        .env(
+            "AWS_LAMBDA_LOG_STREAM_NAME",
+            "2026/12/02/[$LATEST]coldstart",
+        )
+        .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
+        .env("AWS_LAMBDA_LOG_LEVEL", "WARN")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_DEFAULT_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "coldstart")
+        .env("AWS_SECRET_ACCESS_KEY", "coldstart")
+        .env("AWS_SESSION_TOKEN", "coldstart")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("LAMBDA_TASK_ROOT", "/var/task")
+        .env("TZ", ":UTC")
+        .envs(env.iter().cloned())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    command
+}
+
 /// The peak resident set of a live process, in KiB.
 fn peak_rss_kib(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
@@ -189,33 +221,8 @@ pub async fn measure(
         let _ = axum::serve(listener, router).await;
     });
 
-    let mut command = Command::new(binary);
-    command
-        .args(args)
-        .env_clear()
-        .env("AWS_LAMBDA_RUNTIME_API", address.to_string())
-        .env("AWS_LAMBDA_FUNCTION_NAME", "coldstart")
-        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
-        .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/coldstart")
-        .env(
-            "AWS_LAMBDA_LOG_STREAM_NAME",
-            "2026/12/02/[$LATEST]coldstart",
-        )
-        .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
-        .env("AWS_LAMBDA_LOG_LEVEL", "WARN")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_DEFAULT_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "coldstart")
-        .env("AWS_SECRET_ACCESS_KEY", "coldstart")
-        .env("AWS_SESSION_TOKEN", "coldstart")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("LAMBDA_TASK_ROOT", "/var/task")
-        .env("TZ", ":UTC")
-        .envs(env.iter().cloned())
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
+    let mut command = lambda_command(binary, &address.to_string(), env);
+    command.args(args);
     let started = Instant::now();
     let mut process = ProcessGroup::spawn(&mut command)
         .map_err(|e| format!("{} did not start: {e}", binary.display()))?;
