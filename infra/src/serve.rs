@@ -14,8 +14,11 @@ use authorizer::metering::Metering;
 use authorizer::{Authorizer, PreInputs};
 use serde_json::{Value, json};
 use token_issuer::TokenService;
+use token_issuer::service::TokenLimits;
 use tokengate_shared::plan::dynamodb::{DynamoPlanStore, DynamoUsageStore};
-use tokengate_shared::plan::{FlushPolicy, MemoryPlanStore, MemoryUsageStore};
+use tokengate_shared::plan::{
+    FlushPolicy, MemoryPlanStore, MemoryUsageStore, PlanStore, UsageStore,
+};
 use tokengate_shared::store::dynamodb::{DynamoKeyStore, DynamoTokenLookup, DynamoTokenStore};
 use tokengate_shared::store::memory::{MemoryKeyStore, MemoryTokenStore};
 use tokengate_shared::{
@@ -164,12 +167,20 @@ pub async fn serve(
     });
     let endpoint = HttpValidationEndpoint::new(Some(&pre_inputs))
         .map_err(|e| CliError::Setup(format!("cannot build the HTTP client: {e}")))?;
+    let (plans, usage) = plan_stores(options.store, plan_tables).await?;
     let (token_service, signing) = token_service(keys.clone(), tokens, address).await?;
+    let token_service =
+        token_service.with_token_limits(Some(TokenLimits::new(plans.clone(), usage.clone())));
     let counted = pre_inputs.rate_limits == Some(authorizer::pre_inputs::RateLimits::Tokengate);
     let mut authorizer =
         Authorizer::new(Ok(pre_inputs), keys.clone(), Arc::new(endpoint)).with_token_lookup(lookup);
     if counted {
-        authorizer = authorizer.with_metering(metering(options.store, plan_tables).await?);
+        // One process counts every request: counts are written at once, and exact.
+        let every_request = FlushPolicy {
+            requests: 1,
+            interval: std::time::Duration::ZERO,
+        };
+        authorizer = authorizer.with_metering(Metering::new(plans, usage, every_request));
     }
     let app = Arc::new(App {
         tokens: token_service,
@@ -300,26 +311,22 @@ async fn open_stores(
     }
 }
 
-/// Plans and counts for `rate_limits: tokengate`: `PLANS_TABLE` and `USAGE_TABLE` with
-/// `--store dynamodb`, memory (no plans) otherwise. One process counts every request, so
-/// counts are written at once.
-async fn metering(kind: StoreKind, (plans, usage): (String, String)) -> Result<Metering, CliError> {
-    let every_request = FlushPolicy {
-        requests: 1,
-        interval: std::time::Duration::ZERO,
-    };
+/// Plans and counts: `PLANS_TABLE` and `USAGE_TABLE` with `--store dynamodb`, memory (no
+/// plans) otherwise.
+async fn plan_stores(
+    kind: StoreKind,
+    (plans, usage): (String, String),
+) -> Result<(Arc<dyn PlanStore>, Arc<dyn UsageStore>), CliError> {
     Ok(match kind {
-        StoreKind::Memory => Metering::new(
+        StoreKind::Memory => (
             Arc::new(MemoryPlanStore::default()),
             Arc::new(MemoryUsageStore::default()),
-            every_request,
         ),
         StoreKind::Dynamodb => {
             let client = tokengate_shared::store::dynamodb::client_from_env().await?;
-            Metering::new(
+            (
                 Arc::new(DynamoPlanStore::new(client.clone(), plans)),
                 Arc::new(DynamoUsageStore::new(client, usage)),
-                every_request,
             )
         }
     })

@@ -422,3 +422,51 @@ async fn serve_holds_a_client_to_its_rate_and_quota_and_leaves_a_client_without_
     );
     let _ = std::fs::remove_file(config);
 }
+
+#[tokio::test]
+async fn past_its_plans_token_limit_a_client_gets_429_with_retry_after_naming_the_limit() {
+    let cli = Cli::ready();
+    cli.json(&[
+        "plans", "create", "few", "--rate", "10", "--burst", "10", "--tokens", "2/hour",
+    ]);
+    let limited = cli.json(&["keys", "create", "--scope", "orders.read", "--plan", "few"]);
+    let free = cli.json(&["keys", "create", "--scope", "orders.read"]);
+    let config = std::env::temp_dir().join(format!("{}.json", unique_name("tokens")));
+    std::fs::write(
+        &config,
+        json!({"validation": {"style": "tokengate"}}).to_string(),
+    )
+    .unwrap();
+    let (_server, base) = serve(&cli, &config);
+    let http = reqwest::Client::new();
+    let ask = async |key: &Value| {
+        http.post(format!("{base}/oauth2/token"))
+            .basic_auth(key["key"].as_str().unwrap(), key["secret"].as_str())
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .await
+            .unwrap()
+    };
+    for _ in 0..2 {
+        assert_eq!(ask(&limited).await.status(), 200);
+    }
+    let refused = ask(&limited).await;
+    assert_eq!(refused.status(), 429);
+    let wait: u64 = refused.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=3600).contains(&wait), "{wait}");
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["error"], "temporarily_unavailable");
+    let description = body["error_description"].as_str().unwrap();
+    assert!(
+        description.contains("at most 2/hour tokens"),
+        "{description}"
+    );
+    for _ in 0..3 {
+        assert_eq!(ask(&free).await.status(), 200, "a key without a plan");
+    }
+    let _ = std::fs::remove_file(config);
+}

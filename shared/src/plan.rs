@@ -3,6 +3,7 @@
 //! key names its plan; what its plan allows is counted in windows ([`Window`]), by API
 //! Gateway's usage plans or by tokengate itself ([`limiter`]).
 
+pub mod cache;
 pub mod dynamodb;
 pub mod limiter;
 pub mod store;
@@ -14,6 +15,7 @@ use sha2::{Digest, Sha256};
 pub use crate::grants::PlanName;
 use crate::key::KeyId;
 
+pub use cache::{PLAN_REFRESH, PlanCache};
 pub use limiter::{FlushPolicy, Limiter, Refusal};
 pub use store::{MemoryPlanStore, MemoryUsageStore, PlanStore, UsageCount, UsageStore};
 

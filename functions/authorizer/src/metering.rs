@@ -8,12 +8,10 @@
 //! whose plan no longer exists is not limited. A key without a plan costs nothing.
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use moka::sync::Cache;
 use tokengate_shared::KeyId;
 use tokengate_shared::plan::{
-    FlushPolicy, LimitKind, Limiter, Plan, PlanName, PlanStore, UsageStore,
+    FlushPolicy, LimitKind, Limiter, PLAN_REFRESH, PlanCache, PlanName, PlanStore, UsageStore,
 };
 
 use crate::error::{Denial, Limited, Reason};
@@ -22,13 +20,9 @@ use crate::moment::Moment;
 /// Requests refused past a limit, by `plan` and `limit` (`rate`, `quota`).
 pub const LIMITED: &str = "Limited";
 
-/// How long a plan read from `PLANS_TABLE` is used before it is read again.
-pub const PLAN_REFRESH: Duration = Duration::from_secs(60);
-
 /// The plans and the counts.
 pub struct Metering {
-    plans: Arc<dyn PlanStore>,
-    cache: Cache<PlanName, Option<Arc<Plan>>>,
+    plans: PlanCache,
     limiter: Limiter,
 }
 
@@ -44,33 +38,8 @@ impl Metering {
     /// Plans from `plans`, counts written to `usage` as `flush` says.
     pub fn new(plans: Arc<dyn PlanStore>, usage: Arc<dyn UsageStore>, flush: FlushPolicy) -> Self {
         Self {
-            plans,
-            cache: Cache::builder()
-                .max_capacity(1_000)
-                .time_to_live(PLAN_REFRESH)
-                .build(),
+            plans: PlanCache::new(plans, PLAN_REFRESH),
             limiter: Limiter::new(usage, flush),
-        }
-    }
-
-    /// The plan named, as last read.
-    async fn plan(&self, name: &PlanName) -> Option<Arc<Plan>> {
-        if let Some(plan) = self.cache.get(name) {
-            return plan;
-        }
-        match self.plans.get(name).await {
-            Ok(plan) => {
-                let plan = plan.map(Arc::new);
-                if plan.is_none() {
-                    tracing::warn!(reason = "plan_unknown", plan = %name, "not limited");
-                }
-                self.cache.insert(name.clone(), plan.clone());
-                plan
-            }
-            Err(err) => {
-                tracing::warn!(reason = "plan_unreadable", plan = %name, error = %err, "not limited");
-                None
-            }
         }
     }
 
@@ -82,7 +51,7 @@ impl Metering {
         plan: &PlanName,
         now: Moment,
     ) -> Result<(), Denial> {
-        let Some(found) = self.plan(plan).await else {
+        let Some(found) = self.plans.get(plan).await else {
             return Ok(());
         };
         let now_ms = now.epoch_millis();

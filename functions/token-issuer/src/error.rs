@@ -90,6 +90,17 @@ pub enum TokenEndpointError {
         /// The key id as sent (an identifier, never a secret), for the log.
         key: String,
     },
+    /// The client's plan allows no more tokens now (`plans create --tokens`): 429 with
+    /// `Retry-After`, the description naming the limit.
+    #[error("token limit {policy} reached for {retry_after} s")]
+    TokenLimitExceeded {
+        /// Seconds until the window ends.
+        retry_after: u64,
+        /// The limit, `1000/hour`.
+        policy: String,
+        /// The description: the limit and the wait.
+        description: String,
+    },
     /// No `ISSUER_URL`, and no domain in the request context to derive the metadata's
     /// issuer from: 500, naming the setting.
     #[error("issuer unknown")]
@@ -137,7 +148,9 @@ impl TokenEndpointError {
             | Self::ClientAuthenticationRequired => StatusCode::UNAUTHORIZED,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
-            Self::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Throttled { .. } | Self::TokenLimitExceeded { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             Self::Unavailable(_) | Self::Signing(SigningError::Kms(_) | SigningError::Store(_)) => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
@@ -174,6 +187,9 @@ impl TokenEndpointError {
                 "temporarily_unavailable",
                 "Too many failed authentications for this client key or from this address. Retry after the time Retry-After gives.",
             ),
+            Self::TokenLimitExceeded { description, .. } => {
+                ("temporarily_unavailable", description.as_str())
+            }
             Self::IssuerUnknown => (
                 "server_error",
                 "The issuer is unknown: set ISSUER_URL, or call through API Gateway, whose request context names the domain.",
@@ -219,7 +235,7 @@ impl TokenEndpointError {
             Self::MethodNotAllowed(allow) => {
                 headers.insert(header::ALLOW, HeaderValue::from_static(allow));
             }
-            Self::Throttled { retry_after, .. } => {
+            Self::Throttled { retry_after, .. } | Self::TokenLimitExceeded { retry_after, .. } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
             }
             _ => {}

@@ -84,6 +84,11 @@ fn log(err: &TokenEndpointError) {
         E::Throttled { retry_after, key } => {
             warn!(reason = "throttled", key_id = %key, retry_after);
         }
+        E::TokenLimitExceeded {
+            retry_after,
+            policy,
+            ..
+        } => warn!(reason = "token_limit_exceeded", policy = %policy, retry_after),
         E::IssuerUnknown => error!(reason = "issuer_unknown"),
         E::Signing(err) => error!(reason = "signing_failed", error = %err),
         E::Unavailable(err) => error!(reason = "store_unavailable", error = %err),

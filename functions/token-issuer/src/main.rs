@@ -5,7 +5,9 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use lambda_http::{Error, Request, RequestExt, service_fn};
+use token_issuer::service::TokenLimits;
 use token_issuer::{TokenIssuerSettings, TokenService, handler};
+use tokengate_shared::plan::dynamodb::{DynamoPlanStore, DynamoUsageStore};
 use tokengate_shared::signing::kms::Kms;
 use tokengate_shared::signing::{DynamoSigningKeyStore, Keyring};
 use tokengate_shared::startup;
@@ -44,13 +46,19 @@ async fn run() -> Result<(), Error> {
     };
     let service = TokenService::new(
         keys,
-        Arc::new(DynamoTokenStore::new(client, settings.tokens_table)),
+        Arc::new(DynamoTokenStore::new(client.clone(), settings.tokens_table)),
         settings.ttl_seconds,
     )
     .with_throttle(settings.throttle)
     .with_issuer(settings.issuer)
     .with_scopes_supported(settings.scopes_supported)
-    .with_tokens(settings.format, keyring);
+    .with_tokens(settings.format, keyring)
+    .with_token_limits(settings.plan_tables.map(|(plans, usage)| {
+        TokenLimits::new(
+            Arc::new(DynamoPlanStore::new(client.clone(), plans)),
+            Arc::new(DynamoUsageStore::new(client.clone(), usage)),
+        )
+    }));
     let handler = service_fn(|request: Request| {
         let request_id = request
             .lambda_context_ref()

@@ -13,6 +13,8 @@ pub const TOKENS_ISSUED: &str = "TokensIssued";
 pub const AUTHENTICATION_FAILURES: &str = "AuthenticationFailures";
 /// Attempts refused because the key is throttled, at any route.
 pub const THROTTLED_ATTEMPTS: &str = "ThrottledAttempts";
+/// Token requests refused past their plan's token limit (`plans create --tokens`).
+pub const TOKENS_LIMITED: &str = "TokensLimited";
 /// Introspections answered, active or not.
 pub const INTROSPECTIONS: &str = "Introspections";
 /// Revocations answered (RFC 7009: unknown tokens included).
@@ -33,6 +35,11 @@ pub fn describe() {
         THROTTLED_ATTEMPTS,
         Unit::Count,
         "Attempts refused as throttled"
+    );
+    describe_counter!(
+        TOKENS_LIMITED,
+        Unit::Count,
+        "Token requests refused past their plan's token limit"
     );
     describe_counter!(INTROSPECTIONS, Unit::Count, "Introspections answered");
     describe_counter!(REVOCATIONS, Unit::Count, "Revocations answered");
@@ -62,6 +69,9 @@ pub(crate) fn outcome<T>(operation: Operation, outcome: &Result<T, TokenEndpoint
             ),
         ) => counter!(AUTHENTICATION_FAILURES).increment(1),
         (_, Err(TokenEndpointError::Throttled { .. })) => counter!(THROTTLED_ATTEMPTS).increment(1),
+        (_, Err(TokenEndpointError::TokenLimitExceeded { .. })) => {
+            counter!(TOKENS_LIMITED).increment(1);
+        }
         (_, Err(TokenEndpointError::Unavailable(_))) => counter!(STORE_ERRORS).increment(1),
         _ => {}
     }

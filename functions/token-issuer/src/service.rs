@@ -4,6 +4,9 @@ use std::sync::Arc;
 
 use serde::Serialize;
 use tokengate_shared::grants::{Granted, Refused};
+use tokengate_shared::plan::{
+    FlushPolicy, Limiter, PLAN_REFRESH, PlanCache, PlanStore, UsageStore,
+};
 use tokengate_shared::signing::Keyring;
 use tokengate_shared::{
     AccessToken, ActiveToken, ClientKey, IssuerKeys, IssuerTokens, KeyId, KeyStatus, Reservation,
@@ -90,6 +93,56 @@ pub struct TokenService {
     scopes_supported: Vec<Scope>,
     format: TokenFormat,
     keyring: Option<Arc<Keyring>>,
+    token_limits: Option<TokenLimits>,
+}
+
+/// Plans' token limits (`plans create --tokens`): each key's plan, and the tokens counted
+/// in `USAGE_TABLE`, written at every token, so that environments overshoot by at most one
+/// token each.
+#[derive(Debug)]
+pub struct TokenLimits {
+    plans: PlanCache,
+    limiter: Limiter,
+}
+
+impl TokenLimits {
+    /// Limits from the plans in `plans`, counted in `usage`.
+    pub fn new(plans: Arc<dyn PlanStore>, usage: Arc<dyn UsageStore>) -> Self {
+        let every_token = FlushPolicy {
+            requests: 1,
+            interval: std::time::Duration::ZERO,
+        };
+        Self {
+            plans: PlanCache::new(plans, PLAN_REFRESH),
+            limiter: Limiter::new(usage, every_token),
+        }
+    }
+
+    /// Counts one token for `key`, or says which limit it is past.
+    async fn admit(&self, key: &ClientKey, now: u64) -> Result<(), TokenEndpointError> {
+        let Some(name) = &key.grants.plan else {
+            return Ok(());
+        };
+        let Some(window) = self
+            .plans
+            .get(name)
+            .await
+            .and_then(|p| p.token_window(now * 1000))
+        else {
+            return Ok(());
+        };
+        self.limiter
+            .admit(&key.id, std::slice::from_ref(&window), now * 1000)
+            .await
+            .map_err(|refused| TokenEndpointError::TokenLimitExceeded {
+                retry_after: refused.retry_after,
+                description: format!(
+                    "The client's plan issues at most {} tokens; retry after {} s.",
+                    refused.policy, refused.retry_after
+                ),
+                policy: refused.policy,
+            })
+    }
 }
 
 impl std::fmt::Debug for TokenService {
@@ -115,6 +168,15 @@ impl TokenService {
             scopes_supported: Vec::new(),
             format: TokenFormat::Opaque,
             keyring: None,
+            token_limits: None,
+        }
+    }
+
+    /// The same service holding keys to their plans' token limits.
+    pub fn with_token_limits(self, token_limits: Option<TokenLimits>) -> Self {
+        Self {
+            token_limits,
+            ..self
         }
     }
 
@@ -180,6 +242,9 @@ impl TokenService {
         }
         let asked_none = request.scope.is_none();
         let Granted { scope, audiences } = granted(&key, request)?;
+        if let Some(limits) = &self.token_limits {
+            limits.admit(&key, now).await?;
+        }
         let ttl = key.grants.token_ttl.unwrap_or(self.ttl_seconds);
         // RFC 6749 §5.1: the scope is said when it is not the set asked for, which a
         // granted request always is.

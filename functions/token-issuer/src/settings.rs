@@ -87,6 +87,28 @@ pub struct TokenIssuerSettings {
     /// `SIGNING_KEYS_REFRESH_SECONDS` (1 to 3600, default 60): how often a warm function
     /// reads the signing keys again.
     pub signing_keys_refresh_seconds: u64,
+    /// `PLANS_TABLE` and `USAGE_TABLE`, both set or neither: with them, a key's plan limits
+    /// the tokens it is issued (`plans create --tokens`).
+    pub plan_tables: Option<(String, String)>,
+}
+
+/// `PLANS_TABLE` and `USAGE_TABLE`, when both are set.
+fn plan_tables(
+    lookup: &impl Fn(&str) -> Option<String>,
+) -> Result<Option<(String, String)>, SettingsError> {
+    let table = |name| lookup(name).filter(|v| !v.trim().is_empty());
+    match (table("PLANS_TABLE"), table("USAGE_TABLE")) {
+        (Some(plans), Some(usage)) => Ok(Some((plans, usage))),
+        (None, None) => Ok(None),
+        (Some(_), None) => Err(SettingsError::PlanTableMissing(
+            "USAGE_TABLE",
+            "PLANS_TABLE",
+        )),
+        (None, Some(_)) => Err(SettingsError::PlanTableMissing(
+            "PLANS_TABLE",
+            "USAGE_TABLE",
+        )),
+    }
 }
 
 /// A configuration problem, naming the environment variable at fault.
@@ -117,6 +139,9 @@ pub enum SettingsError {
         "SIGNING_KEYS_TABLE must be set when TOKEN_FORMAT is jwt (the name of the signing keys table)"
     )]
     SigningKeysTableMissing,
+    /// One of `PLANS_TABLE` and `USAGE_TABLE` without the other.
+    #[error("{0} must be set beside {1}: plans limit tokens with both tables")]
+    PlanTableMissing(&'static str, &'static str),
     /// `SCOPES_SUPPORTED` holds something that is not a scope.
     #[error("SCOPES_SUPPORTED must be scopes separated by spaces: {0}")]
     InvalidScopes(String),
@@ -159,6 +184,7 @@ impl TokenIssuerSettings {
             format,
             signing_keys_table,
             signing_keys_refresh_seconds: refresh,
+            plan_tables: plan_tables(&lookup)?,
         })
     }
 }
