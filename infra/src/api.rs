@@ -9,7 +9,7 @@
 use std::path::PathBuf;
 
 use authorizer::PreInputs;
-use authorizer::pre_inputs::{KeyChecker, SecretSource, ValidationStyle};
+use authorizer::pre_inputs::{KeyChecker, RateLimits, SecretSource, ValidationStyle};
 use clap::Subcommand;
 use serde_json::{Map, Value, json};
 
@@ -127,6 +127,14 @@ pub fn render(template: &str, config_text: &str) -> Result<String, String> {
              api_key.header is {}",
             pre_inputs.api_key.header
         ));
+    }
+    if pre_inputs.rate_limits == Some(RateLimits::ApiGateway)
+        && pre_inputs.api_key.checked_by == KeyChecker::ApiGateway
+    {
+        return Err(
+            "rate_limits api_gateway names each key's usage plan API key from the authorizer              (API key source AUTHORIZER), and api_key.checked_by api_gateway reads the key from              the x-api-key header (source HEADER): a REST API has one source, choose one"
+                .to_owned(),
+        );
     }
     if let Some(route) = pre_inputs
         .routes
@@ -251,6 +259,13 @@ pub fn definition(pre_inputs: &PreInputs) -> Value {
             json!({"type": "apiKey", "name": "x-api-key", "in": "header"});
         definition["x-amazon-apigateway-api-key-source"] = json!("HEADER");
     }
+    if pre_inputs.rate_limits == Some(RateLimits::ApiGateway) {
+        // Usage plans count a method's API key, which the authorizer names
+        // (usageIdentifierKey): every authorized route requires one, from the authorizer.
+        definition["components"]["securitySchemes"]["api_key"] =
+            json!({"type": "apiKey", "name": "x-api-key", "in": "header"});
+        definition["x-amazon-apigateway-api-key-source"] = json!("AUTHORIZER");
+    }
     definition
 }
 
@@ -314,7 +329,9 @@ fn routes_and_authorizer(pre_inputs: &PreInputs) -> Value {
         "method.request.path.proxy".into(),
     );
     let identity = identity_sources(pre_inputs);
-    let security = if pre_inputs.api_key.checked_by == KeyChecker::ApiGateway {
+    let api_key_required = pre_inputs.api_key.checked_by == KeyChecker::ApiGateway
+        || pre_inputs.rate_limits == Some(RateLimits::ApiGateway);
+    let security = if api_key_required {
         json!([{"tokengate": [], "api_key": []}])
     } else {
         json!([{"tokengate": []}])
@@ -363,8 +380,8 @@ fn routes_and_authorizer(pre_inputs: &PreInputs) -> Value {
     definition
 }
 
-/// The gateway responses: a Deny's 401 naming its error, missing identity sources, and an
-/// authorizer that failed.
+/// The gateway responses: a Deny's 401 naming its error, missing identity sources, an
+/// authorizer that failed, and the 429s of usage plans and the stage's throttling.
 fn gateway_responses() -> Value {
     let denial = r#"{"error": "$context.authorizer.error", "error_description": "$context.authorizer.error_description"}"#;
     json!({
@@ -375,6 +392,10 @@ fn gateway_responses() -> Value {
             r#"{"error": "AuthorizerFailure", "error_description": "The authorizer failed."}"#}},
         "AUTHORIZER_CONFIGURATION_ERROR": {"statusCode": 500, "responseTemplates": {"application/json":
             r#"{"error": "AuthorizerFailure", "error_description": "The authorizer failed."}"#}},
+        "THROTTLED": {"statusCode": 429, "responseTemplates": {"application/json":
+            r#"{"error": "RateLimitExceeded", "error_description": "Too many requests: the client's usage plan, or the stage, allows no more now. Retry shortly."}"#}},
+        "QUOTA_EXCEEDED": {"statusCode": 429, "responseTemplates": {"application/json":
+            r#"{"error": "QuotaExceeded", "error_description": "The client's usage plan quota for this period is spent."}"#}},
     })
 }
 
@@ -500,5 +521,33 @@ mod tests {
         let ours = r#"{"defaultURI": "https://idp.example/u"}"#;
         let rendered = render(TEMPLATE, ours).unwrap();
         assert!(!rendered.contains("UsagePlan") && !rendered.contains("api-key-source"));
+    }
+
+    #[test]
+    fn rate_limits_by_api_gateway_take_the_api_key_from_the_authorizer_and_answer_429_as_json() {
+        let config = r#"{"defaultURI": "https://idp.example/u", "rate_limits": "api_gateway"}"#;
+        let definition = definition(&PreInputs::parse(config).unwrap());
+        assert_eq!(
+            definition["x-amazon-apigateway-api-key-source"],
+            "AUTHORIZER"
+        );
+        let security =
+            &definition["paths"]["/{proxy+}"]["x-amazon-apigateway-any-method"]["security"];
+        assert_eq!(security, &json!([{"tokengate": [], "api_key": []}]));
+        let responses = &definition["x-amazon-apigateway-gateway-responses"];
+        for (response, error) in [
+            ("THROTTLED", "RateLimitExceeded"),
+            ("QUOTA_EXCEEDED", "QuotaExceeded"),
+        ] {
+            assert_eq!(responses[response]["statusCode"], 429);
+            let body = responses[response]["responseTemplates"]["application/json"]
+                .as_str()
+                .unwrap();
+            let body: Value = serde_json::from_str(body).unwrap();
+            assert_eq!(body["error"], error);
+        }
+        let both = r#"{"defaultURI": "https://idp.example/u", "rate_limits": "api_gateway",
+            "api_key": {"checked_by": "api_gateway"}}"#;
+        assert!(render(TEMPLATE, both).unwrap_err().contains("choose one"));
     }
 }

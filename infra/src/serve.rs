@@ -171,17 +171,9 @@ pub async fn serve(
     let (token_service, signing) = token_service(keys.clone(), tokens, address).await?;
     let token_service =
         token_service.with_token_limits(Some(TokenLimits::new(plans.clone(), usage.clone())));
-    let counted = pre_inputs.rate_limits == Some(authorizer::pre_inputs::RateLimits::Tokengate);
-    let mut authorizer =
+    let authorizer =
         Authorizer::new(Ok(pre_inputs), keys.clone(), Arc::new(endpoint)).with_token_lookup(lookup);
-    if counted {
-        // One process counts every request: counts are written at once, and exact.
-        let every_request = FlushPolicy {
-            requests: 1,
-            interval: std::time::Duration::ZERO,
-        };
-        authorizer = authorizer.with_metering(Metering::new(plans, usage, every_request));
-    }
+    let authorizer = held_to_plans(authorizer, plans, usage);
     let app = Arc::new(App {
         tokens: token_service,
         authorizer,
@@ -309,6 +301,27 @@ async fn open_stores(
             ))
         }
     }
+}
+
+/// The authorizer counting requests against plans, when its pre-inputs say
+/// `rate_limits: tokengate`. One process counts every request: counts are written at
+/// once, and exact.
+fn held_to_plans(
+    authorizer: Authorizer,
+    plans: Arc<dyn PlanStore>,
+    usage: Arc<dyn UsageStore>,
+) -> Authorizer {
+    let counted = authorizer
+        .pre_inputs()
+        .is_some_and(|p| p.rate_limits == Some(authorizer::pre_inputs::RateLimits::Tokengate));
+    if !counted {
+        return authorizer;
+    }
+    let every_request = FlushPolicy {
+        requests: 1,
+        interval: std::time::Duration::ZERO,
+    };
+    authorizer.with_metering(Metering::new(plans, usage, every_request))
 }
 
 /// Plans and counts: `PLANS_TABLE` and `USAGE_TABLE` with `--store dynamodb`, memory (no

@@ -269,15 +269,17 @@ fn serve(cli: &Cli, config: &std::path::Path) -> (ProcessGroup, String) {
         .stderr(Stdio::null());
     let mut process = ProcessGroup::spawn(&mut command).unwrap();
     let stdout = process.child().stdout.take().unwrap();
-    let base = BufReader::new(stdout)
-        .lines()
-        .map_while(Result::ok)
+    let mut lines = BufReader::new(stdout).lines().map_while(Result::ok);
+    let base = lines
+        .by_ref()
         .find_map(|line| {
             line.split("listening on ")
                 .nth(1)
                 .map(|r| r.split_whitespace().next().unwrap_or("").to_owned())
         })
         .expect("serve prints its address");
+    // Its log goes on on stdout: read, so that serve never writes to a closed pipe.
+    std::thread::spawn(move || lines.for_each(drop));
     (process, base)
 }
 

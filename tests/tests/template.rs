@@ -5,6 +5,7 @@
 
 use aws_sdk_dynamodb::types::{BillingMode, KeyType, ScalarAttributeType};
 use serde_yaml_ng::Value;
+use tokengate_shared::plan::dynamodb::{PLAN, USAGE_KEY, create_plan_tables};
 use tokengate_shared::store::dynamodb::{
     EXPIRES_AT, KEY_ID, KID, TOKEN_HASH, create_signing_keys_table, create_tables,
 };
@@ -52,6 +53,7 @@ async fn assert_table_matches(template: &Value, resource_name: &str, made: &str,
     create_signing_keys_table(&client, "signing-keys")
         .await
         .unwrap();
+    create_plan_tables(&client, "plans", "usage").await.unwrap();
     let described = client
         .describe_table()
         .table_name(made)
@@ -79,6 +81,16 @@ async fn the_tokens_table_in_the_template_is_the_one_tables_create_makes_with_it
     let template = template();
     assert_table_matches(&template, "TokensTable", "tokens", TOKEN_HASH).await;
     let ttl = &resource(&template, "TokensTable")["Properties"]["TimeToLiveSpecification"];
+    assert_eq!(ttl["AttributeName"], EXPIRES_AT);
+    assert_eq!(ttl["Enabled"], true);
+}
+
+#[tokio::test]
+async fn the_plans_and_usage_tables_in_the_template_are_the_ones_tables_create_makes() {
+    let template = template();
+    assert_table_matches(&template, "PlansTable", "plans", PLAN).await;
+    assert_table_matches(&template, "UsageTable", "usage", USAGE_KEY).await;
+    let ttl = &resource(&template, "UsageTable")["Properties"]["TimeToLiveSpecification"];
     assert_eq!(ttl["AttributeName"], EXPIRES_AT);
     assert_eq!(ttl["Enabled"], true);
 }
@@ -123,6 +135,8 @@ fn every_function_is_built_by_cargo_lambda_from_its_binary_with_the_contract_env
                 "ISSUER_URL",
                 "TOKEN_FORMAT",
                 "SIGNING_KEYS_TABLE",
+                "PLANS_TABLE",
+                "USAGE_TABLE",
             ][..],
         ),
         (
@@ -138,7 +152,13 @@ fn every_function_is_built_by_cargo_lambda_from_its_binary_with_the_contract_env
         (
             "AuthorizerFunction",
             "authorizer",
-            &["KEYS_TABLE", "TOKENS_TABLE", "AUTHORIZER_CONFIG"][..],
+            &[
+                "KEYS_TABLE",
+                "TOKENS_TABLE",
+                "PLANS_TABLE",
+                "USAGE_TABLE",
+                "AUTHORIZER_CONFIG",
+            ][..],
         ),
     ] {
         let function = resource(&template, name);
@@ -163,11 +183,27 @@ fn every_function_is_built_by_cargo_lambda_from_its_binary_with_the_contract_env
     assert_eq!(globals["LoggingConfig"]["LogFormat"], "JSON");
 }
 
+/// Statements `at` and `at + 1` of `function`: plans read, and only the counts written.
+fn assert_plans_read_and_counted(function: &Value, at: usize) {
+    let found = statements(function);
+    assert_eq!(found[at].0, ["dynamodb:GetItem"]);
+    assert!(found[at].1.contains("PlansTable"));
+    assert_eq!(found[at + 1].0, ["dynamodb:UpdateItem"]);
+    assert!(found[at + 1].1.contains("UsageTable"));
+    let policy = &function["Properties"]["Policies"][0]["Statement"][at + 1];
+    let attributes = &policy["Condition"]["ForAllValues:StringEquals"]["dynamodb:Attributes"];
+    assert_eq!(
+        serde_yaml_ng::to_string(attributes).unwrap().trim(),
+        "- usage_key\n- count\n- expires_at"
+    );
+}
+
 #[test]
 fn each_function_may_do_only_what_it_needs_in_dynamodb() {
     let template = template();
     let authorizer = statements(resource(&template, "AuthorizerFunction"));
-    assert_eq!(authorizer.len(), 1);
+    assert_eq!(authorizer.len(), 3);
+    assert_plans_read_and_counted(resource(&template, "AuthorizerFunction"), 1);
     // BatchGetItem: the tokengate style reads a token and its keys in one round trip.
     assert_eq!(
         authorizer[0].0,
@@ -176,7 +212,8 @@ fn each_function_may_do_only_what_it_needs_in_dynamodb() {
     assert!(authorizer[0].1.contains("KeysTable") && authorizer[0].1.contains("TokensTable"));
     let function = resource(&template, "TokenIssuerFunction");
     let issuer = statements(function);
-    assert_eq!(issuer.len(), 7);
+    assert_eq!(issuer.len(), 9);
+    assert_plans_read_and_counted(function, 4);
     assert_eq!(issuer[0].0, ["dynamodb:GetItem"]);
     assert!(issuer[0].1.contains("KeysTable"));
     // UpdateItem on keys: the failure count, and nothing else of the record.
@@ -207,13 +244,13 @@ fn each_function_may_do_only_what_it_needs_in_dynamodb() {
     );
     // JWTs: the signing keys read; envelope keys decrypted, KMS keys asked to sign, each
     // only for tokengate's own.
-    assert_eq!(issuer[4].0, ["dynamodb:Scan"]);
-    assert!(issuer[4].1.contains("SigningKeysTable"));
-    assert_eq!(issuer[5].0, ["kms:Decrypt"]);
-    let context = &policy[5]["Condition"]["StringEquals"]["kms:EncryptionContext:tokengate"];
+    assert_eq!(issuer[6].0, ["dynamodb:Scan"]);
+    assert!(issuer[6].1.contains("SigningKeysTable"));
+    assert_eq!(issuer[7].0, ["kms:Decrypt"]);
+    let context = &policy[7]["Condition"]["StringEquals"]["kms:EncryptionContext:tokengate"];
     assert_eq!(context.as_str(), Some("jwt-signing-key"));
-    assert_eq!(issuer[6].0, ["kms:Sign"]);
-    let tag = &policy[6]["Condition"]["StringEquals"]["aws:ResourceTag/tokengate"];
+    assert_eq!(issuer[8].0, ["kms:Sign"]);
+    let tag = &policy[8]["Condition"]["StringEquals"]["aws:ResourceTag/tokengate"];
     assert_eq!(
         tag.as_str(),
         Some("jwt-signing-key"),

@@ -19,6 +19,8 @@ use crate::moment::Moment;
 
 /// Requests refused past a limit, by `plan` and `limit` (`rate`, `quota`).
 pub const LIMITED: &str = "Limited";
+/// Requests refused past a quota, all plans together: one series to alarm on.
+pub const QUOTA_REFUSALS: &str = "QuotaRefusals";
 
 /// The plans and the counts.
 pub struct Metering {
@@ -66,6 +68,9 @@ impl Metering {
                 };
                 metrics::counter!(LIMITED, "plan" => plan.to_string(), "limit" => limit)
                     .increment(1);
+                if reason == Reason::QuotaExhausted {
+                    metrics::counter!(QUOTA_REFUSALS).increment(1);
+                }
                 Denial::limited(
                     reason,
                     Limited {

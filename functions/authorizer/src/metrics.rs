@@ -63,6 +63,11 @@ pub fn describe() {
         "Requests refused past a plan's limit, by plan and limit"
     );
     describe_counter!(
+        crate::metering::QUOTA_REFUSALS,
+        Unit::Count,
+        "Requests refused past a plan's quota, all plans together"
+    );
+    describe_counter!(
         tokengate_shared::plan::limiter::USAGE_FLUSHES,
         Unit::Count,
         "Usage counts written to USAGE_TABLE, by result"
