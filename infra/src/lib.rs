@@ -206,22 +206,32 @@ async fn key_store(
     ))
 }
 
-/// `PLANS_TABLE` and `USAGE_TABLE` through the SDK's environment.
-async fn plan_stores(
-    plans: &str,
-    usage: &str,
-) -> Result<
-    (
-        tokengate_shared::plan::dynamodb::DynamoPlanStore,
-        tokengate_shared::plan::dynamodb::DynamoUsageStore,
-    ),
-    CliError,
-> {
-    let client = tokengate_shared::store::dynamodb::client_from_env().await?;
-    Ok((
-        tokengate_shared::plan::dynamodb::DynamoPlanStore::new(client.clone(), plans),
-        tokengate_shared::plan::dynamodb::DynamoUsageStore::new(client, usage),
-    ))
+/// `PLANS_TABLE` and `USAGE_TABLE` through the SDK's environment, and API Gateway's usage
+/// plans.
+struct PlanTables {
+    plans: tokengate_shared::plan::dynamodb::DynamoPlanStore,
+    usage: tokengate_shared::plan::dynamodb::DynamoUsageStore,
+    gateway: usage_plans::ApiGatewayUsagePlans,
+}
+
+impl PlanTables {
+    async fn from_env(plans: &str, usage: &str) -> Result<Self, CliError> {
+        use tokengate_shared::plan::dynamodb::{DynamoPlanStore, DynamoUsageStore};
+        let client = tokengate_shared::store::dynamodb::client_from_env().await?;
+        Ok(Self {
+            plans: DynamoPlanStore::new(client.clone(), plans),
+            usage: DynamoUsageStore::new(client, usage),
+            gateway: usage_plans::ApiGatewayUsagePlans::default(),
+        })
+    }
+
+    fn stores(&self) -> plans::PlanStores<'_> {
+        plans::PlanStores {
+            plans: &self.plans,
+            usage: &self.usage,
+            gateway: &self.gateway,
+        }
+    }
 }
 
 /// Runs one command.
@@ -241,25 +251,13 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         }
         Command::Keys(command) => {
             let store = key_store(cli.keys_table).await?;
-            let (plans, usage) = plan_stores(&cli.plans_table, &cli.usage_table).await?;
-            let gateway = usage_plans::ApiGatewayUsagePlans::default();
-            let stores = plans::PlanStores {
-                plans: &plans,
-                usage: &usage,
-                gateway: &gateway,
-            };
-            keys::run(command, &store, &stores, cli.json).await
+            let plans = PlanTables::from_env(&cli.plans_table, &cli.usage_table).await?;
+            keys::run(command, &store, &plans.stores(), cli.json).await
         }
         Command::Plans(command) => {
             let store = key_store(cli.keys_table).await?;
-            let (plans, usage) = plan_stores(&cli.plans_table, &cli.usage_table).await?;
-            let gateway = usage_plans::ApiGatewayUsagePlans::default();
-            let stores = plans::PlanStores {
-                plans: &plans,
-                usage: &usage,
-                gateway: &gateway,
-            };
-            plans::run(command, &stores, &store, cli.json).await
+            let plans = PlanTables::from_env(&cli.plans_table, &cli.usage_table).await?;
+            plans::run(command, &plans.stores(), &store, cli.json).await
         }
         Command::Tokens(command) => {
             let store = key_store(cli.keys_table).await?;

@@ -76,16 +76,19 @@ async fn next(State(api): State<Api>) -> Response {
         std::future::pending::<()>().await;
         return StatusCode::NO_CONTENT.into_response();
     };
+    invocation(event.into(), HeaderValue::from_static(REQUEST_ID))
+}
+
+/// An invocation as the Runtime API hands it out: the event, with its request id, a
+/// deadline 10 s away and the function's ARN.
+pub(crate) fn invocation(event: axum::body::Bytes, request_id: HeaderValue) -> Response {
     let deadline = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default()
         + Duration::from_secs(10);
     let mut response = event.into_response();
     let headers = response.headers_mut();
-    headers.insert(
-        "lambda-runtime-aws-request-id",
-        HeaderValue::from_static(REQUEST_ID),
-    );
+    headers.insert("lambda-runtime-aws-request-id", request_id);
     headers.insert(
         "lambda-runtime-deadline-ms",
         HeaderValue::from(deadline.as_millis() as u64),

@@ -41,25 +41,10 @@ async fn next(State(api): State<Api>) -> Response {
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
         .insert(id.clone(), job.answer);
-    let deadline = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default()
-        + Duration::from_secs(10);
-    let mut response = job.event.into_response();
-    let headers = response.headers_mut();
-    if let Ok(id) = HeaderValue::from_str(&id) {
-        headers.insert("lambda-runtime-aws-request-id", id);
+    match HeaderValue::from_str(&id) {
+        Ok(id) => crate::coldstart::invocation(job.event, id),
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     }
-    headers.insert(
-        "lambda-runtime-deadline-ms",
-        HeaderValue::from(deadline.as_millis() as u64),
-    );
-    headers.insert(
-        "lambda-runtime-invoked-function-arn",
-        HeaderValue::from_static("arn:aws:lambda:us-east-1:123456789012:function:scale"),
-    );
-    headers.insert("content-type", HeaderValue::from_static("application/json"));
-    response
 }
 
 async fn answer(State(api): State<Api>, UrlPath(id): UrlPath<String>, body: Bytes) -> StatusCode {

@@ -10,7 +10,7 @@ use super::{Limit, Period, Plan, PlanName, UsagePlanLink};
 use crate::key::KeyId;
 use crate::store::StoreError;
 use crate::store::dynamodb::TableOutcome;
-use crate::store::dynamodb::call::{classify, is_condition_failure, timed};
+use crate::store::dynamodb::call::{ItemAt, classify, timed};
 use crate::store::dynamodb::item::{Attributes, EXPIRES_AT, Item, n, s};
 use crate::store::dynamodb::tables::{create_table, enable_ttl};
 
@@ -46,6 +46,14 @@ impl DynamoPlanStore {
         Self {
             client,
             table: table.into(),
+        }
+    }
+
+    fn at<'a>(&'a self, name: &'a PlanName) -> ItemAt<'a> {
+        ItemAt {
+            client: &self.client,
+            table: &self.table,
+            key: (PLAN, name.as_str()),
         }
     }
 
@@ -109,38 +117,12 @@ fn plan_item(plan: &Plan) -> Item {
 #[async_trait]
 impl PlanStore for DynamoPlanStore {
     async fn get(&self, name: &PlanName) -> Result<Option<Plan>, StoreError> {
-        let answer = timed(
-            "GetItem",
-            self.client
-                .get_item()
-                .table_name(&self.table)
-                .key(PLAN, s(name.as_str()))
-                .consistent_read(true)
-                .send(),
-        )
-        .await
-        .map_err(|e| classify(&self.table, e))?;
-        answer.item().map(|item| self.decode(item)).transpose()
+        let item = self.at(name).get().await?;
+        item.map(|item| self.decode(&item)).transpose()
     }
 
     async fn create(&self, plan: &Plan) -> Result<(), StoreError> {
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(plan_item(plan)))
-            .condition_expression("attribute_not_exists(#plan)")
-            .expression_attribute_names("#plan", PLAN)
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(err) if is_condition_failure(&err) => Err(StoreError::AlreadyExists {
-                what: "plan",
-                id: plan.name.to_string(),
-            }),
-            Err(err) => Err(classify(&self.table, err)),
-        }
+        self.at(&plan.name).create(plan_item(plan), "plan").await
     }
 
     async fn list(&self) -> Result<Vec<Plan>, StoreError> {
@@ -164,23 +146,7 @@ impl PlanStore for DynamoPlanStore {
     }
 
     async fn delete(&self, name: &PlanName) -> Result<(), StoreError> {
-        let result = self
-            .client
-            .delete_item()
-            .table_name(&self.table)
-            .key(PLAN, s(name.as_str()))
-            .condition_expression("attribute_exists(#plan)")
-            .expression_attribute_names("#plan", PLAN)
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(err) if is_condition_failure(&err) => Err(StoreError::NotFound {
-                what: "plan",
-                id: name.to_string(),
-            }),
-            Err(err) => Err(classify(&self.table, err)),
-        }
+        self.at(name).delete("plan").await
     }
 }
 

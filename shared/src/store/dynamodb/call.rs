@@ -61,3 +61,74 @@ pub(crate) async fn timed<T>(
 pub(crate) fn is_condition_failure<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
     matches!(err, SdkError::ServiceError(e) if e.err().code() == Some("ConditionalCheckFailedException"))
 }
+
+/// Where one item is: its table, and its partition key's attribute and value.
+pub(crate) struct ItemAt<'a> {
+    pub(crate) client: &'a aws_sdk_dynamodb::Client,
+    pub(crate) table: &'a str,
+    pub(crate) key: (&'static str, &'a str),
+}
+
+impl ItemAt<'_> {
+    /// One strongly consistent read of the item.
+    pub(crate) async fn get(&self) -> Result<Option<super::item::Item>, StoreError> {
+        let answer = timed(
+            "GetItem",
+            self.client
+                .get_item()
+                .table_name(self.table)
+                .key(self.key.0, super::item::s(self.key.1))
+                .consistent_read(true)
+                .send(),
+        )
+        .await
+        .map_err(|e| classify(self.table, e))?;
+        Ok(answer.item)
+    }
+
+    /// Writes `item` where no item is yet; [`StoreError::AlreadyExists`] naming `what`.
+    pub(crate) async fn create(
+        &self,
+        item: super::item::Item,
+        what: &'static str,
+    ) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(#key)")
+            .expression_attribute_names("#key", self.key.0)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(err) if is_condition_failure(&err) => Err(StoreError::AlreadyExists {
+                what,
+                id: self.key.1.to_owned(),
+            }),
+            Err(err) => Err(classify(self.table, err)),
+        }
+    }
+
+    /// Deletes the item; [`StoreError::NotFound`] naming `what` when there is none.
+    pub(crate) async fn delete(&self, what: &'static str) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .delete_item()
+            .table_name(self.table)
+            .key(self.key.0, super::item::s(self.key.1))
+            .condition_expression("attribute_exists(#key)")
+            .expression_attribute_names("#key", self.key.0)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(err) if is_condition_failure(&err) => Err(StoreError::NotFound {
+                what,
+                id: self.key.1.to_owned(),
+            }),
+            Err(err) => Err(classify(self.table, err)),
+        }
+    }
+}

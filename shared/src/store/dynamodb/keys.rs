@@ -10,7 +10,7 @@ use crate::grants::Grants;
 use crate::key::{ClientKey, FailureLimit, KeyId, KeyStatus, Reservation};
 use crate::store::{FailureLog, KeyAdmin, KeyReader, StoreError, in_listing_order, key_not_found};
 
-use super::call::{classify, is_condition_failure, timed};
+use super::call::{ItemAt, classify, is_condition_failure};
 use super::counters::{self};
 use super::item::{
     AUDIENCES, Item, KEY_ID, PLAN_NAME, SCOPES, TOKEN_FORMAT, TOKEN_TTL, grant_attributes, n, s,
@@ -62,6 +62,14 @@ impl DynamoKeyStore {
         }
     }
 
+    fn at<'a>(&'a self, id: &'a KeyId) -> ItemAt<'a> {
+        ItemAt {
+            client: &self.client,
+            table: &self.table,
+            key: (KEY_ID, id.as_str()),
+        }
+    }
+
     fn decode(&self, item: &Item) -> Result<ClientKey, StoreError> {
         ClientKey::try_from(item).map_err(|detail| StoreError::Corrupt {
             table: self.table.clone(),
@@ -102,18 +110,8 @@ impl DynamoKeyStore {
 impl KeyReader for DynamoKeyStore {
     #[instrument(skip(self), fields(table = %self.table))]
     async fn get(&self, id: &KeyId) -> Result<Option<ClientKey>, StoreError> {
-        let out = timed(
-            "GetItem",
-            self.client
-                .get_item()
-                .table_name(&self.table)
-                .key(KEY_ID, s(id.as_str()))
-                .consistent_read(true)
-                .send(),
-        )
-        .await
-        .map_err(|e| classify(&self.table, e))?;
-        out.item().map(|item| self.decode(item)).transpose()
+        let item = self.at(id).get().await?;
+        item.map(|item| self.decode(&item)).transpose()
     }
 }
 
@@ -139,22 +137,7 @@ impl FailureLog for DynamoKeyStore {
 impl KeyAdmin for DynamoKeyStore {
     #[instrument(skip(self, key), fields(table = %self.table, key_id = %key.id))]
     async fn create(&self, key: &ClientKey) -> Result<(), StoreError> {
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(Item::from(key)))
-            .condition_expression("attribute_not_exists(key_id)")
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(err) if is_condition_failure(&err) => Err(StoreError::AlreadyExists {
-                what: "key",
-                id: key.id.to_string(),
-            }),
-            Err(err) => Err(classify(&self.table, err)),
-        }
+        self.at(&key.id).create(Item::from(key), "key").await
     }
 
     #[instrument(skip(self), fields(table = %self.table))]
@@ -249,18 +232,6 @@ impl KeyAdmin for DynamoKeyStore {
 
     #[instrument(skip(self), fields(table = %self.table))]
     async fn delete(&self, id: &KeyId) -> Result<(), StoreError> {
-        let result = self
-            .client
-            .delete_item()
-            .table_name(&self.table)
-            .key(KEY_ID, s(id.as_str()))
-            .condition_expression("attribute_exists(key_id)")
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(err) if is_condition_failure(&err) => Err(key_not_found(id)),
-            Err(err) => Err(classify(&self.table, err)),
-        }
+        self.at(id).delete("key").await
     }
 }
