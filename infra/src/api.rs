@@ -392,7 +392,11 @@ fn gateway_responses() -> Value {
             r#"{"error": "AuthorizerFailure", "error_description": "The authorizer failed."}"#}},
         "AUTHORIZER_CONFIGURATION_ERROR": {"statusCode": 500, "responseTemplates": {"application/json":
             r#"{"error": "AuthorizerFailure", "error_description": "The authorizer failed."}"#}},
-        "THROTTLED": {"statusCode": 429, "responseTemplates": {"application/json":
+        // A usage plan's or the stage's rate frees up within a second; a header's value can
+        // only be static, so a quota's wait (to midnight or month's end) has none.
+        "THROTTLED": {"statusCode": 429,
+            "responseParameters": {"gatewayresponse.header.Retry-After": "'1'"},
+            "responseTemplates": {"application/json":
             r#"{"error": "RateLimitExceeded", "error_description": "Too many requests: the client's usage plan, or the stage, allows no more now. Retry shortly."}"#}},
         "QUOTA_EXCEEDED": {"statusCode": 429, "responseTemplates": {"application/json":
             r#"{"error": "QuotaExceeded", "error_description": "The client's usage plan quota for this period is spent."}"#}},
@@ -540,6 +544,12 @@ mod tests {
             ("QUOTA_EXCEEDED", "QuotaExceeded"),
         ] {
             assert_eq!(responses[response]["statusCode"], 429);
+            let retry_after =
+                &responses[response]["responseParameters"]["gatewayresponse.header.Retry-After"];
+            assert_eq!(
+                retry_after.as_str(),
+                (response == "THROTTLED").then_some("'1'")
+            );
             let body = responses[response]["responseTemplates"]["application/json"]
                 .as_str()
                 .unwrap();
