@@ -17,7 +17,9 @@ use crate::key::KeyId;
 
 pub use cache::{PLAN_REFRESH, PlanCache};
 pub use limiter::{FlushPolicy, Limiter, Refusal};
-pub use store::{MemoryPlanStore, MemoryUsageStore, PlanStore, UsageCount, UsageStore};
+pub use store::{
+    MemoryPlanStore, MemoryUsageStore, PlanReader, PlanStore, UsageCount, UsageCounter, UsageStore,
+};
 
 /// Why a text is not a plan's setting: the text, and the rule it breaks.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -77,7 +79,11 @@ impl Period {
         let date = at.date();
         match self {
             Self::Hour => (format!("h:{}", now / 3600), (now / 3600 + 1) * 3600),
-            Self::Day => (format!("d:{date}"), (now / 86_400 + 1) * 86_400),
+            Self::Day => {
+                let (month, day) = (u8::from(date.month()), date.day());
+                let id = format!("d:{:04}-{month:02}-{day:02}", date.year());
+                (id, (now / 86_400 + 1) * 86_400)
+            }
             Self::Month => {
                 let (year, month) = (date.year(), date.month());
                 let (next_year, next_month) = match month {

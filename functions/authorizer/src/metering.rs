@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use tokengate_shared::KeyId;
 use tokengate_shared::plan::{
-    FlushPolicy, LimitKind, Limiter, PLAN_REFRESH, PlanCache, PlanName, PlanStore, UsageStore,
+    FlushPolicy, LimitKind, Limiter, PLAN_REFRESH, PlanCache, PlanName, PlanReader, UsageCounter,
 };
 
 use crate::error::{Denial, Limited, Reason};
@@ -38,7 +38,11 @@ impl std::fmt::Debug for Metering {
 
 impl Metering {
     /// Plans from `plans`, counts written to `usage` as `flush` says.
-    pub fn new(plans: Arc<dyn PlanStore>, usage: Arc<dyn UsageStore>, flush: FlushPolicy) -> Self {
+    pub fn new(
+        plans: Arc<dyn PlanReader>,
+        usage: Arc<dyn UsageCounter>,
+        flush: FlushPolicy,
+    ) -> Self {
         Self {
             plans: PlanCache::new(plans, PLAN_REFRESH),
             limiter: Limiter::new(usage, flush),

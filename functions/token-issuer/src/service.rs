@@ -5,7 +5,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use tokengate_shared::grants::{Granted, Refused};
 use tokengate_shared::plan::{
-    FlushPolicy, Limiter, PLAN_REFRESH, PlanCache, PlanStore, UsageStore,
+    FlushPolicy, Limiter, PLAN_REFRESH, PlanCache, PlanReader, UsageCounter,
 };
 use tokengate_shared::signing::Keyring;
 use tokengate_shared::{
@@ -107,7 +107,7 @@ pub struct TokenLimits {
 
 impl TokenLimits {
     /// Limits from the plans in `plans`, counted in `usage`.
-    pub fn new(plans: Arc<dyn PlanStore>, usage: Arc<dyn UsageStore>) -> Self {
+    pub fn new(plans: Arc<dyn PlanReader>, usage: Arc<dyn UsageCounter>) -> Self {
         let every_token = FlushPolicy {
             requests: 1,
             interval: std::time::Duration::ZERO,

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use super::store::PlanStore;
+use super::store::PlanReader;
 use super::{Plan, PlanName};
 
 /// How long a plan read is used before it is read again.
@@ -16,7 +16,7 @@ type Entries = HashMap<PlanName, (Instant, Option<Arc<Plan>>)>;
 
 /// Plans by name, as last read.
 pub struct PlanCache {
-    store: Arc<dyn PlanStore>,
+    store: Arc<dyn PlanReader>,
     ttl: Duration,
     plans: Mutex<Entries>,
 }
@@ -31,7 +31,7 @@ impl std::fmt::Debug for PlanCache {
 
 impl PlanCache {
     /// Plans of `store`, each kept for `ttl`.
-    pub fn new(store: Arc<dyn PlanStore>, ttl: Duration) -> Self {
+    pub fn new(store: Arc<dyn PlanReader>, ttl: Duration) -> Self {
         Self {
             store,
             ttl,

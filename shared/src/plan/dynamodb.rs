@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, ReturnValue};
 
-use super::store::{PlanStore, UsageCount, UsageStore};
+use super::store::{PlanReader, PlanStore, UsageCount, UsageCounter, UsageStore};
 use super::{Limit, Period, Plan, PlanName, UsagePlanLink};
 use crate::key::KeyId;
 use crate::store::StoreError;
@@ -115,12 +115,15 @@ fn plan_item(plan: &Plan) -> Item {
 }
 
 #[async_trait]
-impl PlanStore for DynamoPlanStore {
+impl PlanReader for DynamoPlanStore {
     async fn get(&self, name: &PlanName) -> Result<Option<Plan>, StoreError> {
         let item = self.at(name).get().await?;
         item.map(|item| self.decode(&item)).transpose()
     }
+}
 
+#[async_trait]
+impl PlanStore for DynamoPlanStore {
     async fn create(&self, plan: &Plan) -> Result<(), StoreError> {
         self.at(&plan.name).create(plan_item(plan), "plan").await
     }
@@ -198,7 +201,7 @@ fn usage_key(key: &KeyId, window: &str) -> String {
 }
 
 #[async_trait]
-impl UsageStore for DynamoUsageStore {
+impl UsageCounter for DynamoUsageStore {
     async fn add(&self, key: &KeyId, counts: &[UsageCount]) -> Result<Vec<u64>, StoreError> {
         // One write per window, sent together: a flush costs one round trip.
         futures_util::future::join_all(counts.iter().map(|c| self.add_one(key, c)))
@@ -206,7 +209,10 @@ impl UsageStore for DynamoUsageStore {
             .into_iter()
             .collect()
     }
+}
 
+#[async_trait]
+impl UsageStore for DynamoUsageStore {
     async fn totals(&self, key: &KeyId, windows: &[String]) -> Result<Vec<u64>, StoreError> {
         if windows.is_empty() {
             return Ok(Vec::new());

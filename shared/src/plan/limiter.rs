@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use super::store::{UsageCount, UsageStore};
+use super::store::{UsageCount, UsageCounter};
 use super::{LimitKind, Window};
 use crate::key::KeyId;
 
@@ -70,7 +70,7 @@ impl Count {
 
 /// One execution environment's counts, by key and window.
 pub struct Limiter {
-    usage: Arc<dyn UsageStore>,
+    usage: Arc<dyn UsageCounter>,
     flush: FlushPolicy,
     counts: Mutex<HashMap<(KeyId, String), Count>>,
 }
@@ -85,7 +85,7 @@ impl std::fmt::Debug for Limiter {
 
 impl Limiter {
     /// A limiter writing to `usage` as `flush` says.
-    pub fn new(usage: Arc<dyn UsageStore>, flush: FlushPolicy) -> Self {
+    pub fn new(usage: Arc<dyn UsageCounter>, flush: FlushPolicy) -> Self {
         Self {
             usage,
             flush,
@@ -245,7 +245,7 @@ mod tests {
 
     #[tokio::test]
     async fn environments_sharing_a_store_overshoot_by_at_most_environments_times_flush_size() {
-        let usage: Arc<dyn UsageStore> = Arc::new(MemoryUsageStore::default());
+        let usage: Arc<dyn UsageCounter> = Arc::new(MemoryUsageStore::default());
         let flush = FlushPolicy {
             requests: 4,
             interval: Duration::from_secs(3600),
@@ -296,14 +296,11 @@ mod tests {
     struct Down;
 
     #[async_trait::async_trait]
-    impl UsageStore for Down {
+    impl UsageCounter for Down {
         async fn add(&self, _: &KeyId, _: &[UsageCount]) -> Result<Vec<u64>, crate::StoreError> {
             Err(crate::StoreError::Unreachable {
                 detail: "down".into(),
             })
-        }
-        async fn totals(&self, _: &KeyId, w: &[String]) -> Result<Vec<u64>, crate::StoreError> {
-            Ok(vec![0; w.len()])
         }
     }
 

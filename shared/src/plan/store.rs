@@ -10,11 +10,16 @@ use super::{Plan, PlanName};
 use crate::key::KeyId;
 use crate::store::StoreError;
 
-/// Plans, by name.
+/// Plans read by name: all that the functions need, so that they link no other call.
 #[async_trait]
-pub trait PlanStore: Send + Sync {
+pub trait PlanReader: Send + Sync {
     /// The plan with this name, if any. One read.
     async fn get(&self, name: &PlanName) -> Result<Option<Plan>, StoreError>;
+}
+
+/// Plans administered, by name (the CLI's).
+#[async_trait]
+pub trait PlanStore: PlanReader {
     /// Stores a new plan; [`StoreError::AlreadyExists`] if the name is taken.
     async fn create(&self, plan: &Plan) -> Result<(), StoreError>;
     /// Every plan, by name.
@@ -35,12 +40,17 @@ pub struct UsageCount {
     pub expires_at: u64,
 }
 
-/// Requests counted per key and window.
+/// Requests counted per key and window: all that the functions need.
 #[async_trait]
-pub trait UsageStore: Send + Sync {
+pub trait UsageCounter: Send + Sync {
     /// Adds each count to its window's total for `key`, atomically per window: the totals
     /// after, in the same order, everyone's counts included.
     async fn add(&self, key: &KeyId, counts: &[UsageCount]) -> Result<Vec<u64>, StoreError>;
+}
+
+/// Counts read back (the CLI's `keys show`).
+#[async_trait]
+pub trait UsageStore: UsageCounter {
     /// The totals of `key` in `windows`, 0 where nothing was counted.
     async fn totals(&self, key: &KeyId, windows: &[String]) -> Result<Vec<u64>, StoreError>;
 }
@@ -58,11 +68,14 @@ impl MemoryPlanStore {
 }
 
 #[async_trait]
-impl PlanStore for MemoryPlanStore {
+impl PlanReader for MemoryPlanStore {
     async fn get(&self, name: &PlanName) -> Result<Option<Plan>, StoreError> {
         Ok(self.plans().get(name).cloned())
     }
+}
 
+#[async_trait]
+impl PlanStore for MemoryPlanStore {
     async fn create(&self, plan: &Plan) -> Result<(), StoreError> {
         let mut plans = self.plans();
         if plans.contains_key(&plan.name) {
@@ -103,7 +116,7 @@ impl MemoryUsageStore {
 }
 
 #[async_trait]
-impl UsageStore for MemoryUsageStore {
+impl UsageCounter for MemoryUsageStore {
     async fn add(&self, key: &KeyId, counts: &[UsageCount]) -> Result<Vec<u64>, StoreError> {
         let now = crate::clock::now_epoch_seconds();
         let mut all = self.counts();
@@ -120,7 +133,10 @@ impl UsageStore for MemoryUsageStore {
             })
             .collect())
     }
+}
 
+#[async_trait]
+impl UsageStore for MemoryUsageStore {
     async fn totals(&self, key: &KeyId, windows: &[String]) -> Result<Vec<u64>, StoreError> {
         let all = self.counts();
         Ok(windows
