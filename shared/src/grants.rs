@@ -28,7 +28,7 @@ pub struct InvalidGrant {
 }
 
 impl InvalidGrant {
-    fn new(text: &str, rule: &'static str) -> Self {
+    pub(crate) fn new(text: &str, rule: &'static str) -> Self {
         Self {
             text: text.chars().take(64).collect(),
             rule,

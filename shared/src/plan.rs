@@ -12,7 +12,7 @@ use std::fmt;
 
 use sha2::{Digest, Sha256};
 
-pub use crate::grants::PlanName;
+pub use crate::grants::{InvalidGrant, PlanName};
 use crate::key::KeyId;
 
 pub use cache::{PLAN_REFRESH, PlanCache};
@@ -20,25 +20,6 @@ pub use limiter::{FlushPolicy, Limiter, Refusal};
 pub use store::{
     MemoryPlanStore, MemoryUsageStore, PlanReader, PlanStore, UsageCount, UsageCounter, UsageStore,
 };
-
-/// Why a text is not a plan's setting: the text, and the rule it breaks.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("'{text}' is not {rule}")]
-pub struct InvalidPlan {
-    /// What was given, cut to 64 characters.
-    pub text: String,
-    /// What it must be.
-    pub rule: &'static str,
-}
-
-impl InvalidPlan {
-    fn new(text: &str, rule: &'static str) -> Self {
-        Self {
-            text: text.chars().take(64).collect(),
-            rule,
-        }
-    }
-}
 
 /// The calendar period a count runs over, in UTC.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -110,8 +91,8 @@ pub struct Limit {
 
 impl Limit {
     /// Parses `COUNT/PERIOD`, the period one of `periods`; `rule` says what was expected.
-    pub fn parse(text: &str, periods: &[Period], rule: &'static str) -> Result<Self, InvalidPlan> {
-        let invalid = || InvalidPlan::new(text, rule);
+    pub fn parse(text: &str, periods: &[Period], rule: &'static str) -> Result<Self, InvalidGrant> {
+        let invalid = || InvalidGrant::new(text, rule);
         let (count, period) = text.split_once('/').ok_or_else(invalid)?;
         let count: u64 = count.parse().map_err(|_| invalid())?;
         let period = Period::parse(period)
@@ -193,15 +174,15 @@ impl Plan {
 
     /// Checks a plan's numbers: a rate and burst of at least 1, a burst of at most an hour
     /// at the rate.
-    pub fn check(&self) -> Result<(), InvalidPlan> {
+    pub fn check(&self) -> Result<(), InvalidGrant> {
         if self.rate == 0 || self.rate > Self::MAX_RATE {
-            return Err(InvalidPlan::new(
+            return Err(InvalidGrant::new(
                 &self.rate.to_string(),
                 "a rate: 1 to 1000000 requests per second",
             ));
         }
         if self.burst == 0 || self.burst > self.rate.saturating_mul(3600) {
-            return Err(InvalidPlan::new(
+            return Err(InvalidGrant::new(
                 &self.burst.to_string(),
                 "a burst: at least 1, and at most an hour of requests at the rate",
             ));

@@ -10,7 +10,7 @@ use super::{Limit, Period, Plan, PlanName, UsagePlanLink};
 use crate::key::KeyId;
 use crate::store::StoreError;
 use crate::store::dynamodb::TableOutcome;
-use crate::store::dynamodb::call::{ItemAt, classify, timed};
+use crate::store::dynamodb::call::{ItemAt, classify, scan_all, timed};
 use crate::store::dynamodb::item::{Attributes, EXPIRES_AT, Item, n, s};
 use crate::store::dynamodb::tables::{create_table, enable_ttl};
 
@@ -129,17 +129,7 @@ impl PlanStore for DynamoPlanStore {
     }
 
     async fn list(&self) -> Result<Vec<Plan>, StoreError> {
-        let items: Vec<Item> = self
-            .client
-            .scan()
-            .table_name(&self.table)
-            .consistent_read(true)
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<_, _>>()
-            .await
-            .map_err(|e| classify(&self.table, e))?;
+        let items = scan_all(&self.client, &self.table).await?;
         let mut plans = items
             .iter()
             .map(|item| self.decode(item))

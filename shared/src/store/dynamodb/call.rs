@@ -62,6 +62,23 @@ pub(crate) fn is_condition_failure<E: ProvideErrorMetadata, R>(err: &SdkError<E,
     matches!(err, SdkError::ServiceError(e) if e.err().code() == Some("ConditionalCheckFailedException"))
 }
 
+/// Every item of `table`, read page by page, strongly consistent: the CLI's listings.
+pub(crate) async fn scan_all(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+) -> Result<Vec<super::item::Item>, StoreError> {
+    client
+        .scan()
+        .table_name(table)
+        .consistent_read(true)
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Result<_, _>>()
+        .await
+        .map_err(|e| classify(table, e))
+}
+
 /// Where one item is: its table, and its partition key's attribute and value.
 pub(crate) struct ItemAt<'a> {
     pub(crate) client: &'a aws_sdk_dynamodb::Client,

@@ -10,7 +10,7 @@ use crate::grants::Grants;
 use crate::key::{ClientKey, FailureLimit, KeyId, KeyStatus, Reservation};
 use crate::store::{FailureLog, KeyAdmin, KeyReader, StoreError, in_listing_order, key_not_found};
 
-use super::call::{ItemAt, classify, is_condition_failure};
+use super::call::{ItemAt, classify, is_condition_failure, scan_all};
 use super::counters::{self};
 use super::item::{
     AUDIENCES, Item, KEY_ID, PLAN_NAME, SCOPES, TOKEN_FORMAT, TOKEN_TTL, grant_attributes, n, s,
@@ -142,17 +142,7 @@ impl KeyAdmin for DynamoKeyStore {
 
     #[instrument(skip(self), fields(table = %self.table))]
     async fn list(&self) -> Result<Vec<ClientKey>, StoreError> {
-        let items: Vec<Item> = self
-            .client
-            .scan()
-            .table_name(&self.table)
-            .consistent_read(true)
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<_, _>>()
-            .await
-            .map_err(|e| classify(&self.table, e))?;
+        let items = scan_all(&self.client, &self.table).await?;
         let keys = items
             .iter()
             .map(|item| self.decode(item))
