@@ -25,7 +25,7 @@ pub use key::{ClientKey, FailedAttempts, FailureLimit, KeyId, KeyStatus, Reserva
 pub use secret::{Secret, SecretHash};
 pub use signing::SigningKeyStore;
 pub use store::{
-    FailureLog, IssuerKeys, IssuerTokens, KeyAdmin, KeyReader, ReadEach, Revocation,
+    FailureLog, IssuerKeys, IssuerTokens, KeyAdmin, KeyReader, NoKeyStore, ReadEach, Revocation,
     SourceFailureLog, StoreError, TokenAndKeys, TokenLookup, TokenStore,
 };
 pub use token::{AccessToken, ActiveToken, AudienceClaim, TokenHash, TokenRecord};

@@ -194,6 +194,20 @@ pub enum Revocation {
     NotOwner,
 }
 
+/// The key reader of a function whose configuration reads no key: no store is built, so
+/// none of the SDK's work runs at cold start. A read says so, and never finds a key.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoKeyStore;
+
+#[async_trait]
+impl KeyReader for NoKeyStore {
+    async fn get(&self, _id: &KeyId) -> Result<Option<ClientKey>, StoreError> {
+        Err(StoreError::Backend {
+            detail: "no key store: the configuration reads no client key".to_owned(),
+        })
+    }
+}
+
 /// A token and the keys it is judged with, read together.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TokenAndKeys {
@@ -214,7 +228,7 @@ impl TokenAndKeys {
 #[async_trait]
 pub trait TokenLookup: Send + Sync {
     /// The token with this hash and the keys with these ids, in one round trip to the
-    /// store, strongly consistent.
+    /// store, strongly consistent unless built otherwise.
     async fn token_and_keys(
         &self,
         token: &TokenHash,

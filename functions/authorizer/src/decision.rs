@@ -27,6 +27,7 @@ use crate::routes::{RouteGrants, RouteTable, Verdict};
 use crate::validations::{Validated, Validations};
 
 mod own_tokens;
+mod recent;
 mod remote;
 
 /// The answer, before it is shaped for API Gateway.
@@ -94,6 +95,7 @@ pub struct Authorizer {
     endpoint: Arc<dyn ValidationEndpoint>,
     jwt: Option<JwtVerifier>,
     tokens: Option<Arc<dyn TokenLookup>>,
+    recent: recent::RecentReads,
     validations: Validations,
     api_keys: Option<Cache<KeyId, ClientKey>>,
     context_keys: Vec<String>,
@@ -158,12 +160,20 @@ impl Authorizer {
                 ),
                 _ => None,
             });
+        let lag = match pre_inputs.as_ref().map(|p| &p.style) {
+            Ok(ValidationStyle::Tokengate {
+                revocation_lag_seconds,
+                ..
+            }) => revocation_lag_seconds.unwrap_or(0),
+            _ => 0,
+        };
         Self {
             pre_inputs,
             keys,
             endpoint,
             jwt,
             tokens: None,
+            recent: recent::RecentReads::new(lag),
             validations: Validations::new(settings),
             api_keys,
             context_keys,

@@ -10,8 +10,8 @@ use authorizer::settings::AuthorizerSettings;
 use authorizer::{Authorizer, handler};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use tokengate_shared::plan::dynamodb::{DynamoPlanStore, DynamoUsageStore};
-use tokengate_shared::startup;
 use tokengate_shared::store::dynamodb::{self, DynamoKeyStore, DynamoTokenLookup, StoreLimits};
+use tokengate_shared::{NoKeyStore, startup};
 use tracing::{error, warn};
 
 // Lambda hands a function one event at a time: one thread runs it, with no worker
@@ -40,23 +40,20 @@ async fn run() -> Result<(), Error> {
             }
         }
     }
-    let endpoint = HttpValidationEndpoint::new(settings.pre_inputs.as_ref().ok())?;
+    let endpoint = Arc::new(HttpValidationEndpoint::new(
+        settings.pre_inputs.as_ref().ok(),
+    )?);
+    // Read, and refused when wrong, whether or not a store is built.
     let limits = StoreLimits::from_env()?;
-    let client = dynamodb::lambda_client(&limits)?;
-    let keys = Arc::new(DynamoKeyStore::new(client.clone(), &settings.keys_table));
-    let mut authorizer = Authorizer::new(settings.pre_inputs, keys.clone(), Arc::new(endpoint));
-    if let Some(metering) = settings.metering {
-        let plans = DynamoPlanStore::new(client.clone(), metering.plans_table);
-        let usage = DynamoUsageStore::new(client.clone(), metering.usage_table);
-        let metering = Metering::new(Arc::new(plans), Arc::new(usage), metering.flush);
-        authorizer = authorizer.with_metering(metering);
-    }
-    if let Some(tokens_table) = settings.tokens_table {
-        let lookup = DynamoTokenLookup::new(client, settings.keys_table, tokens_table);
-        authorizer = authorizer.with_token_lookup(Arc::new(lookup));
-    }
+    let (authorizer, keys) = if settings.needs_store() {
+        with_store(settings, &limits, endpoint)?
+    } else {
+        // No decision reads DynamoDB: no SDK client is built, and none of its work runs.
+        let keys = Arc::new(NoKeyStore);
+        (Authorizer::new(settings.pre_inputs, keys, endpoint), None)
+    };
     tokio::join!(authorizer.warm_up(), async {
-        if limits.warm_up {
+        if let Some(keys) = keys {
             keys.warm_up().await;
         }
     });
@@ -66,4 +63,28 @@ async fn run() -> Result<(), Error> {
         async move { startup::measured(metrics, &request_id, handler::handle(authorizer, event)).await }
     });
     lambda_runtime::run(handler).await
+}
+
+/// The authorizer over DynamoDB, with the key store to warm up when `DYNAMODB_WARM_UP` asks.
+fn with_store(
+    settings: AuthorizerSettings,
+    limits: &StoreLimits,
+    endpoint: Arc<HttpValidationEndpoint>,
+) -> Result<(Authorizer, Option<Arc<DynamoKeyStore>>), Error> {
+    let client = dynamodb::lambda_client(limits)?;
+    let keys = Arc::new(DynamoKeyStore::new(client.clone(), &settings.keys_table));
+    let eventually = settings.eventually_consistent_reads();
+    let mut authorizer = Authorizer::new(settings.pre_inputs, keys.clone(), endpoint);
+    if let Some(metering) = settings.metering {
+        let plans = DynamoPlanStore::new(client.clone(), metering.plans_table);
+        let usage = DynamoUsageStore::new(client.clone(), metering.usage_table);
+        let metering = Metering::new(Arc::new(plans), Arc::new(usage), metering.flush);
+        authorizer = authorizer.with_metering(metering);
+    }
+    if let Some(tokens_table) = settings.tokens_table {
+        let lookup = DynamoTokenLookup::new(client, settings.keys_table, tokens_table)
+            .eventually_consistent(eventually);
+        authorizer = authorizer.with_token_lookup(Arc::new(lookup));
+    }
+    Ok((authorizer, limits.warm_up.then_some(keys)))
 }

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use tokengate_shared::plan::FlushPolicy;
 
-use crate::pre_inputs::{ConfigError, PreInputs, RateLimits, ValidationStyle};
+use crate::pre_inputs::{ConfigError, KeyChecker, PreInputs, RateLimits, ValidationStyle};
 
 /// What the environment says.
 #[derive(Debug)]
@@ -86,6 +86,28 @@ impl AuthorizerSettings {
             pre_inputs,
             metering,
         })
+    }
+
+    /// Whether any decision reads DynamoDB: an API key tokengate checks, the `tokengate`
+    /// style, or counted plans. Pre-inputs that do not load still check the API key first
+    /// (Mashery's order), so they need the store too.
+    pub fn needs_store(&self) -> bool {
+        self.pre_inputs.as_ref().map_or(true, |p| {
+            p.api_key.checked_by == KeyChecker::Tokengate
+                || matches!(p.style, ValidationStyle::Tokengate { .. })
+                || self.metering.is_some()
+        })
+    }
+
+    /// `validation.eventually_consistent_reads` of the `tokengate` style.
+    pub fn eventually_consistent_reads(&self) -> bool {
+        matches!(
+            self.pre_inputs.as_ref().map(|p| &p.style),
+            Ok(ValidationStyle::Tokengate {
+                eventually_consistent_reads: true,
+                ..
+            })
+        )
     }
 }
 

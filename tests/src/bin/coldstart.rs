@@ -3,8 +3,9 @@
 //! smallest `lambda_runtime` function, the baseline), `authorizer` (forward style, its API
 //! key in DynamoDB), `token-issuer` (a token for the fixture key) and `token-issuer-jwt` (the
 //! same binary issuing a JWT: the signing keys read and the current key decrypted with KMS
-//! at the first request), with the tables and KMS on moto, and a Python authorizer doing the
-//! same work. Prints medians, min–max and the ratios
+//! at the first request), `authorizer-jwt` (the same binary in the `jwt` style with a local
+//! JWKS and API keys checked by API Gateway: no store, so no SDK client), with the tables
+//! and KMS on moto, and a Python authorizer doing the forward style's work. Prints medians, min–max and the ratios
 //! to the baseline. `--only authorizer` measures one function beside the baseline (for a
 //! profiler, say). `--tls` puts DynamoDB behind HTTPS, as it is in AWS, so that the TLS
 //! handshake is in the figures; `--no-warm-up` sets `DYNAMODB_WARM_UP=false`, so that the
@@ -25,13 +26,17 @@ use tokengate_tests::loopback_tls::LoopbackTls;
 use tokengate_tests::{DynamoCounter, Moto, sdk_env, workspace_root};
 
 /// The functions measured, the baseline first.
-const FUNCTIONS: [&str; 5] = [
+const FUNCTIONS: [&str; 6] = [
     "hello-lambda",
     "authorizer",
+    JWT_AUTHORIZER,
     "token-issuer",
     JWT_ISSUER,
     PYTHON,
 ];
+
+/// The authorizer again, in the `jwt` style with no store.
+const JWT_AUTHORIZER: &str = "authorizer-jwt";
 
 /// token-issuer again, with `TOKEN_FORMAT=jwt`.
 const JWT_ISSUER: &str = "token-issuer-jwt";
@@ -172,6 +177,66 @@ async fn jwt_signing_env(moto: &Moto, tables: &[(String, String)]) -> Vec<(Strin
     env
 }
 
+/// The `jwt` style with API keys checked by API Gateway, its JWKS in a file: the env and a
+/// REST API event carrying an ES256 JWT that the JWKS verifies.
+fn jwt_authorizer(dir: &Path) -> (Vec<(String, String)>, Vec<u8>) {
+    use tokengate_shared::signing::jwt::{self, Aud, Claims, Header};
+    use tokengate_shared::signing::local::generate;
+    use tokengate_shared::signing::{Jwks, LocalKey, SigningAlg};
+    let issuer = "https://auth.example/prod";
+    let pkcs8 = generate(SigningAlg::Es256).expect("a P-256 key");
+    let key = LocalKey::from_pkcs8("cold", SigningAlg::Es256, &pkcs8).expect("the key loads");
+    let jwks = dir.join(format!("coldstart-jwks-{}.json", std::process::id()));
+    let published = Jwks {
+        keys: vec![key.public_jwk("cold")],
+    };
+    std::fs::write(&jwks, serde_json::to_vec(&published).expect("JSON")).expect("a JWKS file");
+    let now = tokengate_shared::clock::now_epoch_seconds();
+    let claims = Claims {
+        iss: issuer,
+        sub: "client-42",
+        client_id: "client-42",
+        aud: Aud::One(issuer),
+        exp: now + 3_600,
+        iat: now,
+        jti: jwt::new_jti(),
+        scope: "innreach_tp",
+        from_code: None,
+        to_code: None,
+    };
+    let input = jwt::signing_input(&Header::new(key.alg(), "cold"), &claims);
+    let token = jwt::compact(
+        input.clone(),
+        &key.sign(input.as_bytes()).expect("a signature"),
+    );
+    let pre_inputs = json!({
+        "token_validation_uri": {"defaultURI": format!("{issuer}/.well-known/jwks.json")},
+        "api_key": {"checked_by": "api_gateway"},
+        "validation": {"style": "jwt", "issuer": issuer, "audience": issuer,
+                       "algorithms": ["ES256"], "jwks_file": jwks.display().to_string()},
+        "inject_headers": {"X-Client-Id": "$.client_id"}
+    });
+    let mut event: Value = serde_json::from_slice(&event_file(
+        "functions/authorizer/events/rest-api-request.json",
+    ))
+    .expect("the event is JSON");
+    let bearer = format!("Bearer {token}");
+    event["headers"]["Authorization"] = json!(bearer);
+    event["multiValueHeaders"]["Authorization"] = json!([bearer]);
+    // KEYS_TABLE is named, as the template names it; no region, so that a client built by
+    // mistake would stop the function at init.
+    let env = [
+        ("KEYS_TABLE", "keys"),
+        ("AWS_REGION", ""),
+        ("AWS_DEFAULT_REGION", ""),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .chain([("AUTHORIZER_CONFIG".to_owned(), pre_inputs.to_string())])
+    .collect();
+    (env, serde_json::to_vec(&event).expect("JSON"))
+}
+
 #[tokio::main]
 async fn main() {
     let args = match args() {
@@ -188,7 +253,7 @@ async fn main() {
     };
     let binaries = FUNCTIONS
         .iter()
-        .filter(|name| ![PYTHON, JWT_ISSUER].contains(*name));
+        .filter(|name| ![PYTHON, JWT_ISSUER, JWT_AUTHORIZER].contains(*name));
     for name in binaries.filter(|name| measured(name)) {
         if !args.bin_dir.join(name).is_file() {
             eprintln!(
@@ -231,6 +296,7 @@ async fn main() {
     let mut python_env = authorizer_env.clone();
     python_env.push(("PYTHONDONTWRITEBYTECODE".into(), "1".into()));
     let allows = |answer: &Value| answer["policyDocument"]["Statement"][0]["Effect"] == "Allow";
+    let (jwt_authorizer_env, jwt_authorizer_event) = jwt_authorizer(&std::env::temp_dir());
 
     let functions = [
         Function {
@@ -248,6 +314,15 @@ async fn main() {
             args: Vec::new(),
             env: authorizer_env,
             event: event_file("functions/authorizer/events/rest-api-request.json"),
+            accepts: allows,
+            runs: Vec::new(),
+        },
+        Function {
+            name: JWT_AUTHORIZER,
+            binary: args.bin_dir.join("authorizer"),
+            args: Vec::new(),
+            env: jwt_authorizer_env,
+            event: jwt_authorizer_event,
             accepts: allows,
             runs: Vec::new(),
         },

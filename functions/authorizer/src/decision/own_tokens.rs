@@ -1,7 +1,8 @@
 //! The `tokengate` style: the token, its key and the API key read together, in one round
 //! trip, on every decision, so that a revoked token or a disabled key is denied on the very
-//! next request. The cache keeps only what never changes: the key a token was issued to
-//! (so that it joins the same read) and the headers injected from the token's claims.
+//! next request; or, with `revocation_lag_seconds`, at most once per lag per environment
+//! ([`super::recent`]). The cache keeps only what never changes: the key a token was
+//! issued to (so that it joins the same read) and the headers injected from its claims.
 
 use std::sync::Arc;
 
@@ -47,7 +48,9 @@ impl Authorizer {
         if let Some(owner) = hit.as_ref().and_then(|h| h.owner.clone()) {
             ids.push(owner);
         }
-        let found = match lookup.token_and_keys(&TokenHash::of(token), &ids).await {
+        let hash = TokenHash::of(token);
+        let read = self.recent.token_and_keys(&**lookup, &hash, &ids, now);
+        let found = match read.await {
             Ok(found) => found,
             Err(e) => {
                 let denial = Denial::with_detail(Reason::KeyStoreUnavailable, e.to_string());
@@ -139,8 +142,8 @@ impl Authorizer {
             found.key(&record.key_id)
         } else {
             fetched = self
-                .keys
-                .get(&record.key_id)
+                .recent
+                .key(&*self.keys, &record.key_id, now)
                 .await
                 .map_err(|e| Denial::with_detail(Reason::KeyStoreUnavailable, e.to_string()))?;
             fetched.as_ref()

@@ -248,6 +248,7 @@ pub(super) struct ValidationSection {
     pub(super) allow_insecure_http: Option<Entry<Flag>>,
     pub(super) token_bound_to_api_key: Option<Entry<Flag>>,
     pub(super) revocation_lag_seconds: Option<Entry<Number>>,
+    pub(super) eventually_consistent_reads: Option<Entry<Flag>>,
     #[serde(flatten)]
     pub(super) unknown: BTreeMap<String, IgnoredAny>,
 }
@@ -259,7 +260,7 @@ pub(super) enum ProfileName {
     Rfc9068,
 }
 
-pub(super) const VALIDATION_KEYS: [&str; 15] = [
+pub(super) const VALIDATION_KEYS: [&str; 16] = [
     "style",
     "client_id",
     "client_secret",
@@ -275,11 +276,12 @@ pub(super) const VALIDATION_KEYS: [&str; 15] = [
     "allow_insecure_http",
     "token_bound_to_api_key",
     "revocation_lag_seconds",
+    "eventually_consistent_reads",
 ];
 
 /// Which styles each `validation` key applies to (`style` and `allow_insecure_http` apply
 /// to all).
-pub(super) const STYLE_KEYS: [(&str, &[&str]); 13] = [
+pub(super) const STYLE_KEYS: [(&str, &[&str]); 14] = [
     ("client_id", &["rfc7662"]),
     ("client_secret", &["rfc7662"]),
     ("audience", &["rfc7662", "jwt", "tokengate"]),
@@ -293,6 +295,7 @@ pub(super) const STYLE_KEYS: [(&str, &[&str]); 13] = [
     ("profile", &["jwt"]),
     ("token_bound_to_api_key", &["tokengate"]),
     ("revocation_lag_seconds", &["tokengate"]),
+    ("eventually_consistent_reads", &["tokengate"]),
 ];
 
 /// `validation.issuer`: one issuer, or one per region code with a `default`.

@@ -95,8 +95,12 @@ pub enum ValidationStyle {
         bound_to_api_key: bool,
         /// `revocation_lag_seconds`: how long an Allow may outlive a revocation, accepted
         /// explicitly; it bounds API Gateway's authorizer cache (`tokengate api render`).
-        /// `None`: not at all, the cache must be off.
+        /// `None`: not at all, the cache must be off. Above 0, each execution environment
+        /// also keeps the token and key records it read for at most that long.
         revocation_lag_seconds: Option<u64>,
+        /// `eventually_consistent_reads`: half the read units, accepted only beside a lag
+        /// of 1 second or more.
+        eventually_consistent_reads: bool,
     },
 }
 
@@ -221,12 +225,14 @@ impl fmt::Debug for ValidationStyle {
                 required_scopes,
                 bound_to_api_key,
                 revocation_lag_seconds,
+                eventually_consistent_reads,
             } => f
                 .debug_struct("Tokengate")
                 .field("audience", audience)
                 .field("required_scopes", required_scopes)
                 .field("bound_to_api_key", bound_to_api_key)
                 .field("revocation_lag_seconds", revocation_lag_seconds)
+                .field("eventually_consistent_reads", eventually_consistent_reads)
                 .finish(),
         }
     }

@@ -38,24 +38,45 @@ pub(super) fn style(
         None | Some(StyleName::Forward) => ValidationStyle::Forward,
         Some(StyleName::Rfc7662) => rfc7662(problems, section, secrets),
         Some(StyleName::Jwt) => ValidationStyle::Jwt(Box::new(jwt(problems, section, secrets))),
-        Some(StyleName::Tokengate) => ValidationStyle::Tokengate {
-            audience: problems.take("validation.audience", section.audience),
-            required_scopes: problems
-                .take("validation.required_scopes", section.required_scopes)
-                .unwrap_or_default(),
-            bound_to_api_key: problems
-                .take(
-                    "validation.token_bound_to_api_key",
-                    section.token_bound_to_api_key,
-                )
-                .is_none_or(|Flag(b)| b),
-            revocation_lag_seconds: problems
-                .take(
-                    "validation.revocation_lag_seconds",
-                    section.revocation_lag_seconds,
-                )
-                .and_then(|n| within(problems, "validation.revocation_lag_seconds", n, 0..=3_600)),
-        },
+        Some(StyleName::Tokengate) => tokengate(problems, section),
+    }
+}
+
+fn tokengate(problems: &mut Problems, section: ValidationSection) -> ValidationStyle {
+    let revocation_lag_seconds = problems
+        .take(
+            "validation.revocation_lag_seconds",
+            section.revocation_lag_seconds,
+        )
+        .and_then(|n| within(problems, "validation.revocation_lag_seconds", n, 0..=3_600));
+    let eventually_consistent_reads = problems
+        .take(
+            "validation.eventually_consistent_reads",
+            section.eventually_consistent_reads,
+        )
+        .is_some_and(|Flag(b)| b);
+    // DynamoDB's eventually consistent read usually sees a write within a second: only a
+    // lag that already allows a second may use it.
+    if eventually_consistent_reads && revocation_lag_seconds.unwrap_or(0) == 0 {
+        problems.add(
+            "validation.eventually_consistent_reads",
+            "needs validation.revocation_lag_seconds of 1 or more: an eventually consistent \
+             read may miss a revocation made within the last second",
+        );
+    }
+    ValidationStyle::Tokengate {
+        audience: problems.take("validation.audience", section.audience),
+        required_scopes: problems
+            .take("validation.required_scopes", section.required_scopes)
+            .unwrap_or_default(),
+        bound_to_api_key: problems
+            .take(
+                "validation.token_bound_to_api_key",
+                section.token_bound_to_api_key,
+            )
+            .is_none_or(|Flag(b)| b),
+        revocation_lag_seconds,
+        eventually_consistent_reads,
     }
 }
 
@@ -95,6 +116,7 @@ impl ValidationSection {
             "profile" => self.profile.take().is_some(),
             "token_bound_to_api_key" => self.token_bound_to_api_key.take().is_some(),
             "revocation_lag_seconds" => self.revocation_lag_seconds.take().is_some(),
+            "eventually_consistent_reads" => self.eventually_consistent_reads.take().is_some(),
             _ => false,
         }
     }

@@ -123,6 +123,7 @@ pub struct DynamoTokenLookup {
     client: Client,
     keys_table: String,
     tokens_table: String,
+    consistent: bool,
 }
 
 impl DynamoTokenLookup {
@@ -136,6 +137,16 @@ impl DynamoTokenLookup {
             client,
             keys_table: keys_table.into(),
             tokens_table: tokens_table.into(),
+            consistent: true,
+        }
+    }
+
+    /// The same lookup reading eventually consistent, at half the read units: only where
+    /// the authorizer already accepts a revocation lag.
+    pub fn eventually_consistent(self, eventually: bool) -> Self {
+        Self {
+            consistent: !eventually,
+            ..self
         }
     }
 
@@ -161,7 +172,7 @@ impl TokenLookup for DynamoTokenLookup {
         let batch = |table: &str, items: Vec<Item>| {
             KeysAndAttributes::builder()
                 .set_keys(Some(items))
-                .consistent_read(true)
+                .consistent_read(self.consistent)
                 .build()
                 .map(|k| (table.to_owned(), k))
         };
