@@ -160,8 +160,9 @@ pub fn render(template: &str, config_text: &str) -> Result<String, String> {
 }
 
 /// A CloudFormation rule holding API Gateway's authorizer cache to what the `tokengate`
-/// style accepts: off, since a revoked token or a disabled key is denied on the very next
-/// request, or at most the `revocation_lag_seconds` the pre-inputs accept.
+/// style accepts: flushed by the cache-flusher on every revocation
+/// (`AuthorizerCacheFlushing`, the default), or else off, or at most the
+/// `revocation_lag_seconds` the pre-inputs accept.
 fn rules(style: &ValidationStyle) -> String {
     let ValidationStyle::Tokengate {
         revocation_lag_seconds,
@@ -170,7 +171,7 @@ fn rules(style: &ValidationStyle) -> String {
     else {
         return String::new();
     };
-    let assertion = match revocation_lag_seconds {
+    let within_lag = match revocation_lag_seconds {
         None | Some(0) => "!Equals [!Ref AuthorizerCacheTtl, 0]".to_owned(),
         Some(lag) => {
             let allowed: Vec<String> = (0..=*lag).map(|n| format!("\"{n}\"")).collect();
@@ -181,11 +182,13 @@ fn rules(style: &ValidationStyle) -> String {
         }
     };
     let bound = revocation_lag_seconds.unwrap_or(0);
+    let assertion = format!("!Or [{within_lag}, !Equals [!Ref AuthorizerCacheFlushing, \"true\"]]");
     format!(
         "Rules:\n  AuthorizerCacheWithinRevocationLag:\n    Assertions:\n      - Assert: {assertion}\n        \
          AssertDescription: >-\n          The tokengate style denies a revoked token or a disabled key on the next\n          \
-         request, and API Gateway's authorizer cache would keep allowing it: AuthorizerCacheTtl\n          \
-         must be at most validation.revocation_lag_seconds ({bound} s) of the pre-inputs."
+         request, and API Gateway's authorizer cache would keep allowing it: with\n          \
+         AuthorizerCacheFlushing false, AuthorizerCacheTtl must be at most\n          \
+         validation.revocation_lag_seconds ({bound} s) of the pre-inputs."
     )
 }
 
@@ -478,19 +481,21 @@ mod tests {
     }
 
     #[test]
-    fn the_tokengate_style_holds_api_gateways_cache_to_the_lag_it_accepts() {
+    fn the_tokengate_style_holds_an_unflushed_api_gateway_cache_to_the_lag_it_accepts() {
         let strict = r#"{"validation": {"style": "tokengate"}}"#;
         let rendered = render(TEMPLATE, strict).unwrap();
         assert!(
             rendered.contains("Rules:\n  AuthorizerCacheWithinRevocationLag:"),
             "{rendered}"
         );
-        assert!(rendered.contains("- Assert: !Equals [!Ref AuthorizerCacheTtl, 0]"));
+        assert!(rendered.contains(
+            r#"- Assert: !Or [!Equals [!Ref AuthorizerCacheTtl, 0], !Equals [!Ref AuthorizerCacheFlushing, "true"]]"#
+        ));
         let lagging = r#"{"validation": {"style": "tokengate", "revocation_lag_seconds": 3}}"#;
         let rendered = render(TEMPLATE, lagging).unwrap();
         assert!(
             rendered
-                .contains(r#"- Assert: !Contains [["0", "1", "2", "3"], !Ref AuthorizerCacheTtl]"#),
+                .contains(r#"- Assert: !Or [!Contains [["0", "1", "2", "3"], !Ref AuthorizerCacheTtl], !Equals"#),
             "{rendered}"
         );
         let forward = r#"{"defaultURI": "https://idp.example/u"}"#;

@@ -485,3 +485,82 @@ fn every_alarm_watches_its_metric_and_notifies_the_optional_topic() {
         );
     }
 }
+
+#[test]
+fn with_the_authorizer_cache_on_both_tables_stream_to_the_cache_flusher_with_least_privilege() {
+    let template = template();
+    let yaml = |value: &Value| serde_yaml_ng::to_string(value).unwrap();
+    for table in ["KeysTable", "TokensTable"] {
+        let stream = yaml(&resource(&template, table)["Properties"]["StreamSpecification"]);
+        assert!(
+            stream.contains("CacheFlushing") && stream.contains("NEW_AND_OLD_IMAGES"),
+            "{table}: {stream}"
+        );
+    }
+    let flusher = resource(&template, "CacheFlusherFunction");
+    assert_eq!(flusher["Condition"], "CacheFlushing");
+    assert_eq!(
+        flusher["Metadata"]["BuildProperties"]["Binary"],
+        "cache-flusher"
+    );
+    let stages = yaml(&flusher["Properties"]["Environment"]["Variables"]["FLUSH_STAGES"]);
+    assert!(stages.contains("${TokengateApi}/prod"), "{stages}");
+    let events = &flusher["Properties"]["Events"];
+    for (event, table, names) in [
+        ("KeysChanged", "KeysTable", r#"["MODIFY", "REMOVE"]"#),
+        ("TokensRevoked", "TokensTable", r#"["REMOVE"]"#),
+    ] {
+        let properties = &events[event]["Properties"];
+        assert_eq!(events[event]["Type"], "DynamoDB");
+        assert!(yaml(&properties["Stream"]).contains(&format!("{table}.StreamArn")));
+        let filter = properties["FilterCriteria"]["Filters"][0]["Pattern"]
+            .as_str()
+            .unwrap();
+        assert_eq!(filter, format!(r#"{{"eventName": {names}}}"#), "{event}");
+        let dead_letters = yaml(&properties["DestinationConfig"]["OnFailure"]);
+        assert!(
+            dead_letters.contains("CacheFlusherDeadLetterQueue.Arn"),
+            "{event}"
+        );
+    }
+    // Its own role: no managed policy, each statement on named resources.
+    assert!(yaml(&flusher["Properties"]["Role"]).contains("CacheFlusherRole.Arn"));
+    let role = resource(&template, "CacheFlusherRole");
+    assert!(role["Properties"]["ManagedPolicyArns"].is_null());
+    let policy = &role["Properties"]["Policies"][0]["PolicyDocument"]["Statement"];
+    let actions: Vec<String> = policy
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .flat_map(|s| match &s["Action"] {
+            Value::String(a) => vec![a.clone()],
+            Value::Sequence(list) => list
+                .iter()
+                .map(|a| a.as_str().unwrap().to_owned())
+                .collect(),
+            other => panic!("unexpected Action {other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "dynamodb:DescribeStream",
+            "dynamodb:GetRecords",
+            "dynamodb:GetShardIterator",
+            "dynamodb:ListStreams",
+            "logs:CreateLogStream",
+            "logs:PutLogEvents",
+            "sqs:SendMessage",
+            "apigateway:DELETE",
+        ]
+    );
+    let flush = yaml(&policy[4]["Resource"]);
+    assert!(
+        flush.contains("/restapis/${TokengateApi}/stages/prod/cache/authorizers"),
+        "{flush}"
+    );
+    let alarm = &resource(&template, "CacheFlushFailedAlarm")["Properties"];
+    assert_eq!(alarm["Namespace"], "AWS/SQS");
+    assert_eq!(alarm["MetricName"], "ApproximateNumberOfMessagesVisible");
+    assert!(yaml(&alarm["AlarmActions"]).contains("AlarmTopicArn"));
+}

@@ -15,7 +15,8 @@ pub(crate) mod tables;
 mod tokens;
 
 pub use client::{
-    client_from_env, endpoint_description, lambda_client, lambda_client_with, sdk_http_client,
+    client_from_env, endpoint_description, endpoint_override, lambda_client, lambda_client_with,
+    lambda_region, sdk_http_client,
 };
 pub use counters::SOURCE_PREFIX;
 pub use item::{EXPIRES_AT, KEY_ID, KID, TOKEN_HASH};

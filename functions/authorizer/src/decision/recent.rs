@@ -3,32 +3,74 @@
 //! per lag whatever its traffic. A revocation then takes effect within the lag. Only what
 //! was found is kept: an unknown token or key is asked for again each time.
 
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::sync::Mutex;
 use std::time::Duration;
 
-use moka::sync::Cache;
 use tokengate_shared::{ClientKey, KeyId, KeyReader, StoreError, TokenAndKeys, TokenHash};
 use tokengate_shared::{TokenLookup, TokenRecord};
 
 use crate::moment::Moment;
 
 /// Records kept per kind: far above one environment's working set, and a bound on memory.
-const MAX_RECORDS: u64 = 10_000;
+const MAX_RECORDS: usize = 10_000;
+
+/// Records by id, each with the moment it was read. A plain map: a second cache crate's
+/// code for two more record types would cost the binary a quarter of a megabyte.
+struct Kept<K, V> {
+    lag: Duration,
+    records: Mutex<HashMap<K, (V, Moment)>>,
+}
+
+impl<K: Hash + Eq, V: Clone> Kept<K, V> {
+    fn new(lag: Duration) -> Self {
+        Self {
+            lag,
+            records: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The record, if it was read less than the lag before `now`.
+    fn get(&self, id: &K, now: Moment) -> Option<V> {
+        let records = self.records.lock().ok()?;
+        let (record, at) = records.get(id)?;
+        fresh(*at, now, self.lag).then(|| record.clone())
+    }
+
+    /// Keeps `record`, read at `now`; when full, the stale go first, then all.
+    fn insert(&self, id: K, record: V, now: Moment) {
+        let Ok(mut records) = self.records.lock() else {
+            return;
+        };
+        if records.len() >= MAX_RECORDS {
+            records.retain(|_, (_, at)| fresh(*at, now, self.lag));
+            if records.len() >= MAX_RECORDS {
+                records.clear();
+            }
+        }
+        records.insert(id, (record, now));
+    }
+}
+
+fn fresh(read_at: Moment, now: Moment, lag: Duration) -> bool {
+    now.instant().saturating_duration_since(read_at.instant()) < lag
+}
 
 /// The records read, with when; with a lag of 0, nothing is kept.
 pub(super) struct RecentReads {
-    lag: Duration,
-    tokens: Option<Cache<TokenHash, (TokenRecord, Moment)>>,
-    keys: Option<Cache<KeyId, (ClientKey, Moment)>>,
+    tokens: Option<Kept<TokenHash, TokenRecord>>,
+    keys: Option<Kept<KeyId, ClientKey>>,
 }
 
 impl RecentReads {
     /// Records kept for `lag_seconds` (0: read on every decision).
     pub(super) fn new(lag_seconds: u64) -> Self {
+        let lag = Duration::from_secs(lag_seconds);
         let kept = lag_seconds > 0;
         Self {
-            lag: Duration::from_secs(lag_seconds),
-            tokens: kept.then(|| Cache::new(MAX_RECORDS)),
-            keys: kept.then(|| Cache::new(MAX_RECORDS)),
+            tokens: kept.then(|| Kept::new(lag)),
+            keys: kept.then(|| Kept::new(lag)),
         }
     }
 
@@ -44,25 +86,25 @@ impl RecentReads {
         let (Some(tokens), Some(keys)) = (&self.tokens, &self.keys) else {
             return lookup.token_and_keys(token, ids).await;
         };
-        let kept_token = tokens.get(token).filter(|(_, at)| self.fresh(*at, now));
+        let kept_token = tokens.get(token, now);
         let mut found = TokenAndKeys::default();
         let mut stale = Vec::new();
         for id in ids {
-            match keys.get(id).filter(|(_, at)| self.fresh(*at, now)) {
-                Some((key, _)) => found.keys.push(key),
+            match keys.get(id, now) {
+                Some(key) => found.keys.push(key),
                 None => stale.push(id.clone()),
             }
         }
-        if let (Some((record, _)), true) = (kept_token, stale.is_empty()) {
+        if let (Some(record), true) = (kept_token, stale.is_empty()) {
             found.token = Some(record);
             return Ok(found);
         }
         let read = lookup.token_and_keys(token, &stale).await?;
         if let Some(record) = &read.token {
-            tokens.insert(*token, (record.clone(), now));
+            tokens.insert(*token, record.clone(), now);
         }
         for key in &read.keys {
-            keys.insert(key.id.clone(), (key.clone(), now));
+            keys.insert(key.id.clone(), key.clone(), now);
         }
         found.token = read.token;
         found.keys.extend(read.keys);
@@ -79,17 +121,13 @@ impl RecentReads {
         let Some(keys) = &self.keys else {
             return reader.get(id).await;
         };
-        if let Some((key, _)) = keys.get(id).filter(|(_, at)| self.fresh(*at, now)) {
+        if let Some(key) = keys.get(id, now) {
             return Ok(Some(key));
         }
         let read = reader.get(id).await?;
         if let Some(key) = &read {
-            keys.insert(id.clone(), (key.clone(), now));
+            keys.insert(id.clone(), key.clone(), now);
         }
         Ok(read)
-    }
-
-    fn fresh(&self, read_at: Moment, now: Moment) -> bool {
-        now.instant().saturating_duration_since(read_at.instant()) < self.lag
     }
 }

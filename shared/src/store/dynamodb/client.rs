@@ -56,7 +56,7 @@ pub fn lambda_client_with(
 }
 
 /// The region a Lambda function's SDK clients use: `AWS_REGION`, which Lambda sets.
-pub(crate) fn lambda_region(
+pub fn lambda_region(
     lookup: &impl Fn(&str) -> Option<String>,
 ) -> Result<String, InvalidStoreLimit> {
     let var = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
@@ -69,7 +69,7 @@ pub(crate) fn lambda_region(
 }
 
 /// The SDK's own endpoint override for one service: its variable, else `AWS_ENDPOINT_URL`.
-pub(crate) fn endpoint_override(
+pub fn endpoint_override(
     lookup: &impl Fn(&str) -> Option<String>,
     service_variable: &str,
 ) -> Option<String> {
