@@ -1,7 +1,10 @@
 //! A reverse proxy in front of a DynamoDB endpoint that records each operation it relays
 //! (`X-Amz-Target`) and how long the endpoint took: the proof of how many round trips a
 //! function makes, and the peer's share of a cold start. Over HTTP, or over HTTPS as
-//! DynamoDB is ([`DynamoCounter::start_https`]).
+//! DynamoDB is ([`DynamoCounter::start_https`]). With [`ItemLimits`]
+//! ([`DynamoCounter::start_limited`]) it also holds each item to a read and a write rate,
+//! as DynamoDB holds a partition, answering `ProvisionedThroughputExceededException` past
+//! them ([`crate::item_limits`]).
 
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -9,6 +12,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, Response, StatusCode, Uri};
 
+use crate::item_limits::{ItemLimits, ItemMeter, Usage};
 use crate::loopback_tls::LoopbackTls;
 
 /// The proxy, stopped on drop.
@@ -18,6 +22,7 @@ pub struct DynamoCounter {
     port: u16,
     operations: Arc<Mutex<Vec<String>>>,
     upstream_time: Arc<Mutex<std::time::Duration>>,
+    meter: Option<Arc<ItemMeter>>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -27,21 +32,36 @@ struct Relay {
     http: reqwest::Client,
     operations: Arc<Mutex<Vec<String>>>,
     upstream_time: Arc<Mutex<std::time::Duration>>,
+    meter: Option<Arc<ItemMeter>>,
 }
 
 impl DynamoCounter {
     /// Starts the proxy on a free loopback port, relaying to `upstream` (moto's URL).
     pub async fn start(upstream: &str) -> Self {
-        Self::serve(upstream, None).await
+        Self::serve(upstream, None, None).await
     }
 
     /// The same, serving HTTPS with `tls`'s certificate: the clients trust
     /// [`LoopbackTls::ca_file`].
     pub async fn start_https(upstream: &str, tls: &LoopbackTls) -> Self {
-        Self::serve(upstream, Some(tls)).await
+        Self::serve(upstream, Some(tls), None).await
     }
 
-    async fn serve(upstream: &str, tls: Option<&LoopbackTls>) -> Self {
+    /// The same over HTTP, holding each item to `limits`.
+    pub async fn start_limited(upstream: &str, limits: ItemLimits) -> Self {
+        Self::serve(upstream, None, Some(Arc::new(ItemMeter::new(limits)))).await
+    }
+
+    /// With limits: each item's read and write units so far, and the requests refused.
+    pub fn usage(&self) -> Option<Usage> {
+        self.meter.as_ref().map(|m| m.usage())
+    }
+
+    async fn serve(
+        upstream: &str,
+        tls: Option<&LoopbackTls>,
+        meter: Option<Arc<ItemMeter>>,
+    ) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("a loopback port for the counter");
@@ -58,6 +78,7 @@ impl DynamoCounter {
                 .expect("a plain HTTP client builds"),
             operations: operations.clone(),
             upstream_time: upstream_time.clone(),
+            meter: meter.clone(),
         };
         let router = axum::Router::new().fallback(forward).with_state(relay);
         let task = match tls {
@@ -76,6 +97,7 @@ impl DynamoCounter {
             port,
             operations,
             upstream_time,
+            meter,
             task,
         }
     }
@@ -129,7 +151,12 @@ async fn forward(
         .operations
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
-        .push(operation);
+        .push(operation.clone());
+    if let Some(meter) = &relay.meter
+        && let Some(refusal) = meter.admit(&operation, &body)
+    {
+        return refusal;
+    }
     let mut request = relay
         .http
         .request(method, format!("{}{uri}", relay.upstream))
