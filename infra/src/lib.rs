@@ -5,6 +5,7 @@ pub mod admin;
 mod answer;
 pub mod api;
 pub mod config;
+pub mod cost;
 pub mod keys;
 pub mod output;
 pub mod plans;
@@ -97,6 +98,8 @@ pub enum Command {
     /// The REST API in template.yaml, rendered from the pre-inputs.
     #[command(subcommand)]
     Api(api::ApiCommand),
+    /// What decisions and tokens cost a month at your volumes (docs/cost.md).
+    Cost(cost::CostOptions),
 }
 
 /// A failed command, said so a person can act on it.
@@ -273,6 +276,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         }
         Command::Config(command) => config::run(command, cli.json),
         Command::Api(command) => api::run(command),
+        Command::Cost(options) => cost::run(&options, cli.json),
         Command::Serve(options) => {
             let plan_tables = (cli.plans_table, cli.usage_table);
             serve::serve(options, cli.keys_table, cli.tokens_table, plan_tables).await
