@@ -31,6 +31,7 @@ fn one_cold_start_round_of_each_function_with_dynamodb_and_kms_over_https_answer
         "| authorizer-jwt |",
         "| token-issuer |",
         "| token-issuer-jwt |",
+        "| cache-flusher |",
         "| python-authorizer |",
     ] {
         assert!(stdout.contains(row), "{row} missing:\n{stdout}");
@@ -119,7 +120,7 @@ fn only_refuses_a_function_it_does_not_know_and_names_the_ones_it_does() {
     );
     assert!(
         stderr.contains(
-            "hello-lambda, authorizer, authorizer-jwt, token-issuer, token-issuer-jwt, python-authorizer"
+            "hello-lambda, authorizer, authorizer-jwt, token-issuer, token-issuer-jwt, cache-flusher, python-authorizer"
         ),
         "{stderr}"
     );

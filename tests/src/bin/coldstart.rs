@@ -4,7 +4,8 @@
 //! key in DynamoDB), `token-issuer` (a token for the fixture key) and `token-issuer-jwt` (the
 //! same binary issuing a JWT: the signing keys read and the current key decrypted with KMS
 //! at the first request), `authorizer-jwt` (the same binary in the `jwt` style with a local
-//! JWKS and API keys checked by API Gateway: no store, so no SDK client), with the tables
+//! JWKS and API keys checked by API Gateway: no store, so no SDK client), `cache-flusher`
+//! (a disabled key's stream record to one flush of a loopback API Gateway), with the tables
 //! and KMS on moto, and a Python authorizer doing the forward style's work. Prints medians, min–max and the ratios
 //! to the baseline. `--only authorizer` measures one function beside the baseline (for a
 //! profiler, say). `--tls` puts DynamoDB behind HTTPS, as it is in AWS, so that the TLS
@@ -26,12 +27,13 @@ use tokengate_tests::loopback_tls::LoopbackTls;
 use tokengate_tests::{DynamoCounter, Moto, sdk_env, workspace_root};
 
 /// The functions measured, the baseline first.
-const FUNCTIONS: [&str; 6] = [
+const FUNCTIONS: [&str; 7] = [
     "hello-lambda",
     "authorizer",
     JWT_AUTHORIZER,
     "token-issuer",
     JWT_ISSUER,
+    "cache-flusher",
     PYTHON,
 ];
 
@@ -177,6 +179,24 @@ async fn jwt_signing_env(moto: &Moto, tables: &[(String, String)]) -> Vec<(Strin
     env
 }
 
+/// A loopback API Gateway answering `FlushStageAuthorizersCache` (moto lacks it) at once:
+/// its time is not counted as a peer's.
+async fn flush_endpoint() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a loopback port for API Gateway");
+    let address = listener.local_addr().expect("an address");
+    let route = "/restapis/{api}/stages/{stage}/cache/authorizers";
+    let router = axum::Router::new().route(
+        route,
+        axum::routing::delete(|| async { axum::http::StatusCode::ACCEPTED }),
+    );
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    format!("http://{address}")
+}
+
 /// The `jwt` style with API keys checked by API Gateway, its JWKS in a file: the env and a
 /// REST API event carrying an ES256 JWT that the JWKS verifies.
 fn jwt_authorizer(dir: &Path) -> (Vec<(String, String)>, Vec<u8>) {
@@ -297,6 +317,11 @@ async fn main() {
     python_env.push(("PYTHONDONTWRITEBYTECODE".into(), "1".into()));
     let allows = |answer: &Value| answer["policyDocument"]["Statement"][0]["Effect"] == "Allow";
     let (jwt_authorizer_env, jwt_authorizer_event) = jwt_authorizer(&std::env::temp_dir());
+    let gateway = flush_endpoint().await;
+    let flusher_env = vec![
+        ("FLUSH_STAGES".to_owned(), "abc123defg/prod".to_owned()),
+        ("AWS_ENDPOINT_URL_API_GATEWAY".to_owned(), gateway),
+    ];
 
     let functions = [
         Function {
@@ -347,6 +372,15 @@ async fn main() {
                         .as_str()
                         .is_some_and(|b| b.matches('.').count() >= 2)
             },
+            runs: Vec::new(),
+        },
+        Function {
+            name: "cache-flusher",
+            binary: args.bin_dir.join("cache-flusher"),
+            args: Vec::new(),
+            env: flusher_env,
+            event: event_file("functions/cache-flusher/events/key-disabled.json"),
+            accepts: |answer| answer["flushed"][0] == "abc123defg/prod",
             runs: Vec::new(),
         },
         Function {
