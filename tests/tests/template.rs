@@ -559,8 +559,18 @@ fn with_the_authorizer_cache_on_both_tables_stream_to_the_cache_flusher_with_lea
         flush.contains("/restapis/${TokengateApi}/stages/prod/cache/authorizers"),
         "{flush}"
     );
-    let alarm = &resource(&template, "CacheFlushFailedAlarm")["Properties"];
-    assert_eq!(alarm["Namespace"], "AWS/SQS");
-    assert_eq!(alarm["MetricName"], "ApproximateNumberOfMessagesVisible");
-    assert!(yaml(&alarm["AlarmActions"]).contains("AlarmTopicArn"));
+    for (alarm, namespace, metric) in [
+        (
+            "CacheFlushFailedAlarm",
+            "AWS/SQS",
+            "ApproximateNumberOfMessagesVisible",
+        ),
+        ("CacheFlushDelayAlarm", "AWS/Lambda", "IteratorAge"),
+    ] {
+        let properties = &resource(&template, alarm)["Properties"];
+        assert_eq!(properties["Namespace"], namespace);
+        assert_eq!(properties["MetricName"], metric);
+        assert_eq!(resource(&template, alarm)["Condition"], "CacheFlushing");
+        assert!(yaml(&properties["AlarmActions"]).contains("AlarmTopicArn"));
+    }
 }
