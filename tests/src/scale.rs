@@ -202,7 +202,7 @@ async fn drive(
 
 /// A client key, on a plan far above any load here, with a token of its own: the event
 /// that presents both.
-async fn hot_client(
+pub async fn hot_client(
     moto: &Moto,
     keys_table: &str,
     tokens_table: &str,
