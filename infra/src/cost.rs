@@ -188,32 +188,15 @@ fn text(
         if assumed.arm64 { "arm64" } else { "x86_64" },
         assumed.memory_mb
     );
-    let header = "| {what} | API Gateway | Lambda requests | Lambda duration | DynamoDB | KMS | per million | a month |\n|---|---|---|---|---|---|---|---|\n";
-    let row = |name: &str, c: &PerMillion, millions: f64| {
-        format!(
-            "| {name} | ${:.2} | ${:.2} | ${:.4} | ${:.4} | ${:.2} | ${:.2} | ${:.2} |\n",
-            c.api_gateway,
-            c.lambda_requests,
-            c.lambda_duration,
-            c.dynamodb,
-            c.kms,
-            c.total,
-            c.total * millions
-        )
-    };
-    out.push_str(&header.replace("{what}", "decisions, by style"));
-    for (name, cost) in decisions {
-        out.push_str(&row(name, cost, requests));
-    }
+    let named = decisions.iter().map(|(n, c)| (n.as_str(), c));
+    out.push_str(&table("decisions, by style", named, requests));
     out.push_str(&format!(
         "\nAPI Gateway's JWT authorizer on an HTTP API, no Lambda: ${:.2} per million, ${:.2} a month\n\n",
         HTTP_API.usd * 1e6,
         HTTP_API.usd * options.requests_per_month
     ));
-    out.push_str(&header.replace("{what}", "tokens, by format"));
-    for (name, cost) in tokens {
-        out.push_str(&row(name, cost, issued));
-    }
+    let named = tokens.iter().map(|(n, c)| (*n, c));
+    out.push_str(&table("tokens, by format", named, issued));
     out.push_str(&format!(
         "\nCognito machine-to-machine tokens: ${:.2} per million, ${:.2} a month, plus $6 per app client\n\n",
         COGNITO_M2M.usd * 1e6,
@@ -232,5 +215,30 @@ fn text(
         ));
     }
     out.push_str("Model, measurements and assumptions: docs/cost.md\n");
+    out
+}
+
+/// A Markdown table of `rows`, a million each and `millions` of them a month.
+fn table<'a>(
+    what: &str,
+    rows: impl Iterator<Item = (&'a str, &'a PerMillion)>,
+    millions: f64,
+) -> String {
+    let mut out = format!(
+        "| {what} | API Gateway | Lambda requests | Lambda duration | DynamoDB | KMS | per million | a month |\n\
+         |---|---|---|---|---|---|---|---|\n"
+    );
+    for (name, c) in rows {
+        out.push_str(&format!(
+            "| {name} | ${:.2} | ${:.2} | ${:.4} | ${:.4} | ${:.2} | ${:.2} | ${:.2} |\n",
+            c.api_gateway,
+            c.lambda_requests,
+            c.lambda_duration,
+            c.dynamodb,
+            c.kms,
+            c.total,
+            c.total * millions
+        ));
+    }
     out
 }

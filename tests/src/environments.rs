@@ -117,6 +117,25 @@ impl Environments {
         }
     }
 
+    /// `event` sent `rate` times a second for `duration`, each queued on its tick: every
+    /// answer, once all have come.
+    pub async fn paced(
+        &self,
+        event: &Bytes,
+        rate: u64,
+        duration: Duration,
+    ) -> Vec<Result<serde_json::Value, String>> {
+        let interval = Duration::from_secs_f64(1.0 / rate.max(1) as f64);
+        let count = (duration.as_secs_f64() * rate as f64).round() as u64;
+        let mut ticks = tokio::time::interval(interval);
+        let mut answers = Vec::new();
+        for _ in 0..count {
+            ticks.tick().await;
+            answers.push(self.invoke(event.clone()));
+        }
+        futures_util::future::join_all(answers).await
+    }
+
     /// One invocation, queued now for whichever environment is free: the function's answer
     /// as JSON, once it comes, or why there is none within 10 s.
     pub fn invoke(

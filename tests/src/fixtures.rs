@@ -193,3 +193,65 @@ pub fn grants(scopes: &[&str], audiences: &[&str]) -> tokengate_shared::Grants {
         ..Default::default()
     }
 }
+
+/// The in-memory stores the `tokengate` style reads, counting its round trips: batch
+/// lookups and single key reads.
+#[derive(Debug)]
+pub struct CountingStores {
+    /// The keys.
+    pub keys: Arc<tokengate_shared::store::memory::MemoryKeyStore>,
+    /// The tokens.
+    pub tokens: Arc<tokengate_shared::store::memory::MemoryTokenStore>,
+    lookups: std::sync::atomic::AtomicUsize,
+    key_reads: std::sync::atomic::AtomicUsize,
+}
+
+impl CountingStores {
+    /// Empty stores.
+    pub fn new() -> Self {
+        Self {
+            keys: Arc::default(),
+            tokens: Arc::default(),
+            lookups: Default::default(),
+            key_reads: Default::default(),
+        }
+    }
+
+    /// Batch lookups and single key reads since the last call.
+    pub fn round_trips(&self) -> (usize, usize) {
+        use std::sync::atomic::Ordering::SeqCst;
+        (self.lookups.swap(0, SeqCst), self.key_reads.swap(0, SeqCst))
+    }
+}
+
+impl Default for CountingStores {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[async_trait::async_trait]
+impl tokengate_shared::KeyReader for CountingStores {
+    async fn get(&self, id: &KeyId) -> Result<Option<ClientKey>, tokengate_shared::StoreError> {
+        self.key_reads
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.keys.get(id).await
+    }
+}
+
+#[async_trait::async_trait]
+impl tokengate_shared::TokenLookup for CountingStores {
+    async fn token_and_keys(
+        &self,
+        token: &tokengate_shared::TokenHash,
+        keys: &[KeyId],
+    ) -> Result<tokengate_shared::TokenAndKeys, tokengate_shared::StoreError> {
+        self.lookups
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let each = tokengate_shared::ReadEach {
+            keys: self.keys.clone(),
+            tokens: self.tokens.clone(),
+        };
+        each.token_and_keys(token, keys).await
+    }
+}

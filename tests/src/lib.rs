@@ -85,6 +85,25 @@ pub fn tool(name: &str) -> PathBuf {
         .unwrap_or_else(|| panic!("`{name}` is not installed: {INSTALL_HINT}"))
 }
 
+/// A command-line option's whole number within `range`, or the message naming it.
+///
+/// # Errors
+/// When the value is missing, not a number, or out of range.
+pub fn whole_number(
+    flag: &str,
+    value: Option<String>,
+    range: std::ops::RangeInclusive<u64>,
+) -> Result<u64, String> {
+    value
+        .and_then(|v| v.parse().ok())
+        .filter(|n| range.contains(n))
+        .ok_or(format!(
+            "{flag} must be a whole number from {} to {}",
+            range.start(),
+            range.end()
+        ))
+}
+
 /// A port nobody listens on right now.
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")

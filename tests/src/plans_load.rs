@@ -150,16 +150,8 @@ impl Scenario {
             .iter()
             .zip(&self.events)
             .map(|(rate, event)| async move {
-                let interval = Duration::from_secs_f64(1.0 / (*rate).max(1) as f64);
-                let count = (duration.as_secs_f64() * *rate as f64).round() as u64;
-                let mut ticks = tokio::time::interval(interval);
-                let mut answers = Vec::new();
-                for _ in 0..count {
-                    ticks.tick().await;
-                    answers.push(self.environments.invoke(event.clone()));
-                }
                 let mut tally = Tally::default();
-                for answer in futures_util::future::join_all(answers).await {
+                for answer in self.environments.paced(event, *rate, duration).await {
                     tally.count(&answer);
                 }
                 tally

@@ -13,7 +13,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use axum::body::Bytes;
-use serde_json::{Value, json};
+use serde_json::json;
 use tokengate_shared::plan::dynamodb::{DynamoPlanStore, create_plan_tables};
 use tokengate_shared::plan::{Plan, PlanName, PlanStore};
 use tokengate_shared::store::dynamodb::{DynamoKeyStore, DynamoTokenStore};
@@ -156,7 +156,7 @@ pub async fn run(moto: &Moto, bin_dir: &Path, setting: Setting, load: Load) -> F
         .collect();
     futures_util::future::join_all(warm).await;
     let before = counter.usage().unwrap_or_default();
-    let answers = drive(&environments, &event, load).await;
+    let answers = environments.paced(&event, load.rate, load.duration).await;
     let after = counter.usage().unwrap_or_default();
     let mut figures = Figures {
         read_units: after.reads.values().sum::<f64>() - before.reads.values().sum::<f64>(),
@@ -180,24 +180,6 @@ pub async fn run(moto: &Moto, bin_dir: &Path, setting: Setting, load: Load) -> F
         }
     }
     figures
-}
-
-/// The client's requests at `load.rate`, for `load.duration`: every answer.
-async fn drive(
-    environments: &Environments,
-    event: &Bytes,
-    load: Load,
-) -> Vec<Result<Value, String>> {
-    let interval = Duration::from_secs_f64(1.0 / load.rate.max(1) as f64);
-    let count = (load.duration.as_secs_f64() * load.rate as f64).round() as u64;
-    let mut ticks = tokio::time::interval(interval);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
-    let mut answers = Vec::new();
-    for _ in 0..count {
-        ticks.tick().await;
-        answers.push(environments.invoke(event.clone()));
-    }
-    futures_util::future::join_all(answers).await
 }
 
 /// A client key, on a plan far above any load here, with a token of its own: the event

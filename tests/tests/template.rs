@@ -99,23 +99,25 @@ fn definition(template: &Value) -> &Value {
     &resource(template, "TokengateApi")["Properties"]["DefinitionBody"]
 }
 
+/// A policy statement's actions, one or a list.
+fn actions(statement: &Value) -> Vec<String> {
+    match &statement["Action"] {
+        Value::String(a) => vec![a.clone()],
+        Value::Sequence(list) => list
+            .iter()
+            .map(|a| a.as_str().unwrap().to_owned())
+            .collect(),
+        other => panic!("unexpected Action {other:?}"),
+    }
+}
+
 fn statements(function: &Value) -> Vec<(Vec<String>, String)> {
     let statements = function["Properties"]["Policies"][0]["Statement"]
         .as_sequence()
         .unwrap();
     statements
         .iter()
-        .map(|s| {
-            let actions = match &s["Action"] {
-                Value::String(a) => vec![a.clone()],
-                Value::Sequence(list) => list
-                    .iter()
-                    .map(|a| a.as_str().unwrap().to_owned())
-                    .collect(),
-                other => panic!("unexpected Action {other:?}"),
-            };
-            (actions, format!("{:?}", s["Resource"]))
-        })
+        .map(|s| (actions(s), format!("{:?}", s["Resource"])))
         .collect()
 }
 
@@ -532,14 +534,7 @@ fn with_the_authorizer_cache_on_both_tables_stream_to_the_cache_flusher_with_lea
         .as_sequence()
         .unwrap()
         .iter()
-        .flat_map(|s| match &s["Action"] {
-            Value::String(a) => vec![a.clone()],
-            Value::Sequence(list) => list
-                .iter()
-                .map(|a| a.as_str().unwrap().to_owned())
-                .collect(),
-            other => panic!("unexpected Action {other:?}"),
-        })
+        .flat_map(actions)
         .collect();
     assert_eq!(
         actions,

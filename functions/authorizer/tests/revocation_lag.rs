@@ -7,20 +7,16 @@
 #![allow(clippy::unwrap_used)]
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use async_trait::async_trait;
 use authorizer::apigw::AuthorizerEvent;
 use authorizer::endpoint::HttpValidationEndpoint;
 use authorizer::{Authorizer, Decision, Moment, PreInputs, Reason, handler};
 use serde_json::json;
-use tokengate_shared::store::memory::{MemoryKeyStore, MemoryTokenStore};
 use tokengate_shared::{
-    AccessToken, ClientKey, KeyAdmin, KeyId, KeyReader, KeyStatus, ReadEach, StoreError,
-    SystemCode, TokenAndKeys, TokenHash, TokenLookup, TokenRecord, TokenStore, clock,
+    AccessToken, KeyAdmin, KeyId, KeyStatus, SystemCode, TokenHash, TokenRecord, TokenStore, clock,
 };
-use tokengate_tests::fixtures::client_key;
+use tokengate_tests::fixtures::{CountingStores, client_key};
 
 const API_KEY: &str = "6f1a0c1e-1b1f-4d6b-9a57-0c8f3f1d2e3a";
 
@@ -28,53 +24,17 @@ fn lagging(seconds: u64) -> String {
     format!(r#"{{"validation": {{"style": "tokengate", "revocation_lag_seconds": {seconds}}}}}"#)
 }
 
-/// The in-memory stores, counting the batch reads and single key reads made of them.
-struct Counting {
-    keys: Arc<MemoryKeyStore>,
-    tokens: Arc<MemoryTokenStore>,
-    reads: AtomicUsize,
-}
-
-#[async_trait]
-impl KeyReader for Counting {
-    async fn get(&self, id: &KeyId) -> Result<Option<ClientKey>, StoreError> {
-        self.reads.fetch_add(1, Ordering::SeqCst);
-        self.keys.get(id).await
-    }
-}
-
-#[async_trait]
-impl TokenLookup for Counting {
-    async fn token_and_keys(
-        &self,
-        token: &TokenHash,
-        keys: &[KeyId],
-    ) -> Result<TokenAndKeys, StoreError> {
-        self.reads.fetch_add(1, Ordering::SeqCst);
-        let each = ReadEach {
-            keys: self.keys.clone(),
-            tokens: self.tokens.clone(),
-        };
-        each.token_and_keys(token, keys).await
-    }
-}
-
 struct Stack {
-    store: Arc<Counting>,
+    store: Arc<CountingStores>,
     authorizer: Authorizer,
     token: String,
 }
 
 impl Stack {
     async fn new(config: &str) -> Self {
-        let keys = Arc::new(MemoryKeyStore::new());
+        let store = Arc::new(CountingStores::new());
         let key = client_key(API_KEY, "secret", KeyStatus::Active, &["d2ir1"]);
-        keys.create(&key).await.unwrap();
-        let store = Arc::new(Counting {
-            keys,
-            tokens: Arc::new(MemoryTokenStore::new()),
-            reads: AtomicUsize::new(0),
-        });
+        store.keys.create(&key).await.unwrap();
         let pre_inputs = PreInputs::parse(config);
         let endpoint = HttpValidationEndpoint::new(pre_inputs.as_ref().ok()).unwrap();
         let authorizer = Authorizer::new(pre_inputs, store.clone(), Arc::new(endpoint))
@@ -118,7 +78,8 @@ impl Stack {
     }
 
     fn reads(&self) -> usize {
-        self.store.reads.swap(0, Ordering::SeqCst)
+        let (lookups, key_reads) = self.store.round_trips();
+        lookups + key_reads
     }
 }
 

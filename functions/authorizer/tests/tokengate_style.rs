@@ -6,7 +6,6 @@
 #![allow(clippy::unwrap_used)]
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use async_trait::async_trait;
 use authorizer::apigw::AuthorizerEvent;
@@ -15,12 +14,11 @@ use authorizer::{Authorizer, Decision, Moment, PreInputs, Reason, handler};
 use serde_json::{Value, json};
 use tokengate_shared::signing::local::generate;
 use tokengate_shared::signing::{Jwks, LocalKey, SigningAlg};
-use tokengate_shared::store::memory::{MemoryKeyStore, MemoryTokenStore};
 use tokengate_shared::{
-    AccessToken, ClientKey, KeyAdmin, KeyId, KeyReader, KeyStatus, ReadEach, StoreError,
-    SystemCode, TokenAndKeys, TokenHash, TokenLookup, TokenRecord, TokenStore, clock,
+    AccessToken, KeyAdmin, KeyId, KeyStatus, StoreError, SystemCode, TokenAndKeys, TokenHash,
+    TokenLookup, TokenRecord, TokenStore, clock,
 };
-use tokengate_tests::fixtures::{LogCapture, client_key};
+use tokengate_tests::fixtures::{CountingStores, LogCapture, client_key};
 
 const API_KEY: &str = "6f1a0c1e-1b1f-4d6b-9a57-0c8f3f1d2e3a";
 const OTHER_KEY: &str = "3f2b8a9e-5c1d-4e7f-8a6b-9c0d1e2f3a4b";
@@ -46,65 +44,18 @@ const TOKENGATE_UNBOUND: &str = r#"{
   "block_authorization_header": true
 }"#;
 
-/// Counts the round trips the authorizer makes: batch lookups and single key reads.
-struct Counting {
-    keys: Arc<MemoryKeyStore>,
-    tokens: Arc<MemoryTokenStore>,
-    lookups: AtomicUsize,
-    key_reads: AtomicUsize,
-}
-
-#[async_trait]
-impl KeyReader for Counting {
-    async fn get(&self, id: &KeyId) -> Result<Option<ClientKey>, StoreError> {
-        self.key_reads.fetch_add(1, Ordering::SeqCst);
-        self.keys.get(id).await
-    }
-}
-
-#[async_trait]
-impl TokenLookup for Counting {
-    async fn token_and_keys(
-        &self,
-        token: &TokenHash,
-        keys: &[KeyId],
-    ) -> Result<TokenAndKeys, StoreError> {
-        self.lookups.fetch_add(1, Ordering::SeqCst);
-        let each = ReadEach {
-            keys: self.keys.clone(),
-            tokens: self.tokens.clone(),
-        };
-        each.token_and_keys(token, keys).await
-    }
-}
-
-impl Counting {
-    fn round_trips(&self) -> (usize, usize) {
-        (
-            self.lookups.swap(0, Ordering::SeqCst),
-            self.key_reads.swap(0, Ordering::SeqCst),
-        )
-    }
-}
-
 struct Stack {
-    store: Arc<Counting>,
+    store: Arc<CountingStores>,
     authorizer: Authorizer,
 }
 
 impl Stack {
     async fn new(config: &str) -> Self {
-        let keys = Arc::new(MemoryKeyStore::new());
+        let store = Arc::new(CountingStores::new());
         for id in [API_KEY, OTHER_KEY] {
             let key = client_key(id, "secret", KeyStatus::Active, &["d2ir1"]);
-            keys.create(&key).await.unwrap();
+            store.keys.create(&key).await.unwrap();
         }
-        let store = Arc::new(Counting {
-            keys,
-            tokens: Arc::new(MemoryTokenStore::new()),
-            lookups: AtomicUsize::new(0),
-            key_reads: AtomicUsize::new(0),
-        });
         let pre_inputs = PreInputs::parse(config);
         let endpoint = HttpValidationEndpoint::new(pre_inputs.as_ref().ok()).unwrap();
         let authorizer = Authorizer::new(pre_inputs, store.clone(), Arc::new(endpoint))

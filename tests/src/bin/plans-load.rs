@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use tokengate_tests::plans_load::{PlanSpec, Scenario};
-use tokengate_tests::workspace_root;
+use tokengate_tests::{whole_number, workspace_root};
 
 struct Args {
     bin_dir: PathBuf,
@@ -23,21 +23,6 @@ struct Args {
 }
 
 const USAGE: &str = "usage: plans-load [--bin-dir DIR] [--processes N] [--rps N] [--seconds N] [--flush N] [--rate N]";
-
-fn number(
-    arg: &str,
-    value: Option<String>,
-    range: std::ops::RangeInclusive<u64>,
-) -> Result<u64, String> {
-    value
-        .and_then(|v| v.parse().ok())
-        .filter(|n| range.contains(n))
-        .ok_or(format!(
-            "{arg} must be a whole number from {} to {}",
-            range.start(),
-            range.end()
-        ))
-}
 
 fn args() -> Result<Args, String> {
     let mut args = Args {
@@ -54,11 +39,11 @@ fn args() -> Result<Args, String> {
             "--bin-dir" => {
                 args.bin_dir = PathBuf::from(given.next().ok_or("--bin-dir needs a value")?)
             }
-            "--processes" => args.processes = number(&arg, given.next(), 1..=64)? as usize,
-            "--rps" => args.rps = number(&arg, given.next(), 1..=10_000)?,
-            "--seconds" => args.seconds = number(&arg, given.next(), 1..=3_600)?,
-            "--flush" => args.flush = number(&arg, given.next(), 1..=10_000)?,
-            "--rate" => args.rate = number(&arg, given.next(), 1..=1_000_000)?,
+            "--processes" => args.processes = whole_number(&arg, given.next(), 1..=64)? as usize,
+            "--rps" => args.rps = whole_number(&arg, given.next(), 1..=10_000)?,
+            "--seconds" => args.seconds = whole_number(&arg, given.next(), 1..=3_600)?,
+            "--flush" => args.flush = whole_number(&arg, given.next(), 1..=10_000)?,
+            "--rate" => args.rate = whole_number(&arg, given.next(), 1..=1_000_000)?,
             other => return Err(format!("unknown argument {other}; {USAGE}")),
         }
     }

@@ -10,25 +10,10 @@ use std::time::Duration;
 
 use tokengate_tests::item_limits::ItemLimits;
 use tokengate_tests::scale::{Load, Setting, report, run};
-use tokengate_tests::{Moto, workspace_root};
+use tokengate_tests::{Moto, whole_number, workspace_root};
 
 const USAGE: &str = "usage: scale [--processes N] [--rate RPS] [--seconds S] [--read-limit UNITS] \
                      [--write-limit UNITS] [--bin-dir DIR]";
-
-fn number(
-    flag: &str,
-    value: Option<String>,
-    range: std::ops::RangeInclusive<u64>,
-) -> Result<u64, String> {
-    value
-        .and_then(|v| v.parse().ok())
-        .filter(|n| range.contains(n))
-        .ok_or(format!(
-            "{flag} must be a whole number from {} to {}",
-            range.start(),
-            range.end()
-        ))
-}
 
 fn args() -> Result<(Load, PathBuf), String> {
     let mut load = Load {
@@ -45,14 +30,16 @@ fn args() -> Result<(Load, PathBuf), String> {
     while let Some(flag) = given.next() {
         let value = given.next();
         match flag.as_str() {
-            "--processes" => load.processes = number(&flag, value, 1..=64)? as usize,
-            "--rate" => load.rate = number(&flag, value, 1..=5_000)?,
-            "--seconds" => load.duration = Duration::from_secs(number(&flag, value, 1..=600)?),
+            "--processes" => load.processes = whole_number(&flag, value, 1..=64)? as usize,
+            "--rate" => load.rate = whole_number(&flag, value, 1..=5_000)?,
+            "--seconds" => {
+                load.duration = Duration::from_secs(whole_number(&flag, value, 1..=600)?)
+            }
             "--read-limit" => {
-                load.limits.reads_per_second = number(&flag, value, 1..=3_000)? as f64
+                load.limits.reads_per_second = whole_number(&flag, value, 1..=3_000)? as f64
             }
             "--write-limit" => {
-                load.limits.writes_per_second = number(&flag, value, 1..=1_000)? as f64
+                load.limits.writes_per_second = whole_number(&flag, value, 1..=1_000)? as f64
             }
             "--bin-dir" => bin_dir = PathBuf::from(value.ok_or("--bin-dir needs a value")?),
             other => return Err(format!("unknown argument {other}; {USAGE}")),
