@@ -47,7 +47,7 @@ pub fn run(command: ConfigCommand, json: bool) -> Result<(), CliError> {
         match &pre_inputs.default_uri {
             Some(uri) => println!("  defaultURI  {uri}"),
             None if matches!(pre_inputs.style, ValidationStyle::Tokengate { .. }) => {
-                println!("  tokens      read from TOKENS_TABLE with their keys, one round trip")
+                println!("  tokens      {}", tokengate_reads(&pre_inputs.style))
             }
             None => println!(
                 "  defaultURI  none: a request whose region has no URI is denied DefaultTokenValidationURINotPresent"
@@ -70,4 +70,25 @@ pub fn run(command: ConfigCommand, json: bool) -> Result<(), CliError> {
         }
     }
     Ok(())
+}
+
+/// How the `tokengate` style reads, for `config check`.
+fn tokengate_reads(style: &ValidationStyle) -> String {
+    let ValidationStyle::Tokengate {
+        revocation_lag_seconds: Some(lag @ 1..),
+        eventually_consistent_reads,
+        ..
+    } = style
+    else {
+        return "read from TOKENS_TABLE with their keys, one round trip each decision".into();
+    };
+    let (consistency, plus) = if *eventually_consistent_reads {
+        ("eventually consistent", " and DynamoDB's propagation")
+    } else {
+        ("strongly consistent", "")
+    };
+    format!(
+        "read from TOKENS_TABLE with their keys, {consistency}, each record kept {lag} s per \
+         environment: a revocation takes effect within {lag} s{plus}"
+    )
 }

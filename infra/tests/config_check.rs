@@ -50,6 +50,7 @@ fn every_committed_pre_inputs_file_checks_valid() {
         "infra/examples/pre-inputs-introspection.json",
         "infra/examples/pre-inputs-jwt.json",
         "infra/examples/pre-inputs-tokengate.json",
+        "infra/examples/pre-inputs-hot-client.json",
         "infra/api/pre-inputs.json",
     ] {
         let out = check(&workspace_root().join(file), false);
@@ -159,4 +160,17 @@ fn config_check_flags_what_weakens_the_checks_and_refuses_plain_http_and_a_missi
     for file in [any, missing, plain, allowed] {
         let _ = std::fs::remove_file(file);
     }
+}
+
+#[test]
+fn the_hot_client_example_says_how_long_a_revocation_may_take() {
+    let file = workspace_root().join("infra/examples/pre-inputs-hot-client.json");
+    let out = check(&file, false);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{said}");
+    assert!(
+        said.contains("each record kept 1 s per environment")
+            && said.contains("a revocation takes effect within 1 s and DynamoDB's propagation"),
+        "{said}"
+    );
 }

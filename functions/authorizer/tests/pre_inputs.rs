@@ -268,6 +268,10 @@ fn the_example_pre_inputs_in_infra_are_valid() {
             "pre-inputs-tokengate.json",
             include_str!("../../../infra/examples/pre-inputs-tokengate.json"),
         ),
+        (
+            "pre-inputs-hot-client.json",
+            include_str!("../../../infra/examples/pre-inputs-hot-client.json"),
+        ),
     ] {
         let parsed = PreInputs::parse_unresolved(text);
         assert!(parsed.is_ok(), "{name}: {:?}", parsed.err());
